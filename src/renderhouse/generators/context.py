@@ -1,0 +1,60 @@
+"""What a running generator may touch: progress, checkpoint, artifacts, cancellation,
+deadline and a logger, and nothing else (never the queue, the ledger or the database)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from renderhouse.errors import RenderhouseError
+
+
+class Cancelled(RenderhouseError):
+    """Raised inside a generator by ``ctx.raise_if_cancelled()``; the job ends cancelled."""
+
+    code = "cancelled"
+
+
+@dataclass(frozen=True)
+class ArtifactRef:
+    name: str
+    key: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+class Checkpoint(Protocol):
+    def load(self) -> dict[str, Any] | None:
+        """The state saved by an earlier attempt of this job, or None."""
+
+    def save(self, state: dict[str, Any]) -> None:
+        """Keep ``state`` (small, JSON) with the job; durable once this returns."""
+
+
+class Artifacts(Protocol):
+    def put_bytes(self, name: str, data: bytes, content_type: str) -> ArtifactRef: ...
+
+    def put_file(self, name: str, path: Path, content_type: str) -> ArtifactRef: ...
+
+    def existing(self) -> dict[str, ArtifactRef]:
+        """Artifacts already written by earlier attempts (for resuming)."""
+
+
+class Context(Protocol):
+    job_id: str
+    attempt: int
+    deadline: float
+    """Epoch seconds after which the attempt is killed."""
+    log: logging.Logger
+    checkpoint: Checkpoint
+    artifacts: Artifacts
+
+    def progress(self, done: float, total: float, message: str = "") -> None: ...
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def raise_if_cancelled(self) -> None: ...

@@ -1,0 +1,1 @@
+"""The durable job queue: job model, enqueue, claim, retries, maintenance duties."""

@@ -1,0 +1,111 @@
+"""The one typed settings object, built at the edge and passed down.
+
+Sources, highest first: CLI flags (passed as overrides), ``RENDERHOUSE_*`` environment
+variables, an optional TOML settings file (``RENDERHOUSE_SETTINGS_FILE`` or ``--settings``),
+then the defaults below, which are the embedded ones (SQLite + a local directory).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from renderhouse.errors import SettingsError
+
+DEFAULT_SECRET = "change-me-renderhouse-dev-secret"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RENDERHOUSE_", extra="forbid")
+
+    mode: Literal["development", "production"] = "development"
+    data_dir: Path = Path("./renderhouse-data")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is SQLite in the data directory."
+    )
+    storage_url: str | None = Field(
+        default=None, description="file:///path or s3://bucket; default is data_dir/artifacts."
+    )
+    redis_url: str | None = None
+    max_concurrent_jobs: int = Field(default=2, ge=1, le=256)
+    max_queue_size: int = Field(default=100_000, ge=1)
+    job_timeout: float = Field(default=600.0, gt=0, le=86_400)
+    retry_attempts: int = Field(default=3, ge=1, le=100)
+    retention_days: int = Field(default=30, ge=1)
+    max_upload_mb: int = Field(default=200, ge=1)
+    rate_limit: str = "120/minute"
+    cors_origins: list[str] = Field(default_factory=list)
+    secret_key: str = DEFAULT_SECRET
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["console", "json"] = "console"
+
+    lease_seconds: float = Field(default=15.0, ge=1, le=3600)
+    heartbeat_seconds: float = Field(default=5.0, gt=0)
+    poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    rescue_seconds: float = Field(default=5.0, gt=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    breaker_failures: int = Field(default=5, ge=1)
+    breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+
+    max_model_mb: int = Field(default=200, ge=1)
+    max_triangles: int = Field(default=5_000_000, ge=1)
+    max_texture_pixels: int = Field(default=8192 * 8192, ge=1)
+
+    @model_validator(mode="after")
+    def _production_guard(self) -> Settings:
+        if self.mode == "production":
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+                raise ValueError(
+                    "production mode needs RENDERHOUSE_SECRET_KEY set to a random value of "
+                    "at least 32 characters"
+                )
+            if "*" in self.cors_origins:
+                raise ValueError("production mode refuses RENDERHOUSE_CORS_ORIGINS='*'")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'renderhouse.db').resolve()}"
+
+    @property
+    def resolved_storage_url(self) -> str:
+        if self.storage_url:
+            return self.storage_url
+        return (self.data_dir / "artifacts").resolve().as_uri()
+
+
+def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build and validate the settings once; raise SettingsError with a readable message."""
+    import os
+
+    values: dict[str, Any] = {}
+    file = settings_file or (
+        Path(os.environ["RENDERHOUSE_SETTINGS_FILE"])
+        if os.environ.get("RENDERHOUSE_SETTINGS_FILE")
+        else None
+    )
+    if file is not None:
+        try:
+            values.update(tomllib.loads(file.read_text()))
+        except FileNotFoundError as exc:
+            raise SettingsError(f"settings file {file} does not exist") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"settings file {file} is not valid TOML: {exc}") from exc
+    env_keys = {k[len("RENDERHOUSE_") :].lower() for k in os.environ if k.startswith("RENDERHOUSE_")}
+    # Environment wins over the file: drop file values the environment sets.
+    values = {k: v for k, v in values.items() if k not in env_keys}
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from exc
