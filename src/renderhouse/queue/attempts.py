@@ -1,0 +1,282 @@
+"""What a worker does to the jobs it holds: claim, heartbeat, report, finish.
+
+Every call after the claim is fenced by the attempt number: it only applies while the job
+is still ``running`` on that same attempt, so a stale worker (its lease expired and the job
+was handed to someone else) is refused with ``StaleAttempt`` instead of corrupting the job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+
+from renderhouse.errors import StaleAttempt
+from renderhouse.queue import events
+from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from renderhouse.queue.retry import RetryPolicy
+from renderhouse.store.dialect import Dialect, upsert_insert
+from renderhouse.store.schema import artifacts, job_attempts, jobs
+
+TerminalHook = Callable[[Connection, Job], None]
+"""Called in the same transaction as a job's move to a terminal state (the ledger's seam)."""
+
+
+def claim(
+    conn: Connection,
+    dialect: Dialect,
+    kinds: Sequence[str],
+    limit: int,
+    worker_id: str,
+    now: float,
+    lease_seconds: float,
+) -> list[Job]:
+    """Move up to ``limit`` due jobs of ``kinds`` to running: highest priority first, then
+    fair-queueing key (owners interleaved), then id."""
+    if limit <= 0 or not kinds:
+        return []
+    pick = (
+        select(jobs.c.id)
+        .where(jobs.c.state == QUEUED, jobs.c.kind.in_(list(kinds)), jobs.c.run_at <= now)
+        .order_by(jobs.c.priority.desc(), jobs.c.fair_key, jobs.c.id)
+        .limit(limit)
+    )
+    pick = dialect.lock_for_claim(pick)
+    rows = conn.execute(
+        update(jobs)
+        .where(jobs.c.id.in_(pick.scalar_subquery()))
+        .values(
+            state=RUNNING,
+            attempt=jobs.c.attempt + 1,
+            worker_id=worker_id,
+            lease_expires_at=now + lease_seconds,
+            started_at=func.coalesce(jobs.c.started_at, now),
+            attempted_at=now,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    ).all()
+    claimed = sorted((Job.from_row(r) for r in rows), key=lambda j: (-j.priority, j.created_at))
+    events.record_many(
+        conn, [(j.id, "state", {"state": RUNNING, "attempt": j.attempt}) for j in claimed], now
+    )
+    return claimed
+
+
+def _fenced(job_id: str, attempt: int) -> Any:
+    return and_(jobs.c.id == job_id, jobs.c.attempt == attempt, jobs.c.state == RUNNING)
+
+
+def _require(conn: Connection, job_id: str, attempt: int, *, lock: bool = False) -> Job:
+    stmt = select(jobs).where(_fenced(job_id, attempt))
+    if lock and conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise StaleAttempt(
+            f"attempt {attempt} of job {job_id} is no longer current; its result is discarded",
+            details={"job_id": job_id, "attempt": attempt},
+        )
+    return Job.from_row(row)
+
+
+def heartbeat(
+    conn: Connection, held: Sequence[tuple[str, int]], now: float, lease_seconds: float
+) -> tuple[set[str], set[str]]:
+    """Renew the leases of ``held`` (job id, attempt) pairs. Returns (ids still held,
+    ids whose cancellation was requested)."""
+    if not held:
+        return set(), set()
+    rows = conn.execute(
+        update(jobs)
+        .where(tuple_(jobs.c.id, jobs.c.attempt).in_(list(held)), jobs.c.state == RUNNING)
+        .values(lease_expires_at=now + lease_seconds)
+        .returning(jobs.c.id, jobs.c.cancel_requested)
+    ).all()
+    return {r.id for r in rows}, {r.id for r in rows if r.cancel_requested}
+
+
+def cancel_requested(conn: Connection, held: Sequence[tuple[str, int]]) -> set[str]:
+    if not held:
+        return set()
+    rows = conn.execute(
+        select(jobs.c.id).where(
+            tuple_(jobs.c.id, jobs.c.attempt).in_(list(held)), jobs.c.cancel_requested.is_(True)
+        )
+    ).all()
+    return {r.id for r in rows}
+
+
+def progress(
+    conn: Connection, job_id: str, attempt: int, done: float, total: float, message: str, now: float
+) -> None:
+    res = conn.execute(
+        update(jobs)
+        .where(_fenced(job_id, attempt))
+        .values(progress_done=done, progress_total=total, progress_message=message[:500], updated_at=now)
+    )
+    if res.rowcount == 0:
+        _require(conn, job_id, attempt)
+    events.record(conn, job_id, "progress", {"done": done, "total": total, "message": message[:500]}, now)
+
+
+def save_checkpoint(conn: Connection, job_id: str, attempt: int, state: dict[str, Any], now: float) -> None:
+    res = conn.execute(
+        update(jobs)
+        .where(_fenced(job_id, attempt))
+        .values(checkpoint=json.dumps(state), updated_at=now)
+    )
+    if res.rowcount == 0:
+        _require(conn, job_id, attempt)
+
+
+def add_artifact(
+    conn: Connection, job_id: str, attempt: int, ref: dict[str, Any], now: float
+) -> None:
+    _require(conn, job_id, attempt)
+    values = {**ref, "job_id": job_id, "created_at": now}
+    stmt = upsert_insert(conn, artifacts).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[artifacts.c.job_id, artifacts.c.name],
+        set_={k: values[k] for k in ("key", "content_type", "size", "sha256", "created_at")},
+    )
+    conn.execute(stmt)
+    events.record(conn, job_id, "artifact", {"name": ref["name"], "size": ref["size"]}, now)
+
+
+def _close_attempt(
+    conn: Connection, job: Job, outcome: str, now: float, error: tuple[str, str, str | None] | None
+) -> None:
+    code, message, tb = error if error else (None, None, None)
+    conn.execute(
+        insert(job_attempts).values(
+            job_id=job.id,
+            attempt=job.attempt,
+            worker_id=job.worker_id,
+            started_at=job.attempted_at or now,
+            finished_at=now,
+            outcome=outcome,
+            error_code=code,
+            error_message=message,
+            traceback=tb,
+        )
+    )
+
+
+def _terminal(
+    conn: Connection, job: Job, state: str, now: float, hooks: Sequence[TerminalHook], **values: Any
+) -> Job:
+    row = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(state=state, finished_at=now, updated_at=now, lease_expires_at=None, **values)
+        .returning(*jobs.c)
+    ).one()
+    done = Job.from_row(row)
+    events.record(conn, job.id, "state", {"state": state, "error_code": done.error_code}, now)
+    for hook in hooks:
+        hook(conn, done)
+    return done
+
+
+def complete(
+    conn: Connection,
+    job_id: str,
+    attempt: int,
+    result: dict[str, Any],
+    now: float,
+    hooks: Sequence[TerminalHook],
+    cost: int | None = None,
+) -> Job:
+    job = _require(conn, job_id, attempt, lock=True)
+    _close_attempt(conn, job, SUCCEEDED, now, None)
+    values: dict[str, Any] = {"result": json.dumps(result), "error_code": None, "error_message": None}
+    if job.progress_total:
+        values["progress_done"] = job.progress_total
+    if cost is not None:
+        values["cost_posted"] = cost
+    return _terminal(conn, job, SUCCEEDED, now, hooks, **values)
+
+
+def fail(
+    conn: Connection,
+    job_id: str,
+    attempt: int,
+    code: str,
+    message: str,
+    now: float,
+    policy: RetryPolicy,
+    hooks: Sequence[TerminalHook],
+    *,
+    traceback: str | None = None,
+    retryable: bool = True,
+    retry_after: float | None = None,
+) -> Job:
+    """End the attempt in failure: back to ``queued`` after a backoff while attempts remain,
+    otherwise ``failed`` for good. The checkpoint is kept for the next attempt."""
+    job = _require(conn, job_id, attempt, lock=True)
+    _close_attempt(conn, job, FAILED, now, (code, message, traceback))
+    if retryable and job.attempts_spent < job.max_attempts and not job.cancel_requested:
+        delay = retry_after if retry_after is not None else policy.delay(job.attempts_spent)
+        row = conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job.id)
+            .values(
+                state=QUEUED,
+                run_at=now + delay,
+                lease_expires_at=None,
+                worker_id=None,
+                error_code=code,
+                error_message=message[:4000],
+                updated_at=now,
+            )
+            .returning(*jobs.c)
+        ).one()
+        events.record(
+            conn, job.id, "state", {"state": QUEUED, "retry_in": delay, "error_code": code}, now
+        )
+        return Job.from_row(row)
+    final = CANCELLED if job.cancel_requested else FAILED
+    return _terminal(conn, job, final, now, hooks, error_code=code, error_message=message[:4000])
+
+
+def cancel_running(
+    conn: Connection, job_id: str, attempt: int, reason: str, now: float, hooks: Sequence[TerminalHook]
+) -> Job:
+    job = _require(conn, job_id, attempt, lock=True)
+    _close_attempt(conn, job, CANCELLED, now, ("cancelled", reason, None))
+    return _terminal(conn, job, CANCELLED, now, hooks, error_code="cancelled", error_message=reason)
+
+
+def snooze(conn: Connection, job_id: str, attempt: int, seconds: float, now: float, reason: str = "snoozed") -> Job:
+    """Re-schedule without spending an attempt (also how a shutting-down worker hands back)."""
+    job = _require(conn, job_id, attempt, lock=True)
+    _close_attempt(conn, job, "snoozed", now, (reason, reason, None))
+    row = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(
+            state=QUEUED,
+            run_at=now + seconds,
+            snoozes=jobs.c.snoozes + 1,
+            lease_expires_at=None,
+            worker_id=None,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    ).one()
+    events.record(conn, job.id, "state", {"state": QUEUED, "snoozed": seconds}, now)
+    return Job.from_row(row)
+
+
+def expired(conn: Connection, dialect: Dialect, now: float, limit: int = 100) -> list[Job]:
+    """Running jobs whose lease ran out: their worker died or lost its connection."""
+    stmt = (
+        select(jobs)
+        .where(jobs.c.state == RUNNING, jobs.c.lease_expires_at < now)
+        .order_by(jobs.c.lease_expires_at)
+        .limit(limit)
+    )
+    return [Job.from_row(r) for r in conn.execute(dialect.lock_for_claim(stmt)).all()]

@@ -1,0 +1,145 @@
+"""What users and operators do to jobs: look them up, list, cancel, retry, count."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Connection, func, select, update
+
+from renderhouse.errors import Conflict, NotFound
+from renderhouse.queue import events
+from renderhouse.queue.attempts import TerminalHook, _terminal
+from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, TERMINAL, Job
+from renderhouse.store.dialect import Dialect
+from renderhouse.store.schema import artifacts, job_attempts, jobs
+
+
+def get(conn: Connection, job_id: str, owner: str | None = None) -> Job:
+    """The job, or NotFound (also for another owner's job, so ids don't leak)."""
+    stmt = select(jobs).where(jobs.c.id == job_id)
+    if owner is not None:
+        stmt = stmt.where(jobs.c.owner == owner)
+    row = conn.execute(stmt).first()
+    if row is None:
+        raise NotFound(f"no job {job_id}", details={"job_id": job_id})
+    return Job.from_row(row)
+
+
+def list_jobs(
+    conn: Connection,
+    *,
+    owner: str | None = None,
+    state: str | None = None,
+    kind: str | None = None,
+    before_id: str | None = None,
+    limit: int = 50,
+) -> list[Job]:
+    """Newest first; ``before_id`` is the cursor (ids are time-ordered)."""
+    stmt = select(jobs).order_by(jobs.c.id.desc()).limit(limit)
+    if owner is not None:
+        stmt = stmt.where(jobs.c.owner == owner)
+    if state is not None:
+        stmt = stmt.where(jobs.c.state == state)
+    if kind is not None:
+        stmt = stmt.where(jobs.c.kind == kind)
+    if before_id is not None:
+        stmt = stmt.where(jobs.c.id < before_id)
+    return [Job.from_row(r) for r in conn.execute(stmt).all()]
+
+
+def cancel(
+    conn: Connection, dialect: Dialect, job_id: str, now: float, hooks: Sequence[TerminalHook],
+    owner: str | None = None, reason: str = "cancelled by request",
+) -> Job:
+    """A queued job ends at once; a running one is flagged and its worker stops it."""
+    job = get(conn, job_id, owner)
+    if job.state in TERMINAL:
+        return job
+    if job.state == QUEUED:
+        res = conn.execute(
+            update(jobs).where(jobs.c.id == job_id, jobs.c.state == QUEUED).values(updated_at=now)
+        )
+        if res.rowcount == 1:
+            return _terminal(
+                conn, job, CANCELLED, now, hooks, error_code="cancelled", error_message=reason
+            )
+        job = get(conn, job_id, owner)
+    if job.state == RUNNING:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.state == RUNNING)
+            .values(cancel_requested=True, updated_at=now)
+        )
+        events.record(conn, job_id, "cancel_requested", {"reason": reason}, now)
+        dialect.notify(conn, f"cancel:{job_id}")
+    return get(conn, job_id, owner)
+
+
+def retry(conn: Connection, dialect: Dialect, job_id: str, now: float, owner: str | None = None) -> Job:
+    """Run a failed or cancelled job again, with a fresh allowance of one attempt."""
+    job = get(conn, job_id, owner)
+    if job.state not in (FAILED, CANCELLED):
+        raise Conflict(
+            f"job {job_id} is {job.state}; only failed or cancelled jobs can be retried",
+            details={"state": job.state},
+        )
+    row = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job_id, jobs.c.state == job.state)
+        .values(
+            state=QUEUED,
+            run_at=now,
+            max_attempts=jobs.c.attempt - jobs.c.snoozes + 1,
+            cancel_requested=False,
+            finished_at=None,
+            error_code=None,
+            error_message=None,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    ).one()
+    events.record(conn, job_id, "state", {"state": QUEUED, "retried": True}, now)
+    dialect.notify(conn, job.kind)
+    return Job.from_row(row)
+
+
+def attempts(conn: Connection, job_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(job_attempts).where(job_attempts.c.job_id == job_id).order_by(job_attempts.c.attempt)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def job_artifacts(conn: Connection, job_id: str) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(artifacts).where(artifacts.c.job_id == job_id).order_by(artifacts.c.name)
+    ).all()
+    return [dict(r._mapping) for r in rows]
+
+
+def stats(conn: Connection, now: float) -> dict[str, dict[str, Any]]:
+    """Per kind: count per state, and the age of the oldest due queued job."""
+    out: dict[str, dict[str, Any]] = {}
+    for kind, state, n in conn.execute(
+        select(jobs.c.kind, jobs.c.state, func.count()).group_by(jobs.c.kind, jobs.c.state)
+    ).all():
+        out.setdefault(kind, {"oldest_queued_age": 0.0})[state] = n
+    for kind, oldest in conn.execute(
+        select(jobs.c.kind, func.min(jobs.c.run_at))
+        .where(jobs.c.state == QUEUED, jobs.c.run_at <= now)
+        .group_by(jobs.c.kind)
+    ).all():
+        out[kind]["oldest_queued_age"] = max(0.0, now - oldest)
+    return out
+
+
+def queued_count(conn: Connection) -> int:
+    return int(conn.execute(select(func.count()).where(jobs.c.state == QUEUED)).scalar_one())
+
+
+def next_run_at(conn: Connection, kinds: Sequence[str]) -> float | None:
+    """When the earliest queued job of ``kinds`` becomes due (the worker sleeps until then)."""
+    return conn.execute(
+        select(func.min(jobs.c.run_at)).where(jobs.c.state == QUEUED, jobs.c.kind.in_(list(kinds)))
+    ).scalar_one_or_none()

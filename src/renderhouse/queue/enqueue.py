@@ -1,0 +1,158 @@
+"""Putting jobs on the queue, in the caller's transaction when it has one."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from renderhouse.errors import InvalidInput
+from renderhouse.queue import events
+from renderhouse.queue.jobs import QUEUED, Job, new_job_id
+from renderhouse.store.dialect import Dialect, upsert_insert
+from renderhouse.store.schema import jobs, owner_lanes
+
+MAX_PRIORITY = 100
+
+
+@dataclass(frozen=True)
+class NewJob:
+    kind: str
+    input: dict[str, Any]
+    owner: str = "system"
+    priority: int = 0
+    run_at: float | None = None
+    max_attempts: int = 3
+    timeout: float = 600.0
+    idempotency_key: str | None = None
+    parent_id: str | None = None
+    webhook_url: str | None = None
+    cost_estimated: int = 0
+    cost_reserved: int = 0
+    id: str = field(default_factory=new_job_id)
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.priority <= MAX_PRIORITY:
+            raise InvalidInput(
+                f"priority must be between 0 and {MAX_PRIORITY} (higher runs first)",
+                details={"field": "priority", "value": self.priority},
+            )
+        if self.max_attempts < 1:
+            raise InvalidInput("max_attempts must be at least 1", details={"field": "max_attempts"})
+        if self.timeout <= 0:
+            raise InvalidInput("timeout must be positive", details={"field": "timeout"})
+
+
+def fair_keys(conn: Connection, dialect: Dialect, owner: str, n: int) -> int:
+    """Reserve ``n`` consecutive fair-queueing keys for ``owner``; return the first.
+
+    Start-time fair queueing (Goyal, Vin & Cheng, SIGCOMM 1996): an owner's next job starts
+    at ``max(its own finish tag, the virtual time now)``, where the virtual time is the
+    smallest key still queued. Claims order by key within a priority, so one owner's
+    backlog interleaves with everyone else's instead of starving them.
+    """
+    head = conn.execute(
+        select(func.min(jobs.c.fair_key)).where(jobs.c.state == QUEUED)
+    ).scalar_one_or_none() or 0
+    stmt = upsert_insert(conn, owner_lanes).values(owner=owner, next_key=head + n)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[owner_lanes.c.owner],
+        set_={"next_key": dialect.greatest(owner_lanes.c.next_key, head) + n},
+    ).returning(owner_lanes.c.next_key)
+    next_key: int = conn.execute(stmt).scalar_one()
+    return next_key - n
+
+
+def insert_jobs(
+    conn: Connection, dialect: Dialect, new_jobs: list[NewJob], now: float
+) -> list[tuple[Job, bool]]:
+    """Insert jobs (all the same owner or not); returns (job, created) in order. A job whose
+    (owner, idempotency key) already exists is returned as it is, never inserted twice."""
+    results: list[tuple[Job, bool] | None] = [None] * len(new_jobs)
+    pending: list[tuple[int, NewJob]] = []
+    for i, nj in enumerate(new_jobs):
+        if nj.idempotency_key is not None:
+            existing = _by_key(conn, nj.owner, nj.idempotency_key)
+            if existing is not None:
+                results[i] = (existing, False)
+                continue
+        pending.append((i, nj))
+    by_owner: dict[str, list[tuple[int, NewJob]]] = {}
+    for item in pending:
+        by_owner.setdefault(item[1].owner, []).append(item)
+    state_events: list[tuple[str, str, dict[str, Any]]] = []
+    for owner, items in by_owner.items():
+        first = fair_keys(conn, dialect, owner, len(items))
+        rows = [_row(nj, first + k, now) for k, (_, nj) in enumerate(items)]
+        keyed = [r for r in rows if r["idempotency_key"] is not None]
+        plain = [r for r in rows if r["idempotency_key"] is None]
+        if plain:
+            conn.execute(jobs.insert(), plain)
+        for row in keyed:
+            stmt = (
+                upsert_insert(conn, jobs)
+                .values(**row)
+                .on_conflict_do_nothing(index_elements=[jobs.c.owner, jobs.c.idempotency_key])
+            )
+            conn.execute(stmt)
+        for (i, nj), row in zip(items, rows, strict=True):
+            if nj.idempotency_key is None:
+                job, created = _job_from_row_values(row), True
+            else:
+                found = _by_key(conn, owner, nj.idempotency_key)
+                assert found is not None
+                job, created = found, found.id == nj.id
+            results[i] = (job, created)
+            if created:
+                state_events.append((job.id, "state", {"state": QUEUED}))
+    events.record_many(conn, state_events, now)
+    for kind in sorted({nj.kind for _, nj in pending}):
+        dialect.notify(conn, kind)
+    return [r for r in results if r is not None]
+
+
+def _row(nj: NewJob, fair_key: int, now: float) -> dict[str, Any]:
+    return {
+        "id": nj.id,
+        "kind": nj.kind,
+        "owner": nj.owner,
+        "input": json.dumps(nj.input, separators=(",", ":"), sort_keys=True),
+        "state": QUEUED,
+        "priority": nj.priority,
+        "fair_key": fair_key,
+        "run_at": nj.run_at if nj.run_at is not None else now,
+        "attempt": 0,
+        "snoozes": 0,
+        "max_attempts": nj.max_attempts,
+        "timeout": nj.timeout,
+        "cancel_requested": False,
+        "progress_done": 0.0,
+        "progress_total": 0.0,
+        "progress_message": "",
+        "idempotency_key": nj.idempotency_key,
+        "parent_id": nj.parent_id,
+        "webhook_url": nj.webhook_url,
+        "cost_estimated": nj.cost_estimated,
+        "cost_reserved": nj.cost_reserved,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _job_from_row_values(row: dict[str, Any]) -> Job:
+    values = {c.name: None for c in jobs.columns}
+    values.update(row)
+
+    class _Row:
+        _mapping = values
+
+    return Job.from_row(_Row())
+
+
+def _by_key(conn: Connection, owner: str, key: str) -> Job | None:
+    row = conn.execute(
+        select(jobs).where(jobs.c.owner == owner, jobs.c.idempotency_key == key)
+    ).first()
+    return Job.from_row(row) if row is not None else None

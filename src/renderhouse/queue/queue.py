@@ -1,0 +1,192 @@
+"""``JobQueue``: the queue's public facade over a ``Store``. The SQL lives in
+``enqueue``, ``attempts`` and ``control``; this class owns transactions, the clock, the
+retry policy, terminal hooks (the ledger) and in-process wake-ups."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, event
+
+from renderhouse.errors import QueueFull
+from renderhouse.queue import attempts, control, enqueue, events
+from renderhouse.queue.clock import Clock, SystemClock
+from renderhouse.queue.enqueue import NewJob
+from renderhouse.queue.jobs import Job
+from renderhouse.queue.retry import RetryPolicy
+from renderhouse.store.database import Store
+
+Wakeup = Callable[[str], None]
+
+
+class JobQueue:
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Clock | None = None,
+        policy: RetryPolicy | None = None,
+        lease_seconds: float = 15.0,
+        max_queue_size: int | None = None,
+    ) -> None:
+        self.store = store
+        self.clock: Clock = clock or SystemClock()
+        self.policy = policy or RetryPolicy()
+        self.lease_seconds = lease_seconds
+        self.max_queue_size = max_queue_size
+        self.terminal_hooks: list[attempts.TerminalHook] = []
+        self._wakeups: list[Wakeup] = []
+
+    # -- wake-ups -------------------------------------------------------------------------
+    def on_enqueue(self, fn: Wakeup) -> None:
+        """Call ``fn(kind)`` after a job of ``kind`` is committed by this process."""
+        self._wakeups.append(fn)
+
+    def _wake(self, kinds: set[str]) -> None:
+        for fn in self._wakeups:
+            for kind in kinds:
+                fn(kind)
+
+    @contextmanager
+    def _tx(self, conn: Connection | None) -> Iterator[Connection]:
+        if conn is not None:
+            yield conn
+        else:
+            with self.store.begin() as own:
+                yield own
+
+    # -- producers ------------------------------------------------------------------------
+    def enqueue(self, job: NewJob, conn: Connection | None = None) -> tuple[Job, bool]:
+        """Insert ``job`` (in ``conn``'s transaction if given). Returns (job, created):
+        an existing job with the same owner and idempotency key comes back uncreated."""
+        return self.enqueue_many([job], conn)[0]
+
+    def enqueue_many(
+        self, new_jobs: Sequence[NewJob], conn: Connection | None = None
+    ) -> list[tuple[Job, bool]]:
+        if self.max_queue_size is not None:
+            with self._tx(conn) as c:
+                depth = control.queued_count(c)
+            if depth + len(new_jobs) > self.max_queue_size:
+                raise QueueFull(
+                    f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
+                    details={"queued": depth, "limit": self.max_queue_size},
+                )
+        kinds = {j.kind for j in new_jobs}
+        if conn is not None:
+            event.listen(conn, "commit", lambda _c: self._wake(kinds), once=True)
+            return enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), self.clock.now())
+        with self.store.begin() as own:
+            out = enqueue.insert_jobs(own, self.store.dialect, list(new_jobs), self.clock.now())
+        self._wake(kinds)
+        return out
+
+    # -- workers --------------------------------------------------------------------------
+    def claim(self, kinds: Sequence[str], limit: int, worker_id: str) -> list[Job]:
+        with self.store.begin() as conn:
+            return attempts.claim(
+                conn, self.store.dialect, kinds, limit, worker_id, self.clock.now(), self.lease_seconds
+            )
+
+    def heartbeat(self, held: Sequence[tuple[str, int]]) -> tuple[set[str], set[str]]:
+        with self.store.begin() as conn:
+            return attempts.heartbeat(conn, held, self.clock.now(), self.lease_seconds)
+
+    def cancel_requested(self, held: Sequence[tuple[str, int]]) -> set[str]:
+        with self.store.read() as conn:
+            return attempts.cancel_requested(conn, held)
+
+    def progress(self, job_id: str, attempt: int, done: float, total: float, message: str = "") -> None:
+        with self.store.begin() as conn:
+            attempts.progress(conn, job_id, attempt, done, total, message, self.clock.now())
+
+    def save_checkpoint(self, job_id: str, attempt: int, state: dict[str, Any]) -> None:
+        with self.store.begin() as conn:
+            attempts.save_checkpoint(conn, job_id, attempt, state, self.clock.now())
+
+    def add_artifact(self, job_id: str, attempt: int, ref: dict[str, Any]) -> None:
+        with self.store.begin() as conn:
+            attempts.add_artifact(conn, job_id, attempt, ref, self.clock.now())
+
+    def complete(
+        self, job_id: str, attempt: int, result: dict[str, Any] | None = None, cost: int | None = None
+    ) -> Job:
+        with self.store.begin() as conn:
+            return attempts.complete(
+                conn, job_id, attempt, result or {}, self.clock.now(), self.terminal_hooks, cost
+            )
+
+    def fail(
+        self,
+        job_id: str,
+        attempt: int,
+        code: str,
+        message: str,
+        *,
+        traceback: str | None = None,
+        retryable: bool = True,
+        retry_after: float | None = None,
+    ) -> Job:
+        with self.store.begin() as conn:
+            return attempts.fail(
+                conn, job_id, attempt, code, message, self.clock.now(), self.policy,
+                self.terminal_hooks, traceback=traceback, retryable=retryable,
+                retry_after=retry_after,
+            )
+
+    def cancel_running(self, job_id: str, attempt: int, reason: str = "cancelled") -> Job:
+        with self.store.begin() as conn:
+            return attempts.cancel_running(
+                conn, job_id, attempt, reason, self.clock.now(), self.terminal_hooks
+            )
+
+    def snooze(self, job_id: str, attempt: int, seconds: float, reason: str = "snoozed") -> Job:
+        with self.store.begin() as conn:
+            return attempts.snooze(conn, job_id, attempt, seconds, self.clock.now(), reason)
+
+    def hand_back(self, job_id: str, attempt: int) -> Job:
+        """A shutting-down worker returns a job unfinished; it does not spend an attempt."""
+        return self.snooze(job_id, attempt, 0.0, reason="handed_back")
+
+    # -- users and operators --------------------------------------------------------------
+    def get(self, job_id: str, owner: str | None = None) -> Job:
+        with self.store.read() as conn:
+            return control.get(conn, job_id, owner)
+
+    def list(self, **filters: Any) -> list[Job]:
+        with self.store.read() as conn:
+            return control.list_jobs(conn, **filters)
+
+    def cancel(self, job_id: str, owner: str | None = None, reason: str = "cancelled by request") -> Job:
+        with self.store.begin() as conn:
+            return control.cancel(
+                conn, self.store.dialect, job_id, self.clock.now(), self.terminal_hooks, owner, reason
+            )
+
+    def retry(self, job_id: str, owner: str | None = None) -> Job:
+        with self.store.begin() as conn:
+            job = control.retry(conn, self.store.dialect, job_id, self.clock.now(), owner)
+        self._wake({job.kind})
+        return job
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        with self.store.read() as conn:
+            return control.stats(conn, self.clock.now())
+
+    def attempts(self, job_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return control.attempts(conn, job_id)
+
+    def artifacts(self, job_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return control.job_artifacts(conn, job_id)
+
+    def events(self, job_id: str, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return events.since(conn, job_id, after_id, limit)
+
+    def next_run_at(self, kinds: Sequence[str]) -> float | None:
+        with self.store.read() as conn:
+            return control.next_run_at(conn, kinds)

@@ -1,0 +1,1 @@
+"""The SQL store: one schema (SQLAlchemy Core + Alembic) for SQLite and PostgreSQL."""
