@@ -1,0 +1,289 @@
+"""The worker loop: claim what fits, run it (isolated in the child pool or inline), renew
+leases, watch for cancellation, apply outcomes, and shut down gracefully on SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import socket
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from renderhouse.errors import StaleAttempt
+from renderhouse.generators.base import Registry
+from renderhouse.queue.jobs import Job
+from renderhouse.queue.queue import JobQueue
+from renderhouse.storage.base import Storage
+from renderhouse.worker import registration
+from renderhouse.worker.breaker import CircuitBreaker
+from renderhouse.worker.inline import run_inline
+from renderhouse.worker.isolated import Running, run_isolated
+from renderhouse.worker.listener import Listener
+from renderhouse.worker.maintenance import Maintenance
+from renderhouse.worker.pool import ChildPool
+
+log = logging.getLogger(__name__)
+
+CANCEL_POLL_SECONDS = 0.5
+# Failures that say "this input is bad", not "this kind is unhealthy": they don't trip breakers.
+INPUT_ERROR_CODES = frozenset({"invalid_input", "cancelled", "retry"})
+
+
+@dataclass
+class WorkerConfig:
+    kinds: list[str]
+    concurrency: int = 2
+    poll_seconds: float = 1.0
+    heartbeat_seconds: float = 5.0
+    shutdown_grace_seconds: float = 10.0
+    breaker_failures: int = 5
+    breaker_cooldown_seconds: float = 30.0
+    listen_url: str | None = None
+    worker_id: str = field(
+        default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+    )
+
+
+class Worker:
+    def __init__(
+        self,
+        queue: JobQueue,
+        registry: Registry,
+        storage: Storage,
+        config: WorkerConfig,
+        maintenance: Maintenance | None = None,
+    ) -> None:
+        self.queue, self.registry, self.storage, self.config = queue, registry, storage, config
+        self.maintenance = maintenance
+        self.kinds = config.kinds or registry.kinds()
+        for kind in self.kinds:
+            registry.cls(kind)  # unknown kinds fail at start-up, not at the first job
+        self.isolated = [k for k in self.kinds if registry.cls(k).resources.isolated]
+        self.breakers = {
+            k: CircuitBreaker(k, queue.clock, config.breaker_failures, config.breaker_cooldown_seconds)
+            for k in self.kinds
+        }
+        self.running: dict[str, Running] = {}
+        self.pool: ChildPool | None = None
+        self.finished = 0
+        self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    # -- lifecycle ------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Stop claiming; running jobs get the grace period to finish, then are handed back."""
+        self._stopping.set()
+        self._wake.set()
+
+    def stop_threadsafe(self) -> None:
+        """``stop`` from another thread (tests, an embedding server)."""
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(self.stop)
+
+    async def run(self) -> None:
+        loop = self._loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=self.config.concurrency * 2 + 8))
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            try:
+                loop.add_signal_handler(sig, self.stop)
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass
+        self.queue.on_enqueue(lambda _kind: loop.call_soon_threadsafe(self._wake.set))
+        listener = None
+        if self.config.listen_url:
+            listener = Listener(self.config.listen_url, lambda p: loop.call_soon_threadsafe(self._notified, p))
+            listener.start()
+        if self.isolated:
+            generators = [(k, _path(self.registry.cls(k))) for k in self.isolated]
+            self.pool = ChildPool(self.config.concurrency, generators)
+            await asyncio.to_thread(self.pool.start)
+        await asyncio.to_thread(
+            registration.register, self.queue.store, self.config.worker_id, self.kinds, self.queue.clock.now()
+        )
+        background = [
+            asyncio.create_task(self._heartbeat_loop()),
+            asyncio.create_task(self._cancel_loop()),
+        ]
+        if self.maintenance is not None:
+            background.append(asyncio.create_task(self.maintenance.run(self._stopping)))
+        log.info("worker %s started: kinds=%s concurrency=%s", self.config.worker_id, self.kinds, self.config.concurrency)
+        try:
+            await self._claim_loop()
+            await self._drain()
+        finally:
+            self._stopping.set()
+            for t in background:
+                t.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if listener is not None:
+                listener.stop()
+            if self.pool is not None:
+                await asyncio.to_thread(self.pool.shutdown)
+            await asyncio.to_thread(registration.unregister, self.queue.store, self.config.worker_id)
+            log.info("worker %s stopped", self.config.worker_id)
+
+    def _notified(self, payload: str) -> None:
+        if payload.startswith("cancel:"):
+            run = self.running.get(payload[len("cancel:") :])
+            if run is not None:
+                run.cancel.set()
+        else:
+            self._wake.set()
+
+    # -- claiming -------------------------------------------------------------------------
+    async def _claim_loop(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.clear()
+            free = self.config.concurrency - len(self.running)
+            claimed = await self._claim(free) if free > 0 else 0
+            if claimed and len(self.running) < self.config.concurrency:
+                continue
+            timeout = self.config.poll_seconds
+            if free > 0 and not claimed:
+                due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
+                if due is not None:
+                    timeout = min(timeout, max(0.0, due - self.queue.clock.now()))
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout)
+            except TimeoutError:
+                pass
+
+    async def _claim(self, free: int) -> int:
+        open_kinds, probes = [], []
+        for kind in self.kinds:
+            allow = self.breakers[kind].allow()
+            if allow < 0:
+                open_kinds.append(kind)
+            elif allow > 0:
+                probes.append(kind)
+        jobs: list[Job] = []
+        try:
+            for kind in probes:
+                if len(jobs) < free:
+                    got = await asyncio.to_thread(self.queue.claim, [kind], 1, self.config.worker_id)
+                    if got:
+                        self.breakers[kind].on_claimed()
+                    jobs.extend(got)
+            if open_kinds and len(jobs) < free:
+                jobs.extend(
+                    await asyncio.to_thread(
+                        self.queue.claim, open_kinds, free - len(jobs), self.config.worker_id
+                    )
+                )
+        except Exception:
+            log.exception("claim failed; retrying after the poll interval")
+            return 0
+        for job in jobs:
+            run = Running(job)
+            self.running[job.id] = run
+            task = asyncio.create_task(self._execute(run))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return len(jobs)
+
+    # -- running --------------------------------------------------------------------------
+    async def _execute(self, run: Running) -> None:
+        job = run.job
+        try:
+            if job.kind in self.isolated:
+                assert self.pool is not None
+                msg = await asyncio.to_thread(
+                    run_isolated, self.queue, self.pool, run, self.storage.url
+                )
+            else:
+                msg = await run_inline(self.queue, self.registry.get(job.kind), run, self.storage)
+            await asyncio.to_thread(self._apply, run, msg)
+        except Exception:
+            log.exception("job %s: could not record its outcome; the rescuer will retry it", job.id)
+        finally:
+            self.running.pop(job.id, None)
+            self.finished += 1
+            self._wake.set()
+
+    def _apply(self, run: Running, msg: dict[str, Any]) -> None:
+        job, t = run.job, msg["t"]
+        q = self.queue
+        try:
+            if t == "done":
+                q.complete(job.id, job.attempt, msg.get("result") or {}, msg.get("cost"))
+                self._breaker(job.kind, ok=True)
+            elif t == "snooze":
+                q.snooze(job.id, job.attempt, float(msg["seconds"]))
+            elif t == "handed_back":
+                q.hand_back(job.id, job.attempt)
+            elif t == "cancelled":
+                q.cancel_running(job.id, job.attempt, msg.get("reason", "cancelled"))
+            elif t == "error":
+                q.fail(
+                    job.id, job.attempt, msg["code"], msg["message"],
+                    traceback=msg.get("traceback"), retryable=bool(msg.get("retryable", True)),
+                    retry_after=msg.get("retry_after"),
+                )
+                if msg["code"] not in INPUT_ERROR_CODES and msg.get("retryable", True):
+                    self._breaker(job.kind, ok=False)
+            # "lost": the job is someone else's now; nothing of ours to record.
+        except StaleAttempt:
+            log.warning("job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, t)
+
+    def _breaker(self, kind: str, *, ok: bool) -> None:
+        b = self.breakers[kind]
+        changed = b.on_success() if ok else b.on_failure()
+        if changed:
+            log.warning("circuit breaker for %s is now %s", kind, b.state)
+            registration.save_breaker(self.queue.store, b, self.queue.clock.now())
+
+    # -- background -----------------------------------------------------------------------
+    async def _heartbeat_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.config.heartbeat_seconds)
+            held = [(r.job.id, r.job.attempt) for r in self.running.values()]
+            try:
+                kept, cancels = await asyncio.to_thread(self.queue.heartbeat, held)
+                await asyncio.to_thread(
+                    registration.beat, self.queue.store, self.config.worker_id, self.queue.clock.now()
+                )
+            except Exception:
+                log.exception("heartbeat failed; leases renew on the next beat")
+                continue
+            for job_id, _ in held:
+                run = self.running.get(job_id)
+                if run is None:
+                    continue
+                if job_id not in kept:
+                    run.lost.set()
+                if job_id in cancels:
+                    run.cancel.set()
+
+    async def _cancel_loop(self) -> None:
+        while True:
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            held = [(r.job.id, r.job.attempt) for r in self.running.values() if not r.cancel.is_set()]
+            if not held:
+                continue
+            try:
+                ids = await asyncio.to_thread(self.queue.cancel_requested, held)
+            except Exception:
+                log.exception("cancel check failed")
+                continue
+            for job_id in ids:
+                if (run := self.running.get(job_id)) is not None:
+                    run.cancel.set()
+
+    async def _drain(self) -> None:
+        if self._tasks:
+            log.info("shutting down: waiting up to %ss for %d job(s)", self.config.shutdown_grace_seconds, len(self._tasks))
+            _, pending = await asyncio.wait(set(self._tasks), timeout=self.config.shutdown_grace_seconds)
+            for run in self.running.values():
+                run.hand_back.set()
+            if pending:
+                await asyncio.wait(pending)
+
+
+def _path(cls: type) -> str:
+    return f"{cls.__module__}:{cls.__qualname__}"
