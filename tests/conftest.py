@@ -22,7 +22,7 @@ PG_ADMIN_URL = os.environ.get("RENDERHOUSE_TEST_POSTGRES_URL", "postgresql://roo
 @pytest.fixture(autouse=True)
 def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     for key in list(os.environ):
-        if key.startswith("RENDERHOUSE_") and key != "RENDERHOUSE_TEST_POSTGRES_URL":
+        if key.startswith("RENDERHOUSE_") and not key.startswith("RENDERHOUSE_TEST_"):
             monkeypatch.delenv(key)
 
 

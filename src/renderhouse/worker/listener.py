@@ -37,6 +37,7 @@ class Listener:
                 with psycopg.connect(self.dsn, autocommit=True, connect_timeout=5) as conn:
                     conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
                     self.connected.set()
+                    log.info("listening for job notifications on %s", NOTIFY_CHANNEL)
                     backoff = 0.2
                     # A missed notify while we were down is covered by a wake-up on connect.
                     self.on_notify("*")

@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import socket
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -140,19 +141,30 @@ class Worker:
     async def _claim_loop(self) -> None:
         while not self._stopping.is_set():
             self._wake.clear()
-            free = self.config.concurrency - len(self.running)
-            claimed = await self._claim(free) if free > 0 else 0
-            if claimed and len(self.running) < self.config.concurrency:
+            try:
+                timeout = await self._claim_round()
+            except Exception:
+                log.exception("claim round failed (database unreachable?); retrying")
+                timeout = min(1.0, self.config.poll_seconds)
+            if timeout is None:
                 continue
-            timeout = self.config.poll_seconds
-            if free > 0 and not claimed:
-                due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
-                if due is not None:
-                    timeout = min(timeout, max(0.0, due - self.queue.clock.now()))
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout)
             except TimeoutError:
                 pass
+
+    async def _claim_round(self) -> float | None:
+        """Claim what fits; return how long to wait for a wake-up (None: claim again now)."""
+        free = self.config.concurrency - len(self.running)
+        claimed = await self._claim(free) if free > 0 else 0
+        if claimed and len(self.running) < self.config.concurrency:
+            return None
+        timeout = self.config.poll_seconds
+        if free > 0 and not claimed:
+            due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
+            if due is not None:
+                timeout = min(timeout, max(0.0, due - self.queue.clock.now()))
+        return timeout
 
     async def _claim(self, free: int) -> int:
         open_kinds, probes = [], []
@@ -163,22 +175,18 @@ class Worker:
             elif allow > 0:
                 probes.append(kind)
         jobs: list[Job] = []
-        try:
-            for kind in probes:
-                if len(jobs) < free:
-                    got = await asyncio.to_thread(self.queue.claim, [kind], 1, self.config.worker_id)
-                    if got:
-                        self.breakers[kind].on_claimed()
-                    jobs.extend(got)
-            if open_kinds and len(jobs) < free:
-                jobs.extend(
-                    await asyncio.to_thread(
-                        self.queue.claim, open_kinds, free - len(jobs), self.config.worker_id
-                    )
+        for kind in probes:
+            if len(jobs) < free:
+                got = await asyncio.to_thread(self.queue.claim, [kind], 1, self.config.worker_id)
+                if got:
+                    self.breakers[kind].on_claimed()
+                jobs.extend(got)
+        if open_kinds and len(jobs) < free:
+            jobs.extend(
+                await asyncio.to_thread(
+                    self.queue.claim, open_kinds, free - len(jobs), self.config.worker_id
                 )
-        except Exception:
-            log.exception("claim failed; retrying after the poll interval")
-            return 0
+            )
         for job in jobs:
             run = Running(job)
             self.running[job.id] = run
@@ -198,13 +206,26 @@ class Worker:
                 )
             else:
                 msg = await run_inline(self.queue, self.registry.get(job.kind), run, self.storage)
-            await asyncio.to_thread(self._apply, run, msg)
-        except Exception:
-            log.exception("job %s: could not record its outcome; the rescuer will retry it", job.id)
+            await self._record(run, msg)
         finally:
             self.running.pop(job.id, None)
             self.finished += 1
             self._wake.set()
+
+    async def _record(self, run: Running, msg: dict[str, Any]) -> None:
+        """Apply the outcome, retrying through a database blip for as long as the lease
+        lasts; after that the rescuer owns the job (delivery is at least once)."""
+        give_up = time.monotonic() + self.queue.lease_seconds
+        while True:
+            try:
+                await asyncio.to_thread(self._apply, run, msg)
+                return
+            except Exception:
+                if time.monotonic() > give_up:
+                    log.exception("job %s: could not record its outcome; the rescuer will retry it", run.job.id)
+                    return
+                log.warning("job %s: recording its outcome failed; retrying", run.job.id)
+                await asyncio.sleep(0.5)
 
     def _apply(self, run: Running, msg: dict[str, Any]) -> None:
         job, t = run.job, msg["t"]

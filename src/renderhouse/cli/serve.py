@@ -1,0 +1,72 @@
+"""``renderhouse serve`` (all-in-one on the embedded defaults) and ``renderhouse worker``."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import click
+
+from renderhouse.cli import runtime
+from renderhouse.runtime import Runtime
+from renderhouse.worker.maintenance import Maintenance
+from renderhouse.worker.worker import Worker, WorkerConfig
+
+log = logging.getLogger(__name__)
+
+
+def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance: bool) -> Worker:
+    s = rt.settings
+    cfg = WorkerConfig(
+        kinds=kinds,
+        concurrency=concurrency,
+        poll_seconds=s.poll_seconds,
+        heartbeat_seconds=s.heartbeat_seconds,
+        shutdown_grace_seconds=s.shutdown_grace_seconds,
+        breaker_failures=s.breaker_failures,
+        breaker_cooldown_seconds=s.breaker_cooldown_seconds,
+        listen_url=None if rt.store.is_sqlite else rt.store.url,
+    )
+    duties = None
+    if maintenance:
+        duties = Maintenance(
+            rt.queue,
+            rescue_every=s.rescue_seconds,
+            retention_seconds=s.retention_days * 86_400.0,
+            on_artifact_pruned=lambda a: rt.storage.delete(a["key"]),
+        )
+    return Worker(rt.queue, rt.registry, rt.storage, cfg, duties)
+
+
+def _kinds(value: str | None) -> list[str]:
+    return [k.strip() for k in value.split(",") if k.strip()] if value else []
+
+
+@click.command()
+@click.option("--kinds", help="Comma-separated kinds to run (default: all installed).")
+@click.option("--concurrency", type=click.IntRange(1, 256), help="Jobs at once (RENDERHOUSE_MAX_CONCURRENT_JOBS).")
+@click.option("--no-maintenance", is_flag=True, help="Do not run the rescuer, pruner and periodic jobs here.")
+@click.pass_context
+def worker(ctx: click.Context, kinds: str | None, concurrency: int | None, no_maintenance: bool) -> None:
+    """Run a worker: claim and run jobs until SIGTERM."""
+    rt = runtime(ctx)
+    rt.prepare_store()
+    w = build_worker(rt, _kinds(kinds), concurrency or rt.settings.max_concurrent_jobs,
+                     maintenance=not no_maintenance)
+    asyncio.run(w.run())
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--workers", "concurrency", type=click.IntRange(1, 256), help="Worker concurrency.")
+@click.pass_context
+def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> None:
+    """All-in-one on the embedded defaults: a worker and the maintenance duties (and the
+    HTTP API once it is installed). Creates the database on first start."""
+    rt = runtime(ctx)
+    rt.prepare_store(create_if_empty=True)
+    click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {', '.join(rt.registry.kinds())}")
+    click.echo("the HTTP API is not part of this build yet; use `renderhouse enqueue` and `renderhouse jobs`")
+    w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
+    asyncio.run(w.run())

@@ -1,0 +1,53 @@
+"""The composition root: build the store, queue, storage and generator registry from the
+settings once, at the edge (CLI or server), and hand them down."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from renderhouse.generators.base import Registry
+from renderhouse.queue.queue import JobQueue
+from renderhouse.queue.retry import RetryPolicy
+from renderhouse.settings import Settings
+from renderhouse.storage import open_storage
+from renderhouse.storage.base import Storage
+from renderhouse.store.database import Store
+from renderhouse.store.migrate import current_revision, ensure_current, upgrade
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(self.settings.resolved_database_url)
+
+    @cached_property
+    def queue(self) -> JobQueue:
+        return JobQueue(
+            self.store,
+            policy=RetryPolicy(),
+            lease_seconds=self.settings.lease_seconds,
+            max_queue_size=self.settings.max_queue_size,
+        )
+
+    @cached_property
+    def storage(self) -> Storage:
+        return open_storage(self.settings.resolved_storage_url, self.settings.secret_key)
+
+    @cached_property
+    def registry(self) -> Registry:
+        return Registry.from_entry_points()
+
+    def prepare_store(self, *, create_if_empty: bool = False) -> None:
+        """Refuse an old schema; with ``create_if_empty`` an empty database is migrated
+        (the embedded first start of ``serve``)."""
+        if create_if_empty and current_revision(self.store) is None:
+            upgrade(self.store)
+        ensure_current(self.store)
+
+    def close(self) -> None:
+        if "store" in self.__dict__:
+            self.store.dispose()
