@@ -16,7 +16,9 @@ from renderhouse.store.schema import metadata
 REPO = Path(__file__).resolve().parents[1]
 SHARED = (REPO / ".." / "shared").resolve()
 ASSETS = SHARED / "assets"
-PG_ADMIN_URL = os.environ.get("RENDERHOUSE_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
+PG_ADMIN_URL = os.environ.get(
+    "RENDERHOUSE_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
+)
 
 
 @pytest.fixture(autouse=True)

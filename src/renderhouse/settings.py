@@ -97,7 +97,9 @@ def load_settings(settings_file: Path | None = None, **overrides: Any) -> Settin
             raise SettingsError(f"settings file {file} does not exist") from exc
         except tomllib.TOMLDecodeError as exc:
             raise SettingsError(f"settings file {file} is not valid TOML: {exc}") from exc
-    env_keys = {k[len("RENDERHOUSE_") :].lower() for k in os.environ if k.startswith("RENDERHOUSE_")}
+    env_keys = {
+        k[len("RENDERHOUSE_") :].lower() for k in os.environ if k.startswith("RENDERHOUSE_")
+    }
     # Environment wins over the file: drop file values the environment sets.
     values = {k: v for k, v in values.items() if k not in env_keys}
     values.update({k: v for k, v in overrides.items() if v is not None})

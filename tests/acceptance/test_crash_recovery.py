@@ -23,11 +23,16 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @contextmanager
-def worker_process(db_url: str, storage: Path, log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    db_url: str, storage: Path, log: Path, *args: str
+) -> Iterator[subprocess.Popen[bytes]]:
     with open(log, "ab") as fh:
         proc = subprocess.Popen(
             [sys.executable, "-m", "tests.acceptance.worker_process", db_url, str(storage), *args],
-            cwd=REPO, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            stdout=fh,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
     try:
         yield proc
@@ -45,15 +50,20 @@ def steps_job(tmp_path: Path, **extra: object) -> NewJob:
     return NewJob(
         "test.steps",
         {
-            "steps": 5, "pause_at": 2,
-            "pause_file": str(tmp_path / "paused"), "release_file": str(tmp_path / "release"),
-            "log_file": str(tmp_path / "steps.log"), **extra,
+            "steps": 5,
+            "pause_at": 2,
+            "pause_file": str(tmp_path / "paused"),
+            "release_file": str(tmp_path / "release"),
+            "log_file": str(tmp_path / "steps.log"),
+            **extra,
         },
         max_attempts=3,
     )
 
 
-def test_sigkilled_worker_job_is_rescued_and_resumes_from_checkpoint(store: Store, db_url: str, tmp_path: Path) -> None:
+def test_sigkilled_worker_job_is_rescued_and_resumes_from_checkpoint(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
     queue = JobQueue(store)
     job = queue.enqueue(steps_job(tmp_path))[0]
     log = tmp_path / "workers.log"
@@ -72,14 +82,17 @@ def test_sigkilled_worker_job_is_rescued_and_resumes_from_checkpoint(store: Stor
     assert steps == ["1:0", "1:1", "2:2", "2:3", "2:4"], "every step exactly once, resumed at 2"
     attempts = queue.attempts(job.id)
     assert [(a["outcome"], a["error_code"]) for a in attempts] == [
-        ("failed", "lease_expired"), ("succeeded", None)
+        ("failed", "lease_expired"),
+        ("succeeded", None),
     ]
     assert done.result == {"steps": 5} and done.checkpoint == {"done": 5}
     assert len(queue.artifacts(job.id)) == 5
     assert reclaimed_after < 30, f"re-claimed after {reclaimed_after:.1f}s"
 
 
-def test_stale_worker_cannot_complete_a_job_it_lost(store: Store, db_url: str, tmp_path: Path) -> None:
+def test_stale_worker_cannot_complete_a_job_it_lost(
+    store: Store, db_url: str, tmp_path: Path
+) -> None:
     queue = JobQueue(store)
     job = queue.enqueue(steps_job(tmp_path))[0]
     log = tmp_path / "workers.log"
@@ -88,11 +101,15 @@ def test_stale_worker_cannot_complete_a_job_it_lost(store: Store, db_url: str, t
         os.killpg(stale.pid, signal.SIGSTOP)  # frozen: no heartbeats, lease runs out
         (tmp_path / "release").write_text("go")
         with worker_process(db_url, tmp_path / "store2", log):
-            wait_until(lambda: queue.get(job.id).state == "succeeded", what="the second worker to finish")
+            wait_until(
+                lambda: queue.get(job.id).state == "succeeded", what="the second worker to finish"
+            )
         finished = queue.get(job.id)
         os.killpg(stale.pid, signal.SIGCONT)
-        wait_until(lambda: "refused" in log.read_text() or "taken away" in log.read_text(),
-                   what="the stale worker to be refused")
+        wait_until(
+            lambda: "refused" in log.read_text() or "taken away" in log.read_text(),
+            what="the stale worker to be refused",
+        )
     after = queue.get(job.id)
     assert after.state == "succeeded" and after.attempt == finished.attempt == 2
     assert after.finished_at == finished.finished_at and after.checkpoint == {"done": 5}
@@ -106,7 +123,9 @@ def _restart_allowed() -> bool:
 @pytest.mark.postgres
 def test_postgres_restart_under_load(pg_url: str, tmp_path: Path) -> None:
     if not _restart_allowed():
-        pytest.skip("restarts the shared PostgreSQL server: set RENDERHOUSE_TEST_PG_RESTART=1 (CI does)")
+        pytest.skip(
+            "restarts the shared PostgreSQL server: set RENDERHOUSE_TEST_PG_RESTART=1 (CI does)"
+        )
     store = Store(pg_url)
     queue = JobQueue(store)
     from tests.conftest import _truncate
@@ -115,23 +134,37 @@ def test_postgres_restart_under_load(pg_url: str, tmp_path: Path) -> None:
     before = [j.id for j, _ in queue.enqueue_many([NewJob("noop", {}) for _ in range(200)])]
     log = tmp_path / "workers.log"
     # A long poll interval: after the restart only LISTEN/NOTIFY can wake the workers fast.
-    with worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"), \
-         worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"):
+    with (
+        worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
+        worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
+    ):
         wait_until(lambda: queue.get(before[0]).state == "succeeded", what="work to start")
         subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"], check=True, timeout=120
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"],
+            check=True,
+            timeout=120,
         )
         store.dispose()
         store = Store(pg_url)
         queue = JobQueue(store)
         wait_until(lambda: _reachable(store), timeout=60, what="PostgreSQL to come back")
-        wait_until(lambda: all(queue.get(i).state == "succeeded" for i in before), timeout=60,
-                   what="the jobs from before the restart")
-        wait_until(lambda: log.read_text().count("listening for job notifications") >= 4,
-                   timeout=30, what="both listeners to reconnect")
+        wait_until(
+            lambda: all(queue.get(i).state == "succeeded" for i in before),
+            timeout=60,
+            what="the jobs from before the restart",
+        )
+        wait_until(
+            lambda: log.read_text().count("listening for job notifications") >= 4,
+            timeout=30,
+            what="both listeners to reconnect",
+        )
         fresh = queue.enqueue(NewJob("noop", {}))[0]
         t0 = time.monotonic()
-        wait_until(lambda: queue.get(fresh.id).state == "succeeded", timeout=20, what="a job after the restart")
+        wait_until(
+            lambda: queue.get(fresh.id).state == "succeeded",
+            timeout=20,
+            what="a job after the restart",
+        )
         assert time.monotonic() - t0 < 5, "workers should be woken by NOTIFY, not the 30 s poll"
     store.dispose()
 

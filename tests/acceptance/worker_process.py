@@ -26,7 +26,9 @@ def main() -> None:
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--kinds", default="")
     args = p.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     store = Store(args.db_url)
     queue = JobQueue(store, lease_seconds=args.lease, policy=RetryPolicy(base=0.05, jitter=0))
     registry = test_registry()
@@ -37,8 +39,13 @@ def main() -> None:
         heartbeat_seconds=args.lease / 4,
         listen_url=None if store.is_sqlite else store.url,
     )
-    worker = Worker(queue, registry, LocalStorage(args.storage_dir), config,
-                    Maintenance(queue, rescue_every=0.2))
+    worker = Worker(
+        queue,
+        registry,
+        LocalStorage(args.storage_dir),
+        config,
+        Maintenance(queue, rescue_every=0.2),
+    )
     asyncio.run(worker.run())
 
 

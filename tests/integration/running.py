@@ -18,7 +18,9 @@ from renderhouse.worker.maintenance import Maintenance
 from renderhouse.worker.worker import Worker, WorkerConfig
 
 
-def wait_until(predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition") -> None:
+def wait_until(
+    predicate: Callable[[], object], timeout: float = 30.0, what: str = "condition"
+) -> None:
     """Poll a condition (every 20 ms) until it holds; fail with ``what`` on timeout."""
     end = time.monotonic() + timeout
     while not predicate():
@@ -38,7 +40,10 @@ def running_worker(
     registry = test_registry()
     cfg = WorkerConfig(kinds=config.pop("kinds", registry.kinds()), **config)  # type: ignore[arg-type]
     worker = Worker(
-        queue, registry, LocalStorage(storage_dir), cfg,
+        queue,
+        registry,
+        LocalStorage(storage_dir),
+        cfg,
         Maintenance(queue, rescue_every=0.2) if maintenance else None,
     )
     thread = threading.Thread(target=asyncio.run, args=(worker.run(),), daemon=True)

@@ -38,7 +38,10 @@ def test_enqueue_claim_complete(queue: JobQueue) -> None:
     assert is_new and created.state == "queued"
     [claimed] = queue.claim(["noop"], 10, "w1")
     assert (claimed.id, claimed.state, claimed.attempt, claimed.worker_id) == (
-        created.id, "running", 1, "w1"
+        created.id,
+        "running",
+        1,
+        "w1",
     )
     assert queue.claim(["noop"], 10, "w2") == []
     done = queue.complete(claimed.id, 1, {"ok": True})
@@ -128,7 +131,8 @@ def test_lease_expiry_rescue_and_fencing(queue: JobQueue, clock: FakeClock) -> N
         lambda: queue.save_checkpoint(j.id, stale.attempt, {"frames": []}),
         lambda: queue.progress(j.id, stale.attempt, 1, 2),
         lambda: queue.add_artifact(
-            j.id, stale.attempt,
+            j.id,
+            stale.attempt,
             {"name": "a", "key": "k", "content_type": "x", "size": 1, "sha256": "0"},
         ),
     ):
@@ -242,10 +246,10 @@ def test_enqueue_in_callers_transaction(queue: JobQueue, store: Store) -> None:
     with pytest.raises(Boom), store.begin() as conn:
         queue.enqueue(job(owner="tx"), conn)
         raise Boom
-    assert queue.list(owner="tx") == []
+    assert queue.list_jobs(owner="tx") == []
     with store.begin() as conn:
         made = queue.enqueue(job(owner="tx"), conn)[0]
-    assert [j.id for j in queue.list(owner="tx")] == [made.id]
+    assert [j.id for j in queue.list_jobs(owner="tx")] == [made.id]
 
 
 def test_terminal_hooks_run_once_in_the_transaction(queue: JobQueue) -> None:
@@ -278,7 +282,13 @@ def test_artifacts_and_progress_are_recorded(queue: JobQueue) -> None:
     j = queue.enqueue(job())[0]
     c = queue.claim(["noop"], 1, "w")[0]
     queue.progress(j.id, c.attempt, 3, 4, "frame 3")
-    ref = {"name": "out.png", "key": "k/out.png", "content_type": "image/png", "size": 5, "sha256": "ab"}
+    ref = {
+        "name": "out.png",
+        "key": "k/out.png",
+        "content_type": "image/png",
+        "size": 5,
+        "sha256": "ab",
+    }
     queue.add_artifact(j.id, c.attempt, ref)
     queue.add_artifact(j.id, c.attempt, {**ref, "size": 6})
     got = queue.get(j.id)
@@ -292,8 +302,8 @@ def test_artifacts_and_progress_are_recorded(queue: JobQueue) -> None:
 def test_owner_scoping_and_pagination(queue: JobQueue) -> None:
     mine = [queue.enqueue(job(owner="me"))[0].id for _ in range(5)]
     queue.enqueue(job(owner="other"))
-    page1 = queue.list(owner="me", limit=3)
-    page2 = queue.list(owner="me", limit=3, before_id=page1[-1].id)
+    page1 = queue.list_jobs(owner="me", limit=3)
+    page2 = queue.list_jobs(owner="me", limit=3, before_id=page1[-1].id)
     assert [j.id for j in page1 + page2] == sorted(mine, reverse=True)
     from renderhouse.errors import NotFound
 

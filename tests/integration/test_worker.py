@@ -26,13 +26,18 @@ def state(queue: JobQueue, job_id: str) -> str:
 
 
 def test_inline_noop_jobs_drain(queue: JobQueue, tmp_path: Path) -> None:
-    made = [j.id for j, _ in queue.enqueue_many([NewJob("noop", {"message": str(i)}) for i in range(20)])]
+    made = [
+        j.id
+        for j, _ in queue.enqueue_many([NewJob("noop", {"message": str(i)}) for i in range(20)])
+    ]
     with running_worker(queue, tmp_path, kinds=["noop"], concurrency=4):
         wait_until(lambda: all(state(queue, i) == "succeeded" for i in made), what="20 noop jobs")
     assert queue.get(made[3]).result == {"echo": "3"}
 
 
-def test_isolated_job_reports_progress_checkpoint_artifacts(queue: JobQueue, tmp_path: Path) -> None:
+def test_isolated_job_reports_progress_checkpoint_artifacts(
+    queue: JobQueue, tmp_path: Path
+) -> None:
     j = queue.enqueue(NewJob("test.steps", {"steps": 3}))[0]
     with running_worker(queue, tmp_path / "store", kinds=["test.steps"], concurrency=1):
         wait_until(lambda: state(queue, j.id) == "succeeded", what="steps job")
@@ -49,7 +54,8 @@ def test_failure_is_retried_then_succeeds(queue: JobQueue, tmp_path: Path) -> No
         wait_until(lambda: state(queue, j.id) == "succeeded", what="retried job")
     atts = queue.attempts(j.id)
     assert [(a["outcome"], a["error_code"]) for a in atts] == [
-        ("failed", "planned_failure"), ("succeeded", None)
+        ("failed", "planned_failure"),
+        ("succeeded", None),
     ]
     assert "planned failure" in atts[0]["traceback"]
 
@@ -63,7 +69,9 @@ def test_invalid_input_fails_without_retry(queue: JobQueue, tmp_path: Path) -> N
 
 
 def test_timeout_kills_the_child_and_the_pool_recovers(queue: JobQueue, tmp_path: Path) -> None:
-    slow = queue.enqueue(NewJob("test.sleep", {"seconds": 30, "ignore_cancel": True}, timeout=0.5, max_attempts=1))[0]
+    slow = queue.enqueue(
+        NewJob("test.sleep", {"seconds": 30, "ignore_cancel": True}, timeout=0.5, max_attempts=1)
+    )[0]
     with running_worker(queue, tmp_path, kinds=["test.sleep"], concurrency=1) as worker:
         wait_until(lambda: state(queue, slow.id) == "failed", what="timeout")
         assert queue.get(slow.id).error_code == "timeout"
@@ -94,17 +102,26 @@ def test_cancel_running_job_stops_it_quickly(
     assert took < 3.0, f"cancellation took {took:.2f}s"
 
 
-def test_breaker_opens_after_consecutive_failures(queue: JobQueue, store: Store, tmp_path: Path) -> None:
+def test_breaker_opens_after_consecutive_failures(
+    queue: JobQueue, store: Store, tmp_path: Path
+) -> None:
     bad = [
         queue.enqueue(NewJob("test.steps", {"steps": 1, "fail_times": 9}, max_attempts=1))[0].id
         for _ in range(3)
     ]
     with running_worker(
-        queue, tmp_path, kinds=["test.steps"], concurrency=1, breaker_failures=2,
+        queue,
+        tmp_path,
+        kinds=["test.steps"],
+        concurrency=1,
+        breaker_failures=2,
         breaker_cooldown_seconds=3600,
     ):
         wait_until(lambda: sum(state(queue, i) == "failed" for i in bad) == 2, what="two failures")
-        wait_until(lambda: breaker_states(store).get("test.steps", {}).get("state") == "open", what="open breaker")
+        wait_until(
+            lambda: breaker_states(store).get("test.steps", {}).get("state") == "open",
+            what="open breaker",
+        )
         # The third job stays queued while the breaker is open.
         time.sleep(0.3)  # a few poll cycles with nothing to observe but absence
         assert sum(state(queue, i) == "queued" for i in bad) == 1
@@ -112,7 +129,9 @@ def test_breaker_opens_after_consecutive_failures(queue: JobQueue, store: Store,
 
 def test_graceful_shutdown_hands_back_unfinished_jobs(queue: JobQueue, tmp_path: Path) -> None:
     j = queue.enqueue(NewJob("test.sleep", {"seconds": 60}, max_attempts=1))[0]
-    with running_worker(queue, tmp_path, kinds=["test.sleep"], concurrency=1, shutdown_grace_seconds=0.2):
+    with running_worker(
+        queue, tmp_path, kinds=["test.sleep"], concurrency=1, shutdown_grace_seconds=0.2
+    ):
         wait_until(lambda: state(queue, j.id) == "running", what="start")
     back = queue.get(j.id)
     assert back.state == "queued" and back.attempts_spent == 0

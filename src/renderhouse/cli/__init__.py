@@ -28,19 +28,25 @@ class _Group(click.Group):
 
 
 @click.group(cls=_Group)
-@click.option("--settings", "settings_file", type=click.Path(path_type=Path), help="TOML settings file.")
-@click.option("--data-dir", type=click.Path(path_type=Path), help="Data directory (RENDERHOUSE_DATA_DIR).")
+@click.option(
+    "--settings", "settings_file", type=click.Path(path_type=Path), help="TOML settings file."
+)
+@click.option(
+    "--data-dir", type=click.Path(path_type=Path), help="Data directory (RENDERHOUSE_DATA_DIR)."
+)
 @click.option("--database-url", help="Database URL (RENDERHOUSE_DATABASE_URL).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
 @click.version_option(package_name="renderhouse")
 @click.pass_context
 def main(ctx: click.Context, settings_file: Path | None, **flags: Any) -> None:
     """Renderhouse: a job platform for generative and render workloads."""
+
     def build() -> Runtime:
         settings = load_settings(settings_file, **flags)
         logging.basicConfig(
             level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
         )
+        logging.getLogger("alembic").setLevel(logging.WARNING)
         return Runtime(settings)
 
     ctx.obj = _Lazy(build)
@@ -51,12 +57,14 @@ class _Lazy:
     """Build the runtime only for commands that need it (``turntable`` does not)."""
 
     def __init__(self, build: Any) -> None:
-        self._build, self._rt = build, None
+        self._build = build
+        self._rt: Runtime | None = None
 
     @property
     def rt(self) -> Runtime:
         if self._rt is None:
             self._rt = self._build()
+        assert self._rt is not None
         return self._rt
 
     def close(self) -> None:
@@ -65,7 +73,10 @@ class _Lazy:
 
 
 def runtime(ctx: click.Context) -> Runtime:
-    return ctx.find_object(_Lazy).rt
+    lazy = ctx.find_object(_Lazy)
+    if lazy is None:
+        raise click.UsageError("this command must run under `renderhouse`")
+    return lazy.rt
 
 
 def _register() -> None:

@@ -46,7 +46,9 @@ def check(ctx: click.Context) -> None:
         rt.store.ping()
         current, head = current_revision(rt.store), head_revision()
         if current != head:
-            raise RuntimeError(f"schema at {current or 'nothing'}, needs {head}: run `renderhouse db upgrade`")
+            raise RuntimeError(
+                f"schema at {current or 'nothing'}, needs {head}: run `renderhouse db upgrade`"
+            )
         return rt.store.engine.url.render_as_string(hide_password=True)
 
     def storage() -> str:

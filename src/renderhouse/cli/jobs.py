@@ -33,15 +33,23 @@ def jobs() -> None:
 @click.option("--owner")
 @click.option("--limit", type=click.IntRange(1, 1000), default=20, show_default=True)
 @click.pass_context
-def list_cmd(ctx: click.Context, state: str | None, kind: str | None, owner: str | None, limit: int) -> None:
+def list_cmd(
+    ctx: click.Context, state: str | None, kind: str | None, owner: str | None, limit: int
+) -> None:
     """Newest jobs first."""
     rt = runtime(ctx)
     rt.prepare_store()
     table = Table("id", "kind", "owner", "state", "attempt", "progress", "created", "error")
-    for j in rt.queue.list(state=state, kind=kind, owner=owner, limit=limit):
+    for j in rt.queue.list_jobs(state=state, kind=kind, owner=owner, limit=limit):
         table.add_row(
-            j.id, j.kind, j.owner, j.state, f"{j.attempts_spent}/{j.max_attempts}",
-            f"{j.progress:.0%}", _ts(j.created_at), j.error_code or "",
+            j.id,
+            j.kind,
+            j.owner,
+            j.state,
+            f"{j.attempts_spent}/{j.max_attempts}",
+            f"{j.progress:.0%}",
+            _ts(j.created_at),
+            j.error_code or "",
         )
     out.print(table)
 
@@ -54,11 +62,16 @@ def show(ctx: click.Context, job_id: str) -> None:
     rt = runtime(ctx)
     rt.prepare_store()
     j = rt.queue.get(job_id)
-    out.print_json(json.dumps({
-        "job": j.to_dict(),
-        "attempts": rt.queue.attempts(job_id),
-        "artifacts": rt.queue.artifacts(job_id),
-    }, default=str))
+    out.print_json(
+        json.dumps(
+            {
+                "job": j.to_dict(),
+                "attempts": rt.queue.attempts(job_id),
+                "artifacts": rt.queue.artifacts(job_id),
+            },
+            default=str,
+        )
+    )
 
 
 @jobs.command("cancel")
@@ -95,7 +108,9 @@ def stats(ctx: click.Context) -> None:
     rt.prepare_store()
     table = Table("kind", *STATES, "oldest queued (s)")
     for kind, row in sorted(rt.queue.stats().items()):
-        table.add_row(kind, *(str(row.get(s, 0)) for s in STATES), f"{row['oldest_queued_age']:.1f}")
+        table.add_row(
+            kind, *(str(row.get(s, 0)) for s in STATES), f"{row['oldest_queued_age']:.1f}"
+        )
     out.print(table)
 
 
@@ -106,7 +121,9 @@ def stats(ctx: click.Context) -> None:
 @click.option("--owner", default="cli")
 @click.option("--wait", is_flag=True, help="Wait until the job ends and print it.")
 @click.pass_context
-def enqueue(ctx: click.Context, kind: str, input_json: str, priority: int, owner: str, wait: bool) -> None:
+def enqueue(
+    ctx: click.Context, kind: str, input_json: str, priority: int, owner: str, wait: bool
+) -> None:
     """Put a job on the queue (validated against the generator's input model)."""
     rt = runtime(ctx)
     rt.prepare_store()
@@ -116,12 +133,17 @@ def enqueue(ctx: click.Context, kind: str, input_json: str, priority: int, owner
         raise InvalidInput(f"--input is not valid JSON: {exc}") from exc
     gen = rt.registry.get(kind)
     parsed = gen.parse_input(data)
-    job, _ = rt.queue.enqueue(NewJob(
-        kind, parsed.model_dump(mode="json"), owner=owner, priority=priority,
-        max_attempts=rt.settings.retry_attempts,
-        timeout=min(gen.default_timeout, rt.settings.job_timeout),
-        cost_estimated=gen.estimate_cost(parsed),
-    ))
+    job, _ = rt.queue.enqueue(
+        NewJob(
+            kind,
+            parsed.model_dump(mode="json"),
+            owner=owner,
+            priority=priority,
+            max_attempts=rt.settings.retry_attempts,
+            timeout=min(gen.default_timeout, rt.settings.job_timeout),
+            cost_estimated=gen.estimate_cost(parsed),
+        )
+    )
     out.print(f"enqueued {job.kind} job {job.id}")
     if wait:
         while (job := rt.queue.get(job.id)).state not in TERMINAL:
@@ -131,4 +153,5 @@ def enqueue(ctx: click.Context, kind: str, input_json: str, priority: int, owner
 
 def _print_final(job: Job) -> None:
     colour = "green" if job.state == "succeeded" else "red"
-    out.print(f"[{colour}]{job.state}[/] {job.id} result={json.dumps(job.result)} error={job.error_code or '-'}")
+    result = json.dumps(job.result)
+    out.print(f"[{colour}]{job.state}[/] {job.id} result={result} error={job.error_code or '-'}")

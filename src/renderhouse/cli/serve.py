@@ -44,15 +44,27 @@ def _kinds(value: str | None) -> list[str]:
 
 @click.command()
 @click.option("--kinds", help="Comma-separated kinds to run (default: all installed).")
-@click.option("--concurrency", type=click.IntRange(1, 256), help="Jobs at once (RENDERHOUSE_MAX_CONCURRENT_JOBS).")
-@click.option("--no-maintenance", is_flag=True, help="Do not run the rescuer, pruner and periodic jobs here.")
+@click.option(
+    "--concurrency",
+    type=click.IntRange(1, 256),
+    help="Jobs at once (RENDERHOUSE_MAX_CONCURRENT_JOBS).",
+)
+@click.option(
+    "--no-maintenance", is_flag=True, help="Do not run the rescuer, pruner and periodic jobs here."
+)
 @click.pass_context
-def worker(ctx: click.Context, kinds: str | None, concurrency: int | None, no_maintenance: bool) -> None:
+def worker(
+    ctx: click.Context, kinds: str | None, concurrency: int | None, no_maintenance: bool
+) -> None:
     """Run a worker: claim and run jobs until SIGTERM."""
     rt = runtime(ctx)
     rt.prepare_store()
-    w = build_worker(rt, _kinds(kinds), concurrency or rt.settings.max_concurrent_jobs,
-                     maintenance=not no_maintenance)
+    w = build_worker(
+        rt,
+        _kinds(kinds),
+        concurrency or rt.settings.max_concurrent_jobs,
+        maintenance=not no_maintenance,
+    )
     asyncio.run(w.run())
 
 
@@ -66,7 +78,10 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
     HTTP API once it is installed). Creates the database on first start."""
     rt = runtime(ctx)
     rt.prepare_store(create_if_empty=True)
-    click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {', '.join(rt.registry.kinds())}")
-    click.echo("the HTTP API is not part of this build yet; use `renderhouse enqueue` and `renderhouse jobs`")
+    kinds = ", ".join(rt.registry.kinds())
+    click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {kinds}")
+    click.echo(
+        "the HTTP API is not in this build yet: use `renderhouse enqueue` / `renderhouse jobs`"
+    )
     w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
     asyncio.run(w.run())

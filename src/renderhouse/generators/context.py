@@ -49,8 +49,12 @@ class Context(Protocol):
     deadline: float
     """Epoch seconds after which the attempt is killed."""
     log: logging.Logger
-    checkpoint: Checkpoint
-    artifacts: Artifacts
+
+    @property
+    def checkpoint(self) -> Checkpoint: ...
+
+    @property
+    def artifacts(self) -> Artifacts: ...
 
     def progress(self, done: float, total: float, message: str = "") -> None: ...
 

@@ -33,7 +33,9 @@ class DirectoryArtifacts:
     def put_bytes(self, name: str, data: bytes, content_type: str) -> ArtifactRef:
         target = self._target(name)
         target.write_bytes(data)
-        ref = ArtifactRef(name, str(target), content_type, len(data), hashlib.sha256(data).hexdigest())
+        ref = ArtifactRef(
+            name, str(target), content_type, len(data), hashlib.sha256(data).hexdigest()
+        )
         self._written[name] = ref
         return ref
 
@@ -45,7 +47,9 @@ class DirectoryArtifacts:
         with open(target, "rb") as fh:
             for block in iter(lambda: fh.read(1 << 20), b""):
                 digest.update(block)
-        ref = ArtifactRef(name, str(target), content_type, target.stat().st_size, digest.hexdigest())
+        ref = ArtifactRef(
+            name, str(target), content_type, target.stat().st_size, digest.hexdigest()
+        )
         self._written[name] = ref
         return ref
 

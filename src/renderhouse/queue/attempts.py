@@ -115,14 +115,20 @@ def progress(
     res = conn.execute(
         update(jobs)
         .where(_fenced(job_id, attempt))
-        .values(progress_done=done, progress_total=total, progress_message=message[:500], updated_at=now)
+        .values(
+            progress_done=done, progress_total=total, progress_message=message[:500], updated_at=now
+        )
     )
     if res.rowcount == 0:
         _require(conn, job_id, attempt)
-    events.record(conn, job_id, "progress", {"done": done, "total": total, "message": message[:500]}, now)
+    events.record(
+        conn, job_id, "progress", {"done": done, "total": total, "message": message[:500]}, now
+    )
 
 
-def save_checkpoint(conn: Connection, job_id: str, attempt: int, state: dict[str, Any], now: float) -> None:
+def save_checkpoint(
+    conn: Connection, job_id: str, attempt: int, state: dict[str, Any], now: float
+) -> None:
     res = conn.execute(
         update(jobs)
         .where(_fenced(job_id, attempt))
@@ -192,7 +198,11 @@ def complete(
 ) -> Job:
     job = _require(conn, job_id, attempt, lock=True)
     _close_attempt(conn, job, SUCCEEDED, now, None)
-    values: dict[str, Any] = {"result": json.dumps(result), "error_code": None, "error_message": None}
+    values: dict[str, Any] = {
+        "result": json.dumps(result),
+        "error_code": None,
+        "error_message": None,
+    }
     if job.progress_total:
         values["progress_done"] = job.progress_total
     if cost is not None:
@@ -243,14 +253,21 @@ def fail(
 
 
 def cancel_running(
-    conn: Connection, job_id: str, attempt: int, reason: str, now: float, hooks: Sequence[TerminalHook]
+    conn: Connection,
+    job_id: str,
+    attempt: int,
+    reason: str,
+    now: float,
+    hooks: Sequence[TerminalHook],
 ) -> Job:
     job = _require(conn, job_id, attempt, lock=True)
     _close_attempt(conn, job, CANCELLED, now, ("cancelled", reason, None))
     return _terminal(conn, job, CANCELLED, now, hooks, error_code="cancelled", error_message=reason)
 
 
-def snooze(conn: Connection, job_id: str, attempt: int, seconds: float, now: float, reason: str = "snoozed") -> Job:
+def snooze(
+    conn: Connection, job_id: str, attempt: int, seconds: float, now: float, reason: str = "snoozed"
+) -> Job:
     """Re-schedule without spending an attempt (also how a shutting-down worker hands back)."""
     job = _require(conn, job_id, attempt, lock=True)
     _close_attempt(conn, job, "snoozed", now, (reason, reason, None))

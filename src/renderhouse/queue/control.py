@@ -49,8 +49,13 @@ def list_jobs(
 
 
 def cancel(
-    conn: Connection, dialect: Dialect, job_id: str, now: float, hooks: Sequence[TerminalHook],
-    owner: str | None = None, reason: str = "cancelled by request",
+    conn: Connection,
+    dialect: Dialect,
+    job_id: str,
+    now: float,
+    hooks: Sequence[TerminalHook],
+    owner: str | None = None,
+    reason: str = "cancelled by request",
 ) -> Job:
     """A queued job ends at once; a running one is flagged and its worker stops it."""
     job = get(conn, job_id, owner)
@@ -76,7 +81,9 @@ def cancel(
     return get(conn, job_id, owner)
 
 
-def retry(conn: Connection, dialect: Dialect, job_id: str, now: float, owner: str | None = None) -> Job:
+def retry(
+    conn: Connection, dialect: Dialect, job_id: str, now: float, owner: str | None = None
+) -> Job:
     """Run a failed or cancelled job again, with a fresh allowance of one attempt."""
     job = get(conn, job_id, owner)
     if job.state not in (FAILED, CANCELLED):

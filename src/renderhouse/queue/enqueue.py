@@ -53,9 +53,12 @@ def fair_keys(conn: Connection, dialect: Dialect, owner: str, n: int) -> int:
     smallest key still queued. Claims order by key within a priority, so one owner's
     backlog interleaves with everyone else's instead of starving them.
     """
-    head = conn.execute(
-        select(func.min(jobs.c.fair_key)).where(jobs.c.state == QUEUED)
-    ).scalar_one_or_none() or 0
+    head = (
+        conn.execute(
+            select(func.min(jobs.c.fair_key)).where(jobs.c.state == QUEUED)
+        ).scalar_one_or_none()
+        or 0
+    )
     stmt = upsert_insert(conn, owner_lanes).values(owner=owner, next_key=head + n)
     stmt = stmt.on_conflict_do_update(
         index_elements=[owner_lanes.c.owner],

@@ -13,9 +13,7 @@ from renderhouse.store.schema import job_events
 
 
 def record(conn: Connection, job_id: str, type_: str, data: dict[str, Any], ts: float) -> None:
-    conn.execute(
-        insert(job_events).values(job_id=job_id, ts=ts, type=type_, data=json.dumps(data))
-    )
+    conn.execute(insert(job_events).values(job_id=job_id, ts=ts, type=type_, data=json.dumps(data)))
 
 
 def record_many(
@@ -29,13 +27,13 @@ def record_many(
         conn.execute(insert(job_events), values)
 
 
-def since(conn: Connection, job_id: str, after_id: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+def since(
+    conn: Connection, job_id: str, after_id: int = 0, limit: int = 1000
+) -> list[dict[str, Any]]:
     rows = conn.execute(
         select(job_events)
         .where(job_events.c.job_id == job_id, job_events.c.id > after_id)
         .order_by(job_events.c.id)
         .limit(limit)
     ).all()
-    return [
-        {"id": r.id, "ts": r.ts, "type": r.type, "data": json.loads(r.data)} for r in rows
-    ]
+    return [{"id": r.id, "ts": r.ts, "type": r.type, "data": json.loads(r.data)} for r in rows]

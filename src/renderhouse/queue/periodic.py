@@ -32,7 +32,9 @@ class PeriodicJob:
         try:
             CronSim(self.cron, datetime.now(UTC))
         except Exception as exc:
-            raise InvalidInput(f"periodic job {self.name!r}: bad cron {self.cron!r}: {exc}") from exc
+            raise InvalidInput(
+                f"periodic job {self.name!r}: bad cron {self.cron!r}: {exc}"
+            ) from exc
 
     def last_slot(self, now: float) -> float:
         """The latest scheduled time at or before ``now`` (looking back at most a day)."""

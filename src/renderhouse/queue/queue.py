@@ -18,7 +18,7 @@ from renderhouse.queue.jobs import Job
 from renderhouse.queue.retry import RetryPolicy
 from renderhouse.store.database import Store
 
-Wakeup = Callable[[str], None]
+Wakeup = Callable[[str], object]
 
 
 class JobQueue:
@@ -87,7 +87,13 @@ class JobQueue:
     def claim(self, kinds: Sequence[str], limit: int, worker_id: str) -> list[Job]:
         with self.store.begin() as conn:
             return attempts.claim(
-                conn, self.store.dialect, kinds, limit, worker_id, self.clock.now(), self.lease_seconds
+                conn,
+                self.store.dialect,
+                kinds,
+                limit,
+                worker_id,
+                self.clock.now(),
+                self.lease_seconds,
             )
 
     def heartbeat(self, held: Sequence[tuple[str, int]]) -> tuple[set[str], set[str]]:
@@ -98,7 +104,9 @@ class JobQueue:
         with self.store.read() as conn:
             return attempts.cancel_requested(conn, held)
 
-    def progress(self, job_id: str, attempt: int, done: float, total: float, message: str = "") -> None:
+    def progress(
+        self, job_id: str, attempt: int, done: float, total: float, message: str = ""
+    ) -> None:
         with self.store.begin() as conn:
             attempts.progress(conn, job_id, attempt, done, total, message, self.clock.now())
 
@@ -111,7 +119,11 @@ class JobQueue:
             attempts.add_artifact(conn, job_id, attempt, ref, self.clock.now())
 
     def complete(
-        self, job_id: str, attempt: int, result: dict[str, Any] | None = None, cost: int | None = None
+        self,
+        job_id: str,
+        attempt: int,
+        result: dict[str, Any] | None = None,
+        cost: int | None = None,
     ) -> Job:
         with self.store.begin() as conn:
             return attempts.complete(
@@ -131,8 +143,16 @@ class JobQueue:
     ) -> Job:
         with self.store.begin() as conn:
             return attempts.fail(
-                conn, job_id, attempt, code, message, self.clock.now(), self.policy,
-                self.terminal_hooks, traceback=traceback, retryable=retryable,
+                conn,
+                job_id,
+                attempt,
+                code,
+                message,
+                self.clock.now(),
+                self.policy,
+                self.terminal_hooks,
+                traceback=traceback,
+                retryable=retryable,
                 retry_after=retry_after,
             )
 
@@ -155,14 +175,22 @@ class JobQueue:
         with self.store.read() as conn:
             return control.get(conn, job_id, owner)
 
-    def list(self, **filters: Any) -> list[Job]:
+    def list_jobs(self, **filters: Any) -> list[Job]:
         with self.store.read() as conn:
             return control.list_jobs(conn, **filters)
 
-    def cancel(self, job_id: str, owner: str | None = None, reason: str = "cancelled by request") -> Job:
+    def cancel(
+        self, job_id: str, owner: str | None = None, reason: str = "cancelled by request"
+    ) -> Job:
         with self.store.begin() as conn:
             return control.cancel(
-                conn, self.store.dialect, job_id, self.clock.now(), self.terminal_hooks, owner, reason
+                conn,
+                self.store.dialect,
+                job_id,
+                self.clock.now(),
+                self.terminal_hooks,
+                owner,
+                reason,
             )
 
     def retry(self, job_id: str, owner: str | None = None) -> Job:

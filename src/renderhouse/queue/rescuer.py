@@ -21,12 +21,20 @@ def rescue(queue: JobQueue, limit: int = 100) -> list[Job]:
         for job in attempts.expired(conn, queue.store.dialect, now, limit):
             try:
                 after = attempts.fail(
-                    conn, job.id, job.attempt, "lease_expired",
+                    conn,
+                    job.id,
+                    job.attempt,
+                    "lease_expired",
                     f"worker {job.worker_id} stopped renewing its lease on attempt {job.attempt}",
-                    now, queue.policy, queue.terminal_hooks, retry_after=0.0,
+                    now,
+                    queue.policy,
+                    queue.terminal_hooks,
+                    retry_after=0.0,
                 )
             except StaleAttempt:
                 continue
-            log.warning("rescued job %s (attempt %s) from worker %s", job.id, job.attempt, job.worker_id)
+            log.warning(
+                "rescued job %s (attempt %s) from worker %s", job.id, job.attempt, job.worker_id
+            )
             rescued.append(after)
     return rescued

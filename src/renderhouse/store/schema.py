@@ -103,7 +103,9 @@ job_attempts = Table(
 job_events = Table(
     "job_events",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
     Column("ts", Float, nullable=False),
     Column("type", String(32), nullable=False),
@@ -114,7 +116,9 @@ Index("ix_job_events_job", job_events.c.job_id, job_events.c.id)
 artifacts = Table(
     "artifacts",
     metadata,
-    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column(
+        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    ),
     Column("job_id", String(32), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
     Column("name", String(512), nullable=False),
     Column("key", Text, nullable=False),

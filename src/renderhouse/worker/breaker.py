@@ -26,10 +26,10 @@ class CircuitBreaker:
 
     def allow(self) -> int:
         """How many jobs may be claimed now: unlimited (-1), one probe (1) or none (0)."""
-        if self.state == OPEN and self.opened_at is not None:
-            if self.clock.now() - self.opened_at >= self.cooldown:
-                self.state = HALF_OPEN
-                self.probing = False
+        cooled = self.opened_at is not None and self.clock.now() - self.opened_at >= self.cooldown
+        if self.state == OPEN and cooled:
+            self.state = HALF_OPEN
+            self.probing = False
         if self.state == CLOSED:
             return -1
         if self.state == HALF_OPEN and not self.probing:

@@ -103,9 +103,14 @@ async def run_inline(
             elif run.cancel.is_set():
                 stop = {"t": "cancelled", "reason": "cancelled by request"}
             elif time.monotonic() > deadline:
-                stop = {"t": "error", "code": "timeout", "retryable": True, "retry_after": None,
-                        "message": f"the job ran longer than its timeout of {job.timeout:g} s",
-                        "traceback": None}
+                stop = {
+                    "t": "error",
+                    "code": "timeout",
+                    "retryable": True,
+                    "retry_after": None,
+                    "message": f"the job ran longer than its timeout of {job.timeout:g} s",
+                    "traceback": None,
+                }
             if stop is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

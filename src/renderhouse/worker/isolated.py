@@ -46,7 +46,9 @@ def job_message(job: Job, storage_url: str, artifacts: list[dict[str, Any]]) -> 
     }
 
 
-def run_isolated(queue: JobQueue, pool: ChildPool, run: Running, storage_url: str) -> dict[str, Any]:
+def run_isolated(
+    queue: JobQueue, pool: ChildPool, run: Running, storage_url: str
+) -> dict[str, Any]:
     """Returns the final message: done / error / snooze / cancelled / handed_back / lost."""
     job = run.job
     child = pool.acquire()
@@ -54,8 +56,14 @@ def run_isolated(queue: JobQueue, pool: ChildPool, run: Running, storage_url: st
         child.send(job_message(job, storage_url, queue.artifacts(job.id)))
     except OSError:
         pool.discard(child)
-        return {"t": "error", "code": "worker_crashed", "message": "child pipe closed",
-                "retryable": True, "retry_after": None, "traceback": None}
+        return {
+            "t": "error",
+            "code": "worker_crashed",
+            "message": "child pipe closed",
+            "retryable": True,
+            "retry_after": None,
+            "traceback": None,
+        }
     deadline = time.time() + job.timeout
     cancel_sent_at: float | None = None
     last_progress = 0.0
@@ -75,9 +83,14 @@ def run_isolated(queue: JobQueue, pool: ChildPool, run: Running, storage_url: st
                 return {"t": "cancelled", "reason": "cancelled by request (child stopped)"}
         if time.time() > deadline:
             pool.discard(child)
-            return {"t": "error", "code": "timeout",
-                    "message": f"the job ran longer than its timeout of {job.timeout:g} s",
-                    "retryable": True, "retry_after": None, "traceback": None}
+            return {
+                "t": "error",
+                "code": "timeout",
+                "message": f"the job ran longer than its timeout of {job.timeout:g} s",
+                "retryable": True,
+                "retry_after": None,
+                "traceback": None,
+            }
         try:
             msg = child.conn.recv() if child.conn.poll(0.05) else None
             crashed = msg is None and not child.alive()
@@ -87,9 +100,14 @@ def run_isolated(queue: JobQueue, pool: ChildPool, run: Running, storage_url: st
             child.process.join(1)
             code = child.process.exitcode
             pool.discard(child)
-            return {"t": "error", "code": "worker_crashed",
-                    "message": f"the generator process died (exit code {code})",
-                    "retryable": True, "retry_after": None, "traceback": None}
+            return {
+                "t": "error",
+                "code": "worker_crashed",
+                "message": f"the generator process died (exit code {code})",
+                "retryable": True,
+                "retry_after": None,
+                "traceback": None,
+            }
         if msg is None:
             continue
         t = msg["t"]

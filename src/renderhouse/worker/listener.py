@@ -14,7 +14,7 @@ log = logging.getLogger(__name__)
 
 
 class Listener:
-    def __init__(self, dsn: str, on_notify: Callable[[str], None]) -> None:
+    def __init__(self, dsn: str, on_notify: Callable[[str], object]) -> None:
         self.dsn = dsn.replace("postgresql+psycopg://", "postgresql://")
         self.on_notify = on_notify
         self.connected = threading.Event()

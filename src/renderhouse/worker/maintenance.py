@@ -42,7 +42,9 @@ class Maintenance:
             try:
                 await asyncio.to_thread(fn)
             except Exception:
-                log.exception("maintenance duty %s failed; will try again", getattr(fn, "__name__", fn))
+                log.exception(
+                    "maintenance duty %s failed; will try again", getattr(fn, "__name__", fn)
+                )
             try:
                 await asyncio.wait_for(stopping.wait(), seconds)
             except TimeoutError:

@@ -16,8 +16,14 @@ def from_return(value: Any) -> dict[str, Any]:
     if isinstance(value, Snooze):
         return {"t": "snooze", "seconds": value.seconds}
     if isinstance(value, Retry):
-        return {"t": "error", "code": "retry", "message": value.reason, "retryable": True,
-                "retry_after": value.after, "traceback": None}
+        return {
+            "t": "error",
+            "code": "retry",
+            "message": value.reason,
+            "retryable": True,
+            "retry_after": value.after,
+            "traceback": None,
+        }
     if isinstance(value, Cancel):
         return {"t": "cancelled", "reason": value.reason}
     if isinstance(value, Success):
@@ -38,9 +44,8 @@ def from_exception(exc: BaseException) -> dict[str, Any]:
             "t": "error",
             "code": exc.code,
             "message": exc.message,
-            "retryable": not isinstance(exc, NON_RETRYABLE) and (
-                isinstance(exc, JobFailed) or exc.http_status >= 500
-            ),
+            "retryable": not isinstance(exc, NON_RETRYABLE)
+            and (isinstance(exc, JobFailed) or exc.http_status >= 500),
             "retry_after": None,
             "traceback": tb,
         }

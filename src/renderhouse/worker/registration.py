@@ -17,10 +17,16 @@ from renderhouse.worker.breaker import CircuitBreaker
 def register(store: Store, worker_id: str, kinds: list[str], now: float) -> None:
     with store.begin() as conn:
         stmt = upsert_insert(conn, workers).values(
-            id=worker_id, hostname=socket.gethostname(), pid=os.getpid(),
-            kinds=json.dumps(kinds), started_at=now, heartbeat_at=now,
+            id=worker_id,
+            hostname=socket.gethostname(),
+            pid=os.getpid(),
+            kinds=json.dumps(kinds),
+            started_at=now,
+            heartbeat_at=now,
         )
-        conn.execute(stmt.on_conflict_do_update(index_elements=[workers.c.id], set_={"heartbeat_at": now}))
+        conn.execute(
+            stmt.on_conflict_do_update(index_elements=[workers.c.id], set_={"heartbeat_at": now})
+        )
 
 
 def beat(store: Store, worker_id: str, now: float) -> None:
@@ -35,13 +41,20 @@ def unregister(store: Store, worker_id: str) -> None:
 
 def live_workers(store: Store, now: float, stale_after: float) -> list[dict[str, object]]:
     with store.read() as conn:
-        rows = conn.execute(select(workers).where(workers.c.heartbeat_at >= now - stale_after)).all()
+        rows = conn.execute(
+            select(workers).where(workers.c.heartbeat_at >= now - stale_after)
+        ).all()
     return [{**dict(r._mapping), "kinds": json.loads(r.kinds)} for r in rows]
 
 
 def save_breaker(store: Store, b: CircuitBreaker, now: float) -> None:
     with store.begin() as conn:
-        values = {"state": b.state, "failures": b.failures, "opened_at": b.opened_at, "updated_at": now}
+        values = {
+            "state": b.state,
+            "failures": b.failures,
+            "opened_at": b.opened_at,
+            "updated_at": now,
+        }
         stmt = upsert_insert(conn, breakers).values(key=b.key, **values)
         conn.execute(stmt.on_conflict_do_update(index_elements=[breakers.c.key], set_=values))
 

@@ -65,7 +65,9 @@ class Worker:
             registry.cls(kind)  # unknown kinds fail at start-up, not at the first job
         self.isolated = [k for k in self.kinds if registry.cls(k).resources.isolated]
         self.breakers = {
-            k: CircuitBreaker(k, queue.clock, config.breaker_failures, config.breaker_cooldown_seconds)
+            k: CircuitBreaker(
+                k, queue.clock, config.breaker_failures, config.breaker_cooldown_seconds
+            )
             for k in self.kinds
         }
         self.running: dict[str, Running] = {}
@@ -98,14 +100,20 @@ class Worker:
         self.queue.on_enqueue(lambda _kind: loop.call_soon_threadsafe(self._wake.set))
         listener = None
         if self.config.listen_url:
-            listener = Listener(self.config.listen_url, lambda p: loop.call_soon_threadsafe(self._notified, p))
+            listener = Listener(
+                self.config.listen_url, lambda p: loop.call_soon_threadsafe(self._notified, p)
+            )
             listener.start()
         if self.isolated:
             generators = [(k, _path(self.registry.cls(k))) for k in self.isolated]
             self.pool = ChildPool(self.config.concurrency, generators)
             await asyncio.to_thread(self.pool.start)
         await asyncio.to_thread(
-            registration.register, self.queue.store, self.config.worker_id, self.kinds, self.queue.clock.now()
+            registration.register,
+            self.queue.store,
+            self.config.worker_id,
+            self.kinds,
+            self.queue.clock.now(),
         )
         background = [
             asyncio.create_task(self._heartbeat_loop()),
@@ -113,7 +121,12 @@ class Worker:
         ]
         if self.maintenance is not None:
             background.append(asyncio.create_task(self.maintenance.run(self._stopping)))
-        log.info("worker %s started: kinds=%s concurrency=%s", self.config.worker_id, self.kinds, self.config.concurrency)
+        log.info(
+            "worker %s started: kinds=%s concurrency=%s",
+            self.config.worker_id,
+            self.kinds,
+            self.config.concurrency,
+        )
         try:
             await self._claim_loop()
             await self._drain()
@@ -126,7 +139,9 @@ class Worker:
                 listener.stop()
             if self.pool is not None:
                 await asyncio.to_thread(self.pool.shutdown)
-            await asyncio.to_thread(registration.unregister, self.queue.store, self.config.worker_id)
+            await asyncio.to_thread(
+                registration.unregister, self.queue.store, self.config.worker_id
+            )
             log.info("worker %s stopped", self.config.worker_id)
 
     def _notified(self, payload: str) -> None:
@@ -222,7 +237,10 @@ class Worker:
                 return
             except Exception:
                 if time.monotonic() > give_up:
-                    log.exception("job %s: could not record its outcome; the rescuer will retry it", run.job.id)
+                    log.exception(
+                        "job %s: could not record its outcome; the rescuer will retry it",
+                        run.job.id,
+                    )
                     return
                 log.warning("job %s: recording its outcome failed; retrying", run.job.id)
                 await asyncio.sleep(0.5)
@@ -242,8 +260,12 @@ class Worker:
                 q.cancel_running(job.id, job.attempt, msg.get("reason", "cancelled"))
             elif t == "error":
                 q.fail(
-                    job.id, job.attempt, msg["code"], msg["message"],
-                    traceback=msg.get("traceback"), retryable=bool(msg.get("retryable", True)),
+                    job.id,
+                    job.attempt,
+                    msg["code"],
+                    msg["message"],
+                    traceback=msg.get("traceback"),
+                    retryable=bool(msg.get("retryable", True)),
                     retry_after=msg.get("retry_after"),
                 )
                 if msg["code"] not in INPUT_ERROR_CODES and msg.get("retryable", True):
@@ -267,7 +289,10 @@ class Worker:
             try:
                 kept, cancels = await asyncio.to_thread(self.queue.heartbeat, held)
                 await asyncio.to_thread(
-                    registration.beat, self.queue.store, self.config.worker_id, self.queue.clock.now()
+                    registration.beat,
+                    self.queue.store,
+                    self.config.worker_id,
+                    self.queue.clock.now(),
                 )
             except Exception:
                 log.exception("heartbeat failed; leases renew on the next beat")
@@ -284,7 +309,9 @@ class Worker:
     async def _cancel_loop(self) -> None:
         while True:
             await asyncio.sleep(CANCEL_POLL_SECONDS)
-            held = [(r.job.id, r.job.attempt) for r in self.running.values() if not r.cancel.is_set()]
+            held = [
+                (r.job.id, r.job.attempt) for r in self.running.values() if not r.cancel.is_set()
+            ]
             if not held:
                 continue
             try:
@@ -298,8 +325,14 @@ class Worker:
 
     async def _drain(self) -> None:
         if self._tasks:
-            log.info("shutting down: waiting up to %ss for %d job(s)", self.config.shutdown_grace_seconds, len(self._tasks))
-            _, pending = await asyncio.wait(set(self._tasks), timeout=self.config.shutdown_grace_seconds)
+            log.info(
+                "shutting down: waiting up to %ss for %d job(s)",
+                self.config.shutdown_grace_seconds,
+                len(self._tasks),
+            )
+            _, pending = await asyncio.wait(
+                set(self._tasks), timeout=self.config.shutdown_grace_seconds
+            )
             for run in self.running.values():
                 run.hand_back.set()
             if pending:
