@@ -22,5 +22,4 @@ class NoopGenerator(Generator):
     description = "Returns its input at once; for smoke tests and queue benchmarks."
 
     async def run(self, ctx: Context, input: NoopInput) -> dict[str, Any]:  # type: ignore[override]
-        ctx.progress(1, 1, "done")
         return {"echo": input.message}
