@@ -79,7 +79,9 @@ def ours_worker(url: str, concurrency: int, ready: Any, stop: Any) -> None:
     asyncio.run(main())
 
 
-def ours_run(url: str, n: int, batch: int, workers: int, concurrency: int) -> dict[str, Any]:
+def ours_run(
+    url: str, n: int, batch: int, workers: int, concurrency: int, producers: int
+) -> dict[str, Any]:
     from sqlalchemy import func, select
 
     from renderhouse.queue.enqueue import NewJob
@@ -87,7 +89,7 @@ def ours_run(url: str, n: int, batch: int, workers: int, concurrency: int) -> di
     from renderhouse.store.database import Store
     from renderhouse.store.schema import jobs
 
-    store = Store(url)
+    store = Store(url, pool_size=producers + 2)
     with store.begin() as conn:
         for t in ("job_events", "job_attempts", "artifacts", "jobs", "owner_lanes", "workers"):
             conn.exec_driver_sql(f"DELETE FROM {t}")
@@ -99,10 +101,17 @@ def ours_run(url: str, n: int, batch: int, workers: int, concurrency: int) -> di
     for _ in procs:
         ready.acquire()
     time.sleep(0.5)  # let the workers reach their first idle wait
+    def produce(p: int) -> None:
+        for start in range(p * batch, n, batch * producers):
+            chunk = [NewJob("noop", {}, owner=f"o{i % 4}") for i in range(start, min(n, start + batch))]
+            queue.enqueue_many(chunk)
+
     t0 = time.time()
-    for start in range(0, n, batch):
-        chunk = [NewJob("noop", {}, owner=f"o{i % 4}") for i in range(start, min(n, start + batch))]
-        queue.enqueue_many(chunk)
+    threads = [threading.Thread(target=produce, args=(p,)) for p in range(producers)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
     t_enq = time.time() - t0
     while True:
         with store.read() as conn:
@@ -184,7 +193,9 @@ def proc_worker(conninfo: str, concurrency: int, ready: Any, stop: Any) -> None:
     asyncio.run(main())
 
 
-def procrastinate_run(conninfo: str, n: int, batch: int, workers: int, concurrency: int) -> dict[str, Any]:
+def procrastinate_run(
+    conninfo: str, n: int, batch: int, workers: int, concurrency: int, producers: int
+) -> dict[str, Any]:
     app = make_app(conninfo)
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
@@ -199,13 +210,17 @@ def procrastinate_run(conninfo: str, n: int, batch: int, workers: int, concurren
     async def produce() -> float:
         async with app.open_async():
             task = app.configure_task("noop")
+
+            async def one(p: int) -> None:
+                for start in range(p * batch, n, batch * producers):
+                    size = min(n, start + batch) - start
+                    if size == 1:
+                        await task.defer_async()
+                    else:
+                        await task.batch_defer_async(*({} for _ in range(size)))
+
             t = time.time()
-            if batch == 1:
-                for _ in range(n):
-                    await app.configure_task("noop").defer_async()
-            else:
-                for start in range(0, n, batch):
-                    await task.batch_defer_async(*({} for _ in range(start, min(n, start + batch))))
+            await asyncio.gather(*(one(p) for p in range(producers)))
             return time.time() - t
 
     t0 = time.time()
@@ -300,6 +315,7 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--concurrency", type=int, default=16)
+    ap.add_argument("--producers", type=int, default=4, help="concurrent enqueuers (API nodes)")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--idle-jobs", type=int, default=200)
     ap.add_argument("--skip-procrastinate", action="store_true")
@@ -325,10 +341,10 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     plan: list[tuple[str, Any]] = []
     for mode, batch in (("unbatched", 1), ("batched", args.batch_size)):
-        plan.append((f"renderhouse-postgres-{mode}", lambda b=batch: ours_run(ours_pg, args.jobs, b, args.workers, args.concurrency)))
+        plan.append((f"renderhouse-postgres-{mode}", lambda b=batch: ours_run(ours_pg, args.jobs, b, args.workers, args.concurrency, args.producers)))
         if peer:
-            plan.append((f"procrastinate-postgres-{mode}", lambda b=batch: procrastinate_run(peer, args.jobs, b, args.workers, args.concurrency)))
-        plan.append((f"renderhouse-sqlite-{mode}", lambda b=batch: ours_run(sqlite_url, args.jobs, b, args.workers, args.concurrency)))
+            plan.append((f"procrastinate-postgres-{mode}", lambda b=batch: procrastinate_run(peer, args.jobs, b, args.workers, args.concurrency, args.producers)))
+        plan.append((f"renderhouse-sqlite-{mode}", lambda b=batch: ours_run(sqlite_url, args.jobs, b, args.workers, args.concurrency, args.producers)))
     for rnd in range(args.rounds):
         order = plan if rnd % 2 == 0 else list(reversed(plan))  # alternate which side goes first
         for name, fn in order:

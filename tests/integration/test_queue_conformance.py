@@ -318,3 +318,22 @@ def test_stats(queue: JobQueue, clock: FakeClock) -> None:
     s = queue.stats()
     assert s["a"]["queued"] == 2 and s["a"]["running"] == 1
     assert s["a"]["oldest_queued_age"] == 5
+
+
+def test_complete_many_is_fenced_per_job(queue: JobQueue, clock: FakeClock) -> None:
+    seen: list[str] = []
+    queue.terminal_hooks.append(lambda _c, j: seen.append(j.id))
+    made = [queue.enqueue(job())[0] for _ in range(3)]
+    claimed = queue.claim(["noop"], 3, "w")
+    clock.advance(queue.lease_seconds + 1)
+    rescue(queue)  # all three go back to queued: the claims above are now stale
+    fresh = {j.id: j for j in queue.claim(["noop"], 3, "w2")}
+    stale = next(c for c in claimed if c.id == made[0].id)
+    items = [(stale.id, stale.attempt, {"n": 0}, None)] + [
+        (j.id, fresh[j.id].attempt, {"n": i}, 7) for i, j in enumerate(made[1:], 1)
+    ]
+    done = queue.complete_many(items)
+    assert set(done) == {made[1].id, made[2].id}
+    assert queue.get(made[1].id).result == {"n": 1} and queue.get(made[2].id).cost_posted == 7
+    assert queue.get(stale.id).state == "running"
+    assert sorted(seen) == sorted(done)

@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, tuple_, update
+from sqlalchemy import Connection, and_, case, func, insert, select, tuple_, update
 
 from renderhouse.errors import StaleAttempt
 from renderhouse.queue import events
@@ -196,18 +196,96 @@ def complete(
     hooks: Sequence[TerminalHook],
     cost: int | None = None,
 ) -> Job:
-    job = _require(conn, job_id, attempt, lock=True)
-    _close_attempt(conn, job, SUCCEEDED, now, None)
+    """One fenced UPDATE decides it: no row means the attempt is stale."""
     values: dict[str, Any] = {
+        "state": SUCCEEDED,
         "result": json.dumps(result),
         "error_code": None,
         "error_message": None,
+        "progress_done": jobs.c.progress_total,
+        "finished_at": now,
+        "updated_at": now,
+        "lease_expires_at": None,
     }
-    if job.progress_total:
-        values["progress_done"] = job.progress_total
     if cost is not None:
         values["cost_posted"] = cost
-    return _terminal(conn, job, SUCCEEDED, now, hooks, **values)
+    row = conn.execute(
+        update(jobs).where(_fenced(job_id, attempt)).values(**values).returning(*jobs.c)
+    ).first()
+    if row is None:
+        _require(conn, job_id, attempt)
+    done = Job.from_row(row)
+    _close_attempt(conn, done, SUCCEEDED, now, None)
+    events.record(conn, job_id, "state", {"state": SUCCEEDED, "error_code": None}, now)
+    for hook in hooks:
+        hook(conn, done)
+    return done
+
+
+def complete_many(
+    conn: Connection,
+    items: Sequence[tuple[str, int, dict[str, Any], int | None]],
+    now: float,
+    hooks: Sequence[TerminalHook],
+) -> dict[str, Job]:
+    """Complete many (job id, attempt, result, cost) at once: one fenced UPDATE, one insert
+    of attempt rows and one of events (a worker's group commit). Returns the jobs that were
+    completed; the others were stale and are left untouched."""
+    if not items:
+        return {}
+    by_id = {job_id: (result, cost) for job_id, _, result, cost in items}
+    result_case = case(
+        {job_id: json.dumps(result) for job_id, (result, _) in by_id.items()}, value=jobs.c.id
+    )
+    costs = {job_id: cost for job_id, (_, cost) in by_id.items() if cost is not None}
+    values: dict[str, Any] = {
+        "state": SUCCEEDED,
+        "result": result_case,
+        "error_code": None,
+        "error_message": None,
+        "progress_done": jobs.c.progress_total,
+        "finished_at": now,
+        "updated_at": now,
+        "lease_expires_at": None,
+    }
+    if costs:
+        values["cost_posted"] = case(costs, value=jobs.c.id, else_=jobs.c.cost_posted)
+    rows = conn.execute(
+        update(jobs)
+        .where(
+            tuple_(jobs.c.id, jobs.c.attempt).in_([(i, a) for i, a, _, _ in items]),
+            jobs.c.state == RUNNING,
+        )
+        .values(**values)
+        .returning(*jobs.c)
+    ).all()
+    done = {j.id: j for j in (Job.from_row(r) for r in rows)}
+    if not done:
+        return done
+    conn.execute(
+        insert(job_attempts),
+        [
+            {
+                "job_id": j.id,
+                "attempt": j.attempt,
+                "worker_id": j.worker_id,
+                "started_at": j.attempted_at or now,
+                "finished_at": now,
+                "outcome": SUCCEEDED,
+                "error_code": None,
+                "error_message": None,
+                "traceback": None,
+            }
+            for j in done.values()
+        ],
+    )
+    events.record_many(
+        conn, [(j.id, "state", {"state": SUCCEEDED, "error_code": None}) for j in done.values()], now
+    )
+    for j in done.values():
+        for hook in hooks:
+            hook(conn, j)
+    return done
 
 
 def fail(

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from renderhouse.errors import InvalidInput
 from renderhouse.queue import events
@@ -45,27 +45,28 @@ class NewJob:
             raise InvalidInput("timeout must be positive", details={"field": "timeout"})
 
 
-def fair_keys(conn: Connection, dialect: Dialect, owner: str, n: int) -> int:
+FAIR_QUANTUM_MS = 1000
+"""Virtual time one job costs its owner: an owner's backlog is spread one quantum apart."""
+
+
+def fair_keys(conn: Connection, dialect: Dialect, owner: str, n: int, now: float) -> int:
     """Reserve ``n`` consecutive fair-queueing keys for ``owner``; return the first.
 
-    Start-time fair queueing (Goyal, Vin & Cheng, SIGCOMM 1996): an owner's next job starts
-    at ``max(its own finish tag, the virtual time now)``, where the virtual time is the
-    smallest key still queued. Claims order by key within a priority, so one owner's
-    backlog interleaves with everyone else's instead of starving them.
+    Virtual Clock scheduling (L. Zhang, "VirtualClock", SIGCOMM 1990): each owner's clock
+    advances by one quantum per job and never lags real time, ``key = max(owner's clock,
+    now)``. Claims order by key within a priority, so a newcomer's job is queued next to
+    "now" rather than behind another owner's whole backlog; it waits behind at most one job
+    per quantum of time that backlog has been waiting. One row write per enqueue, no scan.
     """
-    head = (
-        conn.execute(
-            select(func.min(jobs.c.fair_key)).where(jobs.c.state == QUEUED)
-        ).scalar_one_or_none()
-        or 0
-    )
-    stmt = upsert_insert(conn, owner_lanes).values(owner=owner, next_key=head + n)
+    now_ms = int(now * 1000)
+    span = n * FAIR_QUANTUM_MS
+    stmt = upsert_insert(conn, owner_lanes).values(owner=owner, next_key=now_ms + span)
     stmt = stmt.on_conflict_do_update(
         index_elements=[owner_lanes.c.owner],
-        set_={"next_key": dialect.greatest(owner_lanes.c.next_key, head) + n},
+        set_={"next_key": dialect.greatest(owner_lanes.c.next_key, now_ms) + span},
     ).returning(owner_lanes.c.next_key)
     next_key: int = conn.execute(stmt).scalar_one()
-    return next_key - n
+    return next_key - span
 
 
 def insert_jobs(
@@ -87,8 +88,8 @@ def insert_jobs(
         by_owner.setdefault(item[1].owner, []).append(item)
     state_events: list[tuple[str, str, dict[str, Any]]] = []
     for owner, items in by_owner.items():
-        first = fair_keys(conn, dialect, owner, len(items))
-        rows = [_row(nj, first + k, now) for k, (_, nj) in enumerate(items)]
+        first = fair_keys(conn, dialect, owner, len(items), now)
+        rows = [_row(nj, first + k * FAIR_QUANTUM_MS, now) for k, (_, nj) in enumerate(items)]
         keyed = [r for r in rows if r["idempotency_key"] is not None]
         plain = [r for r in rows if r["idempotency_key"] is None]
         if plain:

@@ -7,13 +7,26 @@ import json
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from renderhouse.store.schema import job_events
+
+EVENTS_CHANNEL = "renderhouse_events"
+
+
+def _notify(conn: Connection, job_ids: Iterable[str]) -> None:
+    """Wake event streams on other processes (PostgreSQL delivers at commit); SQLite ones poll."""
+    if conn.dialect.name != "postgresql":
+        return
+    ids = sorted(set(job_ids))
+    for i in range(0, len(ids), 200):  # one round trip per 200 jobs; payloads stay < 8000 B
+        payload = ",".join(ids[i : i + 200])
+        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": EVENTS_CHANNEL, "p": payload})
 
 
 def record(conn: Connection, job_id: str, type_: str, data: dict[str, Any], ts: float) -> None:
     conn.execute(insert(job_events).values(job_id=job_id, ts=ts, type=type_, data=json.dumps(data)))
+    _notify(conn, [job_id])
 
 
 def record_many(
@@ -25,6 +38,7 @@ def record_many(
     ]
     if values:
         conn.execute(insert(job_events), values)
+        _notify(conn, [v["job_id"] for v in values])
 
 
 def since(

@@ -130,6 +130,13 @@ class JobQueue:
                 conn, job_id, attempt, result or {}, self.clock.now(), self.terminal_hooks, cost
             )
 
+    def complete_many(
+        self, items: Sequence[tuple[str, int, dict[str, Any], int | None]]
+    ) -> dict[str, Job]:
+        """Group commit of many completions; see ``attempts.complete_many``."""
+        with self.store.begin() as conn:
+            return attempts.complete_many(conn, items, self.clock.now(), self.terminal_hooks)
+
     def fail(
         self,
         job_id: str,

@@ -32,7 +32,7 @@ jobs = Table(
     Column("input", Text, nullable=False),
     Column("state", String(16), nullable=False),
     Column("priority", Integer, nullable=False, server_default="0"),
-    # Start-time fair queueing key: interleaves owners within a priority.
+    # Virtual-clock fair queueing key (queue/enqueue.py): interleaves owners within a priority.
     Column("fair_key", BigInteger, nullable=False, server_default="0"),
     Column("run_at", Float, nullable=False),
     Column("attempt", Integer, nullable=False, server_default="0"),
@@ -66,12 +66,6 @@ Index(
     "ix_jobs_claim",
     jobs.c.kind,
     jobs.c.priority,
-    jobs.c.fair_key,
-    postgresql_where=jobs.c.state == "queued",
-    sqlite_where=jobs.c.state == "queued",
-)
-Index(
-    "ix_jobs_fair",
     jobs.c.fair_key,
     postgresql_where=jobs.c.state == "queued",
     sqlite_where=jobs.c.state == "queued",

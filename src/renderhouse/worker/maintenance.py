@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from renderhouse import metrics
 from renderhouse.queue.periodic import PeriodicJob, enqueue_due
 from renderhouse.queue.pruner import prune
 from renderhouse.queue.queue import JobQueue
@@ -51,7 +52,9 @@ class Maintenance:
                 pass
 
     def _rescue(self) -> None:
-        self.rescued += len(rescue(self.queue))
+        rescued = rescue(self.queue)
+        metrics.jobs_rescued(rescued)
+        self.rescued += len(rescued)
 
     def _prune(self) -> None:
         while n := prune(self.queue, self.retention_seconds, self.on_artifact_pruned):

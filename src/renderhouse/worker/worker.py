@@ -14,6 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from renderhouse import logs, metrics
 from renderhouse.errors import StaleAttempt
 from renderhouse.generators.base import Registry
 from renderhouse.queue.jobs import Job
@@ -21,6 +22,7 @@ from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.worker import registration
 from renderhouse.worker.breaker import CircuitBreaker
+from renderhouse.worker.completer import BatchCompleter
 from renderhouse.worker.inline import run_inline
 from renderhouse.worker.isolated import Running, run_isolated
 from renderhouse.worker.listener import Listener
@@ -77,6 +79,7 @@ class Worker:
         self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._completer = BatchCompleter(queue)
 
     # -- lifecycle ------------------------------------------------------------------------
     def stop(self) -> None:
@@ -203,6 +206,7 @@ class Worker:
                 )
             )
         for job in jobs:
+            metrics.job_started(job)
             run = Running(job)
             self.running[job.id] = run
             task = asyncio.create_task(self._execute(run))
@@ -213,6 +217,7 @@ class Worker:
     # -- running --------------------------------------------------------------------------
     async def _execute(self, run: Running) -> None:
         job = run.job
+        logs.bind_job(job)  # this task's context: every log line of the job carries its ids
         try:
             if job.kind in self.isolated:
                 assert self.pool is not None
@@ -233,7 +238,10 @@ class Worker:
         give_up = time.monotonic() + self.queue.lease_seconds
         while True:
             try:
-                await asyncio.to_thread(self._apply, run, msg)
+                if msg["t"] == "done":
+                    await self._complete(run, msg)
+                else:
+                    await asyncio.to_thread(self._apply, run, msg)
                 return
             except Exception:
                 if time.monotonic() > give_up:
@@ -245,21 +253,30 @@ class Worker:
                 log.warning("job %s: recording its outcome failed; retrying", run.job.id)
                 await asyncio.sleep(0.5)
 
+    async def _complete(self, run: Running, msg: dict[str, Any]) -> None:
+        try:
+            await self._completer.complete(
+                run.job.id, run.job.attempt, msg.get("result") or {}, msg.get("cost")
+            )
+        except StaleAttempt:
+            log.warning("job %s attempt %s: completion refused (stale)", run.job.id, run.job.attempt)
+            return
+        metrics.attempt_finished(run.job, "done")
+        self._breaker(run.job.kind, ok=True)
+
     def _apply(self, run: Running, msg: dict[str, Any]) -> None:
         job, t = run.job, msg["t"]
         q = self.queue
+        after: Job | None = None
         try:
-            if t == "done":
-                q.complete(job.id, job.attempt, msg.get("result") or {}, msg.get("cost"))
-                self._breaker(job.kind, ok=True)
-            elif t == "snooze":
+            if t == "snooze":
                 q.snooze(job.id, job.attempt, float(msg["seconds"]))
             elif t == "handed_back":
                 q.hand_back(job.id, job.attempt)
             elif t == "cancelled":
                 q.cancel_running(job.id, job.attempt, msg.get("reason", "cancelled"))
             elif t == "error":
-                q.fail(
+                after = q.fail(
                     job.id,
                     job.attempt,
                     msg["code"],
@@ -271,6 +288,7 @@ class Worker:
                 if msg["code"] not in INPUT_ERROR_CODES and msg.get("retryable", True):
                     self._breaker(job.kind, ok=False)
             # "lost": the job is someone else's now; nothing of ours to record.
+            metrics.attempt_finished(job, t, after)
         except StaleAttempt:
             log.warning("job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, t)
 

@@ -73,13 +73,6 @@ def upgrade() -> None:
             sqlite_where=sa.text("state = 'queued'"),
         )
         batch_op.create_index(
-            "ix_jobs_fair",
-            ["fair_key"],
-            unique=False,
-            postgresql_where=sa.text("state = 'queued'"),
-            sqlite_where=sa.text("state = 'queued'"),
-        )
-        batch_op.create_index(
             "ix_jobs_lease",
             ["lease_expires_at"],
             unique=False,
@@ -183,11 +176,6 @@ def downgrade() -> None:
             "ix_jobs_lease",
             postgresql_where=sa.text("state = 'running'"),
             sqlite_where=sa.text("state = 'running'"),
-        )
-        batch_op.drop_index(
-            "ix_jobs_fair",
-            postgresql_where=sa.text("state = 'queued'"),
-            sqlite_where=sa.text("state = 'queued'"),
         )
         batch_op.drop_index(
             "ix_jobs_claim",
