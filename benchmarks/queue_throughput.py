@@ -45,7 +45,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     values = sorted(values)
-    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+    return values[min(len(values) - 1, round(q * (len(values) - 1)))]
 
 
 # -- Renderhouse side ------------------------------------------------------------------------
@@ -60,9 +60,15 @@ def ours_worker(url: str, concurrency: int, ready: Any, stop: Any) -> None:
     store = Store(url, pool_size=concurrency + 4)
     queue = JobQueue(store)
     worker = Worker(
-        queue, Registry([NoopGenerator]), LocalStorage(Path(tempfile.mkdtemp())),
-        WorkerConfig(kinds=["noop"], concurrency=concurrency, poll_seconds=0.05,
-                     listen_url=None if store.is_sqlite else store.url),
+        queue,
+        Registry([NoopGenerator]),
+        LocalStorage(Path(tempfile.mkdtemp())),
+        WorkerConfig(
+            kinds=["noop"],
+            concurrency=concurrency,
+            poll_seconds=0.05,
+            listen_url=None if store.is_sqlite else store.url,
+        ),
     )
 
     async def main() -> None:
@@ -95,15 +101,21 @@ def ours_run(
             conn.exec_driver_sql(f"DELETE FROM {t}")
     queue = JobQueue(store)
     ready, stop = _ctx.Semaphore(0), _ctx.Event()
-    procs = [_ctx.Process(target=ours_worker, args=(url, concurrency, ready, stop)) for _ in range(workers)]
+    procs = [
+        _ctx.Process(target=ours_worker, args=(url, concurrency, ready, stop))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
         ready.acquire()
     time.sleep(0.5)  # let the workers reach their first idle wait
+
     def produce(p: int) -> None:
         for start in range(p * batch, n, batch * producers):
-            chunk = [NewJob("noop", {}, owner=f"o{i % 4}") for i in range(start, min(n, start + batch))]
+            chunk = [
+                NewJob("noop", {}, owner=f"o{i % 4}") for i in range(start, min(n, start + batch))
+            ]
             queue.enqueue_many(chunk)
 
     t0 = time.time()
@@ -125,13 +137,19 @@ def ours_run(
     for p in procs:
         p.join(30)
     with store.read() as conn:
-        rows = conn.execute(select(jobs.c.created_at, jobs.c.attempted_at, jobs.c.finished_at, jobs.c.state)).all()
+        rows = conn.execute(
+            select(jobs.c.created_at, jobs.c.attempted_at, jobs.c.finished_at, jobs.c.state)
+        ).all()
     store.dispose()
     assert all(r.state == "succeeded" for r in rows) and len(rows) == n
     end = max(r.finished_at for r in rows)
     lat = [(r.attempted_at - r.created_at) * 1000 for r in rows]
-    return {"jobs_per_s": n / (end - t0), "enqueue_per_s": n / t_enq,
-            "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
+    return {
+        "jobs_per_s": n / (end - t0),
+        "enqueue_per_s": n / t_enq,
+        "p50_ms": pct(lat, 0.5),
+        "p99_ms": pct(lat, 0.99),
+    }
 
 
 def ours_idle_latency(url: str, n: int) -> dict[str, Any]:
@@ -180,10 +198,16 @@ def proc_worker(conninfo: str, concurrency: int, ready: Any, stop: Any) -> None:
 
     async def main() -> None:
         async with app.open_async():
-            worker = asyncio.create_task(app.run_worker_async(
-                queues=["bench"], concurrency=concurrency, wait=True, install_signal_handlers=False,
-                fetch_job_polling_interval=0.05, delete_jobs="never",
-            ))
+            worker = asyncio.create_task(
+                app.run_worker_async(
+                    queues=["bench"],
+                    concurrency=concurrency,
+                    wait=True,
+                    install_signal_handlers=False,
+                    fetch_job_polling_interval=0.05,
+                    delete_jobs="never",
+                )
+            )
             ready.release()
             while not stop.is_set():
                 await asyncio.sleep(0.02)
@@ -200,7 +224,10 @@ def procrastinate_run(
     with psycopg.connect(conninfo, autocommit=True) as conn:
         conn.execute("TRUNCATE procrastinate_jobs RESTART IDENTITY CASCADE")
     ready, stop = _ctx.Semaphore(0), _ctx.Event()
-    procs = [_ctx.Process(target=proc_worker, args=(conninfo, concurrency, ready, stop)) for _ in range(workers)]
+    procs = [
+        _ctx.Process(target=proc_worker, args=(conninfo, concurrency, ready, stop))
+        for _ in range(workers)
+    ]
     for p in procs:
         p.start()
     for _ in procs:
@@ -226,7 +253,9 @@ def procrastinate_run(
     t0 = time.time()
     t_enq = asyncio.run(produce())
     with psycopg.connect(conninfo, autocommit=True) as conn:
-        while conn.execute("SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing')").fetchone()[0]:  # type: ignore[index]
+        while conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE status IN ('todo','doing')"
+        ).fetchone()[0]:  # type: ignore[index]
             time.sleep(0.01)
         rows = conn.execute(
             "SELECT extract(epoch FROM max(at) FILTER (WHERE type='deferred')),"
@@ -240,8 +269,12 @@ def procrastinate_run(
     assert len(rows) == n, f"procrastinate finished {len(rows)} of {n}"
     end = max(float(r[2]) for r in rows)
     lat = [(float(r[1]) - float(r[0])) * 1000 for r in rows]
-    return {"jobs_per_s": n / (end - t0), "enqueue_per_s": n / t_enq,
-            "p50_ms": pct(lat, 0.5), "p99_ms": pct(lat, 0.99)}
+    return {
+        "jobs_per_s": n / (end - t0),
+        "enqueue_per_s": n / t_enq,
+        "p50_ms": pct(lat, 0.5),
+        "p99_ms": pct(lat, 0.99),
+    }
 
 
 def procrastinate_idle_latency(conninfo: str, n: int) -> dict[str, Any]:
@@ -260,7 +293,12 @@ def procrastinate_idle_latency(conninfo: str, n: int) -> dict[str, Any]:
             for _ in range(n):
                 ids.append(await app.configure_task("noop").defer_async())
                 with psycopg.connect(conninfo, autocommit=True) as conn:
-                    while conn.execute("SELECT status FROM procrastinate_jobs WHERE id=%s", (ids[-1],)).fetchone()[0] != "succeeded":  # type: ignore[index]
+                    while (
+                        conn.execute(
+                            "SELECT status FROM procrastinate_jobs WHERE id=%s", (ids[-1],)
+                        ).fetchone()[0]
+                        != "succeeded"
+                    ):  # type: ignore[index]
                         time.sleep(0.002)
         return ids
 
@@ -305,12 +343,18 @@ def sqlite_writers(url: str, writers: int, per_writer: int) -> dict[str, Any]:
     elapsed = time.time() - t
     store.dispose()
     locked = sum("locked" in e for e in errors)
-    return {"writers": writers, "enqueued_per_s": writers * per_writer / elapsed,
-            "errors": len(errors), "database_is_locked": locked}
+    return {
+        "writers": writers,
+        "enqueued_per_s": writers * per_writer / elapsed,
+        "errors": len(errors),
+        "database_is_locked": locked,
+    }
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--jobs", type=int, default=3000)
     ap.add_argument("--batch-size", type=int, default=200)
     ap.add_argument("--workers", type=int, default=2)
@@ -341,41 +385,79 @@ def main() -> None:
     results: dict[str, list[dict[str, Any]]] = {}
     plan: list[tuple[str, Any]] = []
     for mode, batch in (("unbatched", 1), ("batched", args.batch_size)):
-        plan.append((f"renderhouse-postgres-{mode}", lambda b=batch: ours_run(ours_pg, args.jobs, b, args.workers, args.concurrency, args.producers)))
+        plan.append(
+            (
+                f"renderhouse-postgres-{mode}",
+                lambda b=batch: ours_run(
+                    ours_pg, args.jobs, b, args.workers, args.concurrency, args.producers
+                ),
+            )
+        )
         if peer:
-            plan.append((f"procrastinate-postgres-{mode}", lambda b=batch: procrastinate_run(peer, args.jobs, b, args.workers, args.concurrency, args.producers)))
-        plan.append((f"renderhouse-sqlite-{mode}", lambda b=batch: ours_run(sqlite_url, args.jobs, b, args.workers, args.concurrency, args.producers)))
+            plan.append(
+                (
+                    f"procrastinate-postgres-{mode}",
+                    lambda b=batch: procrastinate_run(
+                        peer, args.jobs, b, args.workers, args.concurrency, args.producers
+                    ),
+                )
+            )
+        plan.append(
+            (
+                f"renderhouse-sqlite-{mode}",
+                lambda b=batch: ours_run(
+                    sqlite_url, args.jobs, b, args.workers, args.concurrency, args.producers
+                ),
+            )
+        )
     for rnd in range(args.rounds):
         order = plan if rnd % 2 == 0 else list(reversed(plan))  # alternate which side goes first
         for name, fn in order:
             r = fn()
             results.setdefault(name, []).append(r)
-            print(f"round {rnd + 1} {name:36s} {r['jobs_per_s']:8.0f} jobs/s  enqueue {r['enqueue_per_s']:8.0f}/s"
-                  f"  start latency p50 {r['p50_ms']:7.1f} ms p99 {r['p99_ms']:8.1f} ms", flush=True)
+            print(
+                f"round {rnd + 1} {name:36s} {r['jobs_per_s']:8.0f} jobs/s  enqueue {r['enqueue_per_s']:8.0f}/s"
+                f"  start latency p50 {r['p50_ms']:7.1f} ms p99 {r['p99_ms']:8.1f} ms",
+                flush=True,
+            )
 
-    summary: dict[str, Any] = {"machine": {"cpus": os.cpu_count()}, "args": vars(args) | {"json": None}}
+    summary: dict[str, Any] = {
+        "machine": {"cpus": os.cpu_count()},
+        "args": vars(args) | {"json": None},
+    }
     print("\nmedians over rounds:")
     for name, rs in results.items():
         med = {k: statistics.median(r[k] for r in rs) for k in rs[0]}
         summary[name] = med
-        print(f"  {name:36s} {med['jobs_per_s']:8.0f} jobs/s  p50 {med['p50_ms']:7.1f} ms  p99 {med['p99_ms']:8.1f} ms")
+        print(
+            f"  {name:36s} {med['jobs_per_s']:8.0f} jobs/s  p50 {med['p50_ms']:7.1f} ms  p99 {med['p99_ms']:8.1f} ms"
+        )
     if peer:
         for mode in ("unbatched", "batched"):
-            ratio = summary[f"renderhouse-postgres-{mode}"]["jobs_per_s"] / summary[f"procrastinate-postgres-{mode}"]["jobs_per_s"]
+            ratio = (
+                summary[f"renderhouse-postgres-{mode}"]["jobs_per_s"]
+                / summary[f"procrastinate-postgres-{mode}"]["jobs_per_s"]
+            )
             summary[f"ratio-{mode}"] = ratio
             print(f"  ratio renderhouse/procrastinate ({mode}): {ratio:.2f}x")
 
     idle = ours_idle_latency(ours_pg, args.idle_jobs)
     summary["renderhouse-postgres-idle"] = idle
-    print(f"\nidle enqueue→start, renderhouse PostgreSQL: p50 {idle['p50_ms']:.1f} ms  p99 {idle['p99_ms']:.1f} ms")
+    print(
+        f"\nidle enqueue→start, renderhouse PostgreSQL: p50 {idle['p50_ms']:.1f} ms  p99 {idle['p99_ms']:.1f} ms"
+    )
     if peer:
         pidle = procrastinate_idle_latency(peer, args.idle_jobs)
         summary["procrastinate-postgres-idle"] = pidle
-        print(f"idle enqueue→start, procrastinate:         p50 {pidle['p50_ms']:.1f} ms  p99 {pidle['p99_ms']:.1f} ms")
+        print(
+            f"idle enqueue→start, procrastinate:         p50 {pidle['p50_ms']:.1f} ms  p99 {pidle['p99_ms']:.1f} ms"
+        )
     lock = sqlite_writers(sqlite_url, 16, 100)
     summary["sqlite-16-writers"] = lock
-    print(f"\nSQLite, 16 concurrent writers: {lock['enqueued_per_s']:.0f} enqueues/s, "
-          f"{lock['errors']} errors, {lock['database_is_locked']} 'database is locked'")
+    print(
+        f"\nSQLite, 16 concurrent writers: {lock['enqueued_per_s']:.0f} enqueues/s, "
+        f"{lock['errors']} errors, {lock['database_is_locked']} 'database is locked'"
+    )
     if args.json:
         args.json.write_text(json.dumps(summary, indent=2))
 

@@ -143,3 +143,39 @@ def test_snooze_from_inline_generator(queue: JobQueue, tmp_path: Path) -> None:
         wait_until(lambda: state(queue, j.id) == "succeeded", what="snoozed job")
     done = queue.get(j.id)
     assert done.result == {"snoozed": 2} and done.attempt == 3 and done.attempts_spent == 1
+
+
+def test_fan_out_children_then_merge(queue: JobQueue, tmp_path: Path) -> None:
+    parent = queue.enqueue(NewJob("test.fan", {"parts": 4}))[0]
+    with running_worker(queue, tmp_path / "store", kinds=["test.fan"], concurrency=2):
+        wait_until(lambda: state(queue, parent.id) == "succeeded", what="fan-out and merge")
+    children = queue.children(parent.id)
+    assert [c["input"]["part"] for c in children] == [0, 1, 2, 3]
+    assert all(
+        c["state"] == "succeeded" and c["result"] == {"part": c["input"]["part"]} for c in children
+    )
+    [merged] = [a for a in queue.artifacts(parent.id) if a["name"] == "merged.txt"]
+    assert (tmp_path / "store" / merged["key"]).read_bytes() == b"<0><1><2><3>"
+    done = queue.get(parent.id)
+    assert done.result == {"merged": 4} and done.attempts_spent == 1
+
+
+def test_fan_out_child_failure_fails_the_parent(queue: JobQueue, tmp_path: Path) -> None:
+    parent = queue.enqueue(NewJob("test.fan", {"parts": 3, "fail_part": 1}, max_attempts=1))[0]
+    with running_worker(queue, tmp_path, kinds=["test.fan"], concurrency=2):
+        wait_until(lambda: state(queue, parent.id) == "failed", what="the parent to fail")
+    assert queue.get(parent.id).error_code == "child_failed"
+
+
+def test_cancelling_a_fanned_out_job_cancels_its_children(queue: JobQueue, store: Store) -> None:
+    from renderhouse.queue import attempts
+
+    parent = queue.enqueue(NewJob("test.fan", {"parts": 3}))[0]
+    c = queue.claim(["test.fan"], 1, "w")[0]
+    with store.begin() as conn:
+        attempts.fan_out(
+            conn, store.dialect, parent.id, c.attempt, [{"part": i} for i in range(3)], 0.0
+        )
+    queue.cancel(parent.id)
+    assert state(queue, parent.id) == "cancelled"
+    assert {ch["state"] for ch in queue.children(parent.id)} == {"cancelled"}

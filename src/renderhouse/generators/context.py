@@ -42,6 +42,9 @@ class Artifacts(Protocol):
     def existing(self) -> dict[str, ArtifactRef]:
         """Artifacts already written by earlier attempts (for resuming)."""
 
+    def read(self, ref: ArtifactRef) -> bytes:
+        """The bytes of an artifact of this job or of one of its children."""
+
 
 class Context(Protocol):
     job_id: str
@@ -57,6 +60,10 @@ class Context(Protocol):
     def artifacts(self) -> Artifacts: ...
 
     def progress(self, done: float, total: float, message: str = "") -> None: ...
+
+    def children(self) -> list[dict[str, Any]]:
+        """After a ``FanOut``: each child's ``id``, ``state``, ``result``, ``input`` and
+        ``artifacts`` (name → ArtifactRef), in the order they were spawned."""
 
     @property
     def cancelled(self) -> bool: ...

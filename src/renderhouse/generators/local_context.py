@@ -56,6 +56,9 @@ class DirectoryArtifacts:
     def existing(self) -> dict[str, ArtifactRef]:
         return dict(self._written)
 
+    def read(self, ref: ArtifactRef) -> bytes:
+        return Path(ref.key).read_bytes()
+
 
 class FileCheckpoint:
     def __init__(self, path: Path | None) -> None:
@@ -100,6 +103,9 @@ class LocalContext:
     def progress(self, done: float, total: float, message: str = "") -> None:
         if self._on_progress is not None:
             self._on_progress(done, total, message)
+
+    def children(self) -> list[dict[str, Any]]:
+        return []
 
     def cancel(self) -> None:
         self._cancel.set()

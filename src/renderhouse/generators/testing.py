@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from renderhouse.errors import JobFailed
 from renderhouse.generators.base import Generator, Resources
 from renderhouse.generators.context import Context
-from renderhouse.queue.outcomes import Snooze
+from renderhouse.queue.outcomes import FanOut, Snooze
 
 
 class StepsInput(BaseModel):
@@ -102,4 +102,48 @@ class SnoozeGenerator(Generator):
         return {"snoozed": state["snoozed"]}
 
 
-TEST_GENERATORS: list[type[Generator]] = [StepsGenerator, SleepGenerator, SnoozeGenerator]
+class FanInput(BaseModel):
+    parts: int = 3
+    part: int | None = None
+    fail_part: int | None = None
+
+
+class FanGenerator(Generator):
+    """Splits into ``parts`` children, each writing one artifact; the parent then merges
+    the children's artifacts into one."""
+
+    kind = "test.fan"
+    Input = FanInput
+    resources = Resources(isolated=True)
+
+    def run(self, ctx: Context, input: FanInput) -> Any:  # type: ignore[override]
+        if input.part is not None:
+            if input.part == input.fail_part:
+                raise JobFailed(f"part {input.part} fails", code="part_failed")
+            ctx.artifacts.put_bytes(
+                f"part-{input.part}.txt", f"<{input.part}>".encode(), "text/plain"
+            )
+            return {"part": input.part}
+        children = ctx.children()
+        if not children:
+            return FanOut(
+                [
+                    {"parts": input.parts, "part": i, "fail_part": input.fail_part}
+                    for i in range(input.parts)
+                ]
+            )
+        if any(c["state"] != "succeeded" for c in children):
+            raise JobFailed("a part failed", code="child_failed")
+        merged = b"".join(
+            ctx.artifacts.read(c["artifacts"][f"part-{c['input']['part']}.txt"]) for c in children
+        )
+        ctx.artifacts.put_bytes("merged.txt", merged, "text/plain")
+        return {"merged": len(children)}
+
+
+TEST_GENERATORS: list[type[Generator]] = [
+    StepsGenerator,
+    SleepGenerator,
+    SnoozeGenerator,
+    FanGenerator,
+]

@@ -15,7 +15,7 @@ from sqlalchemy import Connection, and_, case, func, insert, select, tuple_, upd
 
 from renderhouse.errors import StaleAttempt
 from renderhouse.queue import events
-from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
+from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, Job
 from renderhouse.queue.retry import RetryPolicy
 from renderhouse.store.dialect import Dialect, upsert_insert
 from renderhouse.store.schema import artifacts, job_attempts, jobs
@@ -280,7 +280,9 @@ def complete_many(
         ],
     )
     events.record_many(
-        conn, [(j.id, "state", {"state": SUCCEEDED, "error_code": None}) for j in done.values()], now
+        conn,
+        [(j.id, "state", {"state": SUCCEEDED, "error_code": None}) for j in done.values()],
+        now,
     )
     for j in done.values():
         for hook in hooks:
@@ -364,6 +366,81 @@ def snooze(
     ).one()
     events.record(conn, job.id, "state", {"state": QUEUED, "snoozed": seconds}, now)
     return Job.from_row(row)
+
+
+WAIT_FOR_CHILDREN = 365 * 86_400.0
+"""How far a fanned-out job's run_at is pushed; the last child to end pulls it back to now."""
+
+
+def fan_out(
+    conn: Connection,
+    dialect: Dialect,
+    job_id: str,
+    attempt: int,
+    inputs: Sequence[dict[str, Any]],
+    now: float,
+) -> Job:
+    """Spawn child jobs of the same kind (idempotently: a retried parent does not spawn
+    twice) and park the parent, without spending an attempt, until they have all ended."""
+    from renderhouse.queue.enqueue import NewJob, insert_jobs
+
+    job = _require(conn, job_id, attempt, lock=True)
+    children = [
+        NewJob(
+            kind=job.kind,
+            input=dict(inp),
+            owner=job.owner,
+            priority=job.priority,
+            max_attempts=job.max_attempts,
+            timeout=job.timeout,
+            parent_id=job.id,
+            idempotency_key=f"fanout:{job.id}:{i}",
+        )
+        for i, inp in enumerate(inputs)
+    ]
+    insert_jobs(conn, dialect, children, now)
+    _close_attempt(conn, job, "fanned_out", now, None)
+    row = conn.execute(
+        update(jobs)
+        .where(jobs.c.id == job.id)
+        .values(
+            state=QUEUED,
+            run_at=now + WAIT_FOR_CHILDREN,
+            snoozes=jobs.c.snoozes + 1,
+            lease_expires_at=None,
+            worker_id=None,
+            updated_at=now,
+        )
+        .returning(*jobs.c)
+    ).one()
+    events.record(conn, job.id, "state", {"state": QUEUED, "children": len(children)}, now)
+    _wake_parent(conn, job.id, now)
+    return Job.from_row(row)
+
+
+def wake_parent(conn: Connection, child: Job) -> None:
+    """Terminal hook: when a job's last sibling ends, its parent becomes due."""
+    if child.parent_id is not None:
+        _wake_parent(conn, child.parent_id, child.finished_at or child.updated_at)
+
+
+def _wake_parent(conn: Connection, parent_id: str, now: float) -> None:
+    lock = select(jobs.c.id).where(jobs.c.id == parent_id)
+    if conn.dialect.name == "postgresql":
+        lock = lock.with_for_update()  # serialise siblings ending at once: one of them sees 0
+    if conn.execute(lock).first() is None:
+        return
+    pending = conn.execute(
+        select(func.count()).where(
+            jobs.c.parent_id == parent_id, jobs.c.state.not_in(sorted(TERMINAL))
+        )
+    ).scalar_one()
+    if pending == 0:
+        conn.execute(
+            update(jobs)
+            .where(jobs.c.id == parent_id, jobs.c.state == QUEUED)
+            .values(run_at=now, updated_at=now)
+        )
 
 
 def expired(conn: Connection, dialect: Dialect, now: float, limit: int = 100) -> list[Job]:

@@ -61,6 +61,10 @@ def cancel(
     job = get(conn, job_id, owner)
     if job.state in TERMINAL:
         return job
+    for child in conn.execute(
+        select(jobs.c.id).where(jobs.c.parent_id == job_id, jobs.c.state.not_in(sorted(TERMINAL)))
+    ).all():
+        cancel(conn, dialect, child.id, now, hooks, None, reason)
     if job.state == QUEUED:
         res = conn.execute(
             update(jobs).where(jobs.c.id == job_id, jobs.c.state == QUEUED).values(updated_at=now)
@@ -109,6 +113,32 @@ def retry(
     events.record(conn, job_id, "state", {"state": QUEUED, "retried": True}, now)
     dialect.notify(conn, job.kind)
     return Job.from_row(row)
+
+
+def children(conn: Connection, parent_id: str) -> list[dict[str, Any]]:
+    """A fanned-out job's children, in spawn order, with their artifacts."""
+    rows = [
+        Job.from_row(r)
+        for r in conn.execute(select(jobs).where(jobs.c.parent_id == parent_id)).all()
+    ]
+    rows.sort(key=lambda j: int((j.idempotency_key or "0").rsplit(":", 1)[-1]))
+    out = []
+    for j in rows:
+        arts = [
+            {k: a[k] for k in ("name", "key", "content_type", "size", "sha256")}
+            for a in job_artifacts(conn, j.id)
+        ]
+        out.append(
+            {
+                "id": j.id,
+                "state": j.state,
+                "input": j.input,
+                "result": j.result,
+                "error_code": j.error_code,
+                "artifacts": arts,
+            }
+        )
+    return out
 
 
 def attempts(conn: Connection, job_id: str) -> list[dict[str, Any]]:

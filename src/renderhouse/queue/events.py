@@ -38,7 +38,7 @@ def record_many(
     ]
     if values:
         conn.execute(insert(job_events), values)
-        _notify(conn, [v["job_id"] for v in values])
+        _notify(conn, [str(v["job_id"]) for v in values])
 
 
 def since(

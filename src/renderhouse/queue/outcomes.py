@@ -36,4 +36,12 @@ class Cancel:
     reason: str = "cancelled by generator"
 
 
-Outcome = Success | Snooze | Retry | Cancel
+@dataclass(frozen=True)
+class FanOut:
+    """Split the job into child jobs of the same kind with these inputs; the job runs again
+    (``ctx.children()`` then lists their results and artifacts) once they have all ended."""
+
+    children: list[dict[str, Any]]
+
+
+Outcome = Success | Snooze | Retry | Cancel | FanOut

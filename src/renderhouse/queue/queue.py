@@ -36,7 +36,7 @@ class JobQueue:
         self.policy = policy or RetryPolicy()
         self.lease_seconds = lease_seconds
         self.max_queue_size = max_queue_size
-        self.terminal_hooks: list[attempts.TerminalHook] = []
+        self.terminal_hooks: list[attempts.TerminalHook] = [attempts.wake_parent]
         self._wakeups: list[Wakeup] = []
 
     # -- wake-ups -------------------------------------------------------------------------
@@ -172,6 +172,18 @@ class JobQueue:
     def snooze(self, job_id: str, attempt: int, seconds: float, reason: str = "snoozed") -> Job:
         with self.store.begin() as conn:
             return attempts.snooze(conn, job_id, attempt, seconds, self.clock.now(), reason)
+
+    def fan_out(self, job_id: str, attempt: int, inputs: Sequence[dict[str, Any]]) -> Job:
+        with self.store.begin() as conn:
+            job = attempts.fan_out(
+                conn, self.store.dialect, job_id, attempt, inputs, self.clock.now()
+            )
+        self._wake({job.kind})
+        return job
+
+    def children(self, job_id: str) -> list[dict[str, Any]]:
+        with self.store.read() as conn:
+            return control.children(conn, job_id)
 
     def hand_back(self, job_id: str, attempt: int) -> Job:
         """A shutting-down worker returns a job unfinished; it does not spend an attempt."""

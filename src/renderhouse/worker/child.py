@@ -97,6 +97,10 @@ class _Artifacts:
     def existing(self) -> dict[str, ArtifactRef]:
         return dict(self._existing)
 
+    def read(self, ref: ArtifactRef) -> bytes:
+        with self._storage.open(ref.key) as fh:
+            return fh.read()
+
 
 class ChildContext:
     """``renderhouse.generators.context.Context`` for a job running in a pool child."""
@@ -109,9 +113,16 @@ class ChildContext:
         self.checkpoint = _Checkpoint(ch, job["checkpoint"])
         self.artifacts = _Artifacts(ch, job["storage_url"], self.job_id, job["artifacts"])
         self._ch = ch
+        self._children: list[dict[str, Any]] = job.get("children", [])
 
     def progress(self, done: float, total: float, message: str = "") -> None:
         self._ch.send({"t": "progress", "done": done, "total": total, "message": message})
+
+    def children(self) -> list[dict[str, Any]]:
+        return [
+            {**c, "artifacts": {a["name"]: ArtifactRef(**a) for a in c["artifacts"]}}
+            for c in self._children
+        ]
 
     @property
     def cancelled(self) -> bool:

@@ -20,14 +20,17 @@ class BatchCompleter:
         self.queue = queue
         self._pending: list[tuple[Item, asyncio.Future[Job]]] = []
         self._flushing = False
+        self._task: asyncio.Task[None] | None = None
 
-    async def complete(self, job_id: str, attempt: int, result: dict[str, Any], cost: int | None) -> Job:
+    async def complete(
+        self, job_id: str, attempt: int, result: dict[str, Any], cost: int | None
+    ) -> Job:
         """Durable when this returns; raises StaleAttempt if the job was no longer ours."""
         fut: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._pending.append(((job_id, attempt, result, cost), fut))
         if not self._flushing:
             self._flushing = True
-            asyncio.create_task(self._flush())
+            self._task = asyncio.create_task(self._flush())
         return await fut
 
     async def _flush(self) -> None:
@@ -47,9 +50,11 @@ class BatchCompleter:
                     if job_id in done:
                         fut.set_result(done[job_id])
                     else:
-                        fut.set_exception(StaleAttempt(
-                            f"attempt {attempt} of job {job_id} is no longer current",
-                            details={"job_id": job_id, "attempt": attempt},
-                        ))
+                        fut.set_exception(
+                            StaleAttempt(
+                                f"attempt {attempt} of job {job_id} is no longer current",
+                                details={"job_id": job_id, "attempt": attempt},
+                            )
+                        )
         finally:
             self._flushing = False

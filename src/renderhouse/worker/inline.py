@@ -58,6 +58,10 @@ class _Artifacts:
     def existing(self) -> dict[str, ArtifactRef]:
         return dict(self._existing)
 
+    def read(self, ref: ArtifactRef) -> bytes:
+        with self._storage.open(ref.key) as fh:
+            return fh.read()
+
 
 class InlineContext:
     def __init__(self, queue: JobQueue, run: Running, storage: Storage) -> None:
@@ -71,6 +75,12 @@ class InlineContext:
 
     def progress(self, done: float, total: float, message: str = "") -> None:
         self._queue.progress(self.job_id, self.attempt, done, total, message)
+
+    def children(self) -> list[dict[str, Any]]:
+        return [
+            {**c, "artifacts": {a["name"]: ArtifactRef(**a) for a in c["artifacts"]}}
+            for c in self._queue.children(self.job_id)
+        ]
 
     @property
     def cancelled(self) -> bool:

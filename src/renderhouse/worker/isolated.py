@@ -30,7 +30,9 @@ class Running:
     lost: threading.Event = field(default_factory=threading.Event)
 
 
-def job_message(job: Job, storage_url: str, artifacts: list[dict[str, Any]]) -> dict[str, Any]:
+def job_message(
+    job: Job, storage_url: str, artifacts: list[dict[str, Any]], children: list[dict[str, Any]]
+) -> dict[str, Any]:
     return {
         "t": "run",
         "job_id": job.id,
@@ -43,6 +45,7 @@ def job_message(job: Job, storage_url: str, artifacts: list[dict[str, Any]]) -> 
         "artifacts": [
             {k: a[k] for k in ("name", "key", "content_type", "size", "sha256")} for a in artifacts
         ],
+        "children": children,
     }
 
 
@@ -53,7 +56,7 @@ def run_isolated(
     job = run.job
     child = pool.acquire()
     try:
-        child.send(job_message(job, storage_url, queue.artifacts(job.id)))
+        child.send(job_message(job, storage_url, queue.artifacts(job.id), queue.children(job.id)))
     except OSError:
         pool.discard(child)
         return {

@@ -7,7 +7,7 @@ from typing import Any
 
 from renderhouse.errors import InvalidInput, JobFailed, ModelError, RenderhouseError
 from renderhouse.generators.context import Cancelled
-from renderhouse.queue.outcomes import Cancel, Retry, Snooze, Success
+from renderhouse.queue.outcomes import Cancel, FanOut, Retry, Snooze, Success
 
 NON_RETRYABLE = (ModelError, InvalidInput)
 
@@ -26,6 +26,8 @@ def from_return(value: Any) -> dict[str, Any]:
         }
     if isinstance(value, Cancel):
         return {"t": "cancelled", "reason": value.reason}
+    if isinstance(value, FanOut):
+        return {"t": "fanout", "children": value.children}
     if isinstance(value, Success):
         return {"t": "done", "result": value.result, "cost": value.cost}
     if value is None:

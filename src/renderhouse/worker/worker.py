@@ -259,7 +259,9 @@ class Worker:
                 run.job.id, run.job.attempt, msg.get("result") or {}, msg.get("cost")
             )
         except StaleAttempt:
-            log.warning("job %s attempt %s: completion refused (stale)", run.job.id, run.job.attempt)
+            log.warning(
+                "job %s attempt %s: completion refused (stale)", run.job.id, run.job.attempt
+            )
             return
         metrics.attempt_finished(run.job, "done")
         self._breaker(run.job.kind, ok=True)
@@ -269,7 +271,9 @@ class Worker:
         q = self.queue
         after: Job | None = None
         try:
-            if t == "snooze":
+            if t == "fanout":
+                q.fan_out(job.id, job.attempt, msg["children"])
+            elif t == "snooze":
                 q.snooze(job.id, job.attempt, float(msg["seconds"]))
             elif t == "handed_back":
                 q.hand_back(job.id, job.attempt)
