@@ -1,0 +1,327 @@
+"""The turntable run: validate → load → light → render every frame → encode → extras.
+
+Frames are encoded on a small thread pool while the next frame renders (zlib and the image
+codecs release the GIL), written as artifacts as soon as they are encoded, and recorded in the
+checkpoint one by one, so a retried attempt only renders what is missing. The renderer, its GL
+context and prefiltered lighting are process-wide, so a warm worker skips all set-up.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from renderhouse.errors import JobFailed
+from renderhouse.generators.context import Context
+from renderhouse.generators.turntable.options import TurntableInput
+
+_POOL: list[ThreadPoolExecutor] = []
+MAX_IN_FLIGHT = 3
+
+
+class Timings:
+    """Wall time per phase, so the CLI's ``--timings`` shows where a job spends it."""
+
+    def __init__(self) -> None:
+        self.phases: dict[str, float] = {}
+
+    @contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(name, time.perf_counter() - t0)
+
+    def add(self, name: str, seconds: float) -> None:
+        self.phases[name] = self.phases.get(name, 0.0) + seconds
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: round(v, 4) for k, v in self.phases.items()}
+
+
+def _pool() -> ThreadPoolExecutor:
+    if not _POOL:
+        _POOL.append(ThreadPoolExecutor(max_workers=2, thread_name_prefix="turntable-encode"))
+    return _POOL[0]
+
+
+def frame_name(row: int, index: int, fmt: str) -> str:
+    from renderhouse.generators.turntable.frames import EXTENSIONS
+
+    return f"frames/row{row}_{index:04d}{EXTENSIONS[fmt]}"
+
+
+def _texture_side(width: int, height: int) -> int:
+    """Textures never need more texels than the frame has pixels across (next power of 2)."""
+    side = 256
+    while side < max(width, height) and side < 4096:
+        side *= 2
+    return side
+
+
+def encode_png_fast(rgba: Any, level: int = 1) -> bytes:
+    """RGBA8 PNG (ISO/IEC 15948: one IDAT, filter type 2 "Up" on every row) in one
+    ``zlib.compress`` call. Pillow's PNG writer feeds zlib in 64 KiB pieces, each needing the
+    GIL, which the render thread holds while llvmpipe draws; one call releases it throughout,
+    so encoding really runs beside the next frame's render."""
+    import struct
+    import zlib
+
+    import numpy as np
+
+    h, w = rgba.shape[:2]
+    rows = np.empty((h, w * 4 + 1), np.uint8)
+    rows[:, 0] = 2
+    flat = rgba.reshape(h, w * 4)
+    rows[0, 1:] = flat[0]
+    np.subtract(flat[1:], flat[:-1], out=rows[1:, 1:])
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(tag + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0)
+    return b"".join(
+        [
+            b"\x89PNG\r\n\x1a\n",
+            chunk(b"IHDR", header),
+            chunk(b"IDAT", zlib.compress(rows.tobytes(), level)),
+            chunk(b"IEND", b""),
+        ]
+    )
+
+
+def _encode_and_store(
+    ctx: Context,
+    rgba: Any,
+    row: int,
+    index: int,
+    formats: list[str],
+    bg: tuple[int, int, int] | None,
+    timings: Timings,
+) -> list[str]:
+    from renderhouse.generators.turntable.frames import CONTENT_TYPES, encode_frame
+
+    t0 = time.perf_counter()
+    names = []
+    for fmt in formats:
+        data = encode_png_fast(rgba) if fmt == "png" else encode_frame(rgba, fmt, background=bg)
+        name = frame_name(row, index, fmt)
+        ctx.artifacts.put_bytes(name, data, CONTENT_TYPES[fmt])
+        names.append(name)
+    timings.add("encode (pool threads)", time.perf_counter() - t0)
+    return names
+
+
+def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = None) -> dict:
+    from renderhouse.scene.environment import load_environment
+    from renderhouse.scene.framing import frame_bounds, spin_angles
+    from renderhouse.scene.gltf_scene import load_scene
+    from renderhouse.scene.gltf_validate import ModelLimits, validate_model
+    from renderhouse.scene.renderer import RenderSettings, get_renderer, parse_background
+
+    timings = timings or Timings()
+    cpu0 = time.process_time()
+    width, height = inp.frame_size
+    elevations = inp.elevations
+    n = inp.frames
+    total = n * len(elevations)
+    ctx.progress(0, total, "validating model")
+    renderer = get_renderer(inp.renderer)  # refuses an unavailable backend before any work
+    with timings.phase("validate"):
+        limits = ModelLimits(
+            max_file_bytes=inp.max_file_mb * 1024 * 1024,
+            max_triangles=inp.max_triangles,
+            max_texture_pixels=inp.max_texture_pixels,
+        )
+        model = validate_model(Path(inp.model), limits)
+    with timings.phase("load + decode | GL start-up"):
+        scene = load_scene(
+            model,
+            max_texture_side=_texture_side(width, height),
+            animation=inp.animation if inp.animation_time is not None else None,
+            animation_time=inp.animation_time or 0.0,
+            z_up=inp.up == "z",
+            while_decoding=getattr(renderer, "warm_up", None),
+        )
+    with timings.phase("environment"):
+        env = load_environment(inp.lighting)
+    settings = RenderSettings(width, height, inp.background, inp.exposure, inp.aa, inp.shadow)
+    framing = frame_bounds(*scene.bounds, width, height, inp.fov)
+    with timings.phase("gpu upload"):
+        prepared = renderer.prepare(scene, env, framing, settings)
+
+    formats = inp.frame_formats
+    mode, top, _ = parse_background(inp.background)
+    bg_rgb = tuple(round(c * 255) for c in top) if mode != "transparent" else None
+    saved = ctx.checkpoint.load() or {}
+    existing = ctx.artifacts.existing()
+    done: set[int] = {
+        k
+        for k in saved.get("done", [])
+        if isinstance(k, int)
+        and 0 <= k < total
+        and all(frame_name(k // n, k % n, f) in existing for f in formats)
+    }
+    skipped = len(done)
+    angles = spin_angles(n, inp.direction, inp.start_angle)
+    pending: deque[tuple[int, Future]] = deque()
+    pool = _pool()
+    rendered = 0
+
+    def finish_one() -> None:
+        k, fut = pending.popleft()
+        fut.result()
+        done.add(k)
+        ctx.checkpoint.save({"done": sorted(done)})
+        ctx.progress(len(done), total, f"frame {len(done)}/{total}")
+
+    try:
+        for k in range(total):
+            if k in done:
+                continue
+            ctx.raise_if_cancelled()
+            row, i = divmod(k, n)
+            t0 = time.perf_counter()
+            rgba = prepared.render(angles[i], elevations[row])
+            timings.add("render + readback", time.perf_counter() - t0)
+            rendered += 1
+            pending.append(
+                (k, pool.submit(_encode_and_store, ctx, rgba, row, i, formats, bg_rgb, timings))
+            )
+            while pending and (len(pending) >= MAX_IN_FLIGHT or pending[0][1].done()):
+                finish_one()
+        t0 = time.perf_counter()
+        while pending:
+            finish_one()
+        timings.add("wait for encoders", time.perf_counter() - t0)
+    finally:
+        for _, fut in pending:
+            fut.cancel()
+        prepared.release()
+
+    frames_by_row = [
+        [frame_name(r, i, formats[0]) for i in range(n)] for r in range(len(elevations))
+    ]
+    with timings.phase("extras"):
+        extras = _extras(ctx, inp, frames_by_row, bg_rgb, scene, timings)
+    return {
+        "frames": total,
+        "rendered": rendered,
+        "resumed": skipped,
+        "size": [width, height],
+        "triangles": scene.triangles,
+        "renderer": renderer.name,
+        "formats": formats,
+        "artifacts": sorted(ctx.artifacts.existing()),
+        **extras,
+        "timings": timings.as_dict(),
+        "cpu_seconds": round(time.process_time() - cpu0, 3),  # every thread of this process
+    }
+
+
+def _local_files(ctx: Context, names: list[str]) -> list[Path]:
+    """Local paths of the frame artifacts the sprite and video builders read back."""
+    existing = ctx.artifacts.existing()
+    paths = []
+    for name in names:
+        key = Path(existing[name].key)
+        if key.is_file():
+            paths.append(key)
+        else:
+            raise JobFailed(
+                f"frame artifact {name} is not a local file; sprites and videos need the "
+                "frames on this worker's disk",
+                code="artifact_not_local",
+            )
+    return paths
+
+
+def _extras(
+    ctx: Context,
+    inp: TurntableInput,
+    frames_by_row: list[list[str]],
+    bg_rgb: tuple[int, int, int] | None,
+    scene: Any,
+    timings: Timings,
+) -> dict:
+    wanted = set(inp.formats)
+    out: dict[str, Any] = {}
+    if not wanted & {"sprite", "webm", "mp4", "viewer"}:
+        return out
+    with tempfile.TemporaryDirectory(prefix="turntable-") as tmp:
+        work = Path(tmp)
+        paths_by_row = [_local_files(ctx, row) for row in frames_by_row]
+        sprites_meta = None
+        if "sprite" in wanted:
+            from renderhouse.generators.turntable.sprites import build_sprite_sheets
+
+            with timings.phase("sprites"):
+                sheets = build_sprite_sheets(paths_by_row, work / "sprites")
+                sprites_meta = []
+                for path, layout in sheets:
+                    name = f"sprites/{path.name}"
+                    ctx.artifacts.put_file(name, path, _content_type(path))
+                    sprites_meta.append({**layout, "file": name})
+            out["sprites"] = [s["file"] for s in sprites_meta]
+        videos = {}
+        for fmt, codec in (("webm", "vp9"), ("mp4", "h264")):
+            if fmt in wanted:
+                from renderhouse.generators.turntable.video import encode_video
+
+                with timings.phase(f"video {fmt}"):
+                    path = encode_video(
+                        paths_by_row[0],
+                        work / f"turntable.{fmt}",
+                        codec,
+                        inp.fps,
+                        background=bg_rgb,
+                    )
+                    ctx.artifacts.put_file(path.name, path, f"video/{fmt}")
+                videos[fmt] = path.name
+        out["videos"] = videos or None
+        if "viewer" in wanted or sprites_meta or videos:
+            from renderhouse.generators.turntable.manifest import build_manifest
+            from renderhouse.generators.turntable.viewer import write_viewer
+
+            manifest = build_manifest(
+                model_name=Path(inp.model).stem,
+                frames_by_row=frames_by_row,
+                elevations=inp.elevations,
+                size=inp.frame_size,
+                formats=inp.frame_formats,
+                sprites=sprites_meta,
+                videos=videos or None,
+                poster=frames_by_row[0][0],
+                direction=inp.direction,
+                fps=inp.fps,
+                extra={"triangles": scene.triangles, "lighting": inp.lighting},
+                background=inp.background if inp.background.startswith("#") else None,
+            )
+            import json
+
+            ctx.artifacts.put_bytes(
+                "manifest.json", json.dumps(manifest, indent=1).encode(), "application/json"
+            )
+            out["manifest"] = "manifest.json"
+            if "viewer" in wanted:
+                path = write_viewer(manifest, work / "viewer.html")
+                ctx.artifacts.put_file("viewer.html", path, "text/html")
+                out["viewer"] = "viewer.html"
+    return out
+
+
+def _content_type(path: Path) -> str:
+    return {
+        ".png": "image/png",
+        ".webp": "image/webp",
+        ".avif": "image/avif",
+        ".jpg": "image/jpeg",
+    }.get(path.suffix, "application/octet-stream")

@@ -1,0 +1,99 @@
+"""The renderer seam: a backend turns a loaded scene plus lighting into frames.
+
+Backends live behind this protocol so the turntable job never imports a graphics API. ``gl``
+(moderngl on Mesa llvmpipe) is ours and the default; ``filament`` (filly) is an optional
+extra that is reported as unavailable when it is not installed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from renderhouse.errors import InvalidInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from renderhouse.scene.environment import Environment
+    from renderhouse.scene.framing import Framing
+    from renderhouse.scene.gltf_scene import Scene
+
+AA_QUALITIES = ("off", "fast", "high", "ultra")
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    width: int
+    height: int
+    background: str = "transparent"  # "transparent" | "#rrggbb" | "gradient:#top,#bottom"
+    exposure: float = 1.0
+    aa: str = "fast"  # off: none, fast: FXAA, high: MSAA 4x, ultra: MSAA 4x + 2x2 supersampling
+    shadow: bool = False
+
+
+class PreparedScene(Protocol):
+    def render(self, angle: float, elevation_deg: float) -> np.ndarray:
+        """One frame: the model turned by ``angle`` radians, as (H, W, 4) uint8 RGBA."""
+
+    def release(self) -> None: ...
+
+
+class Renderer(Protocol):
+    name: str
+
+    def prepare(
+        self, scene: Scene, environment: Environment, framing: Framing, settings: RenderSettings
+    ) -> PreparedScene: ...
+
+
+def parse_color(text: str) -> tuple[float, float, float]:
+    t = text.strip().lstrip("#")
+    if len(t) == 3:
+        t = "".join(ch * 2 for ch in t)
+    if len(t) != 6:
+        raise InvalidInput(f"colour {text!r} must look like #rrggbb")
+    try:
+        return tuple(int(t[i : i + 2], 16) / 255.0 for i in (0, 2, 4))  # type: ignore[return-value]
+    except ValueError:
+        raise InvalidInput(f"colour {text!r} must look like #rrggbb") from None
+
+
+def parse_background(text: str) -> tuple[str, tuple[float, ...], tuple[float, ...]]:
+    """("transparent" | "solid" | "gradient", top colour, bottom colour)."""
+    if text == "transparent":
+        return "transparent", (0, 0, 0), (0, 0, 0)
+    if text.startswith("gradient:"):
+        parts = text[len("gradient:") :].split(",")
+        if len(parts) != 2:
+            raise InvalidInput("a gradient background looks like gradient:#top,#bottom")
+        return "gradient", parse_color(parts[0]), parse_color(parts[1])
+    c = parse_color(text)
+    return "solid", c, c
+
+
+_BACKENDS: dict[str, Renderer] = {}
+
+
+def get_renderer(name: str = "auto") -> Renderer:
+    """The process-wide backend instance (GL context and programs stay warm between jobs)."""
+    if name == "auto":
+        name = "gl"
+    if name == "filament":
+        try:
+            import filly  # type: ignore[import-not-found]  # noqa: F401
+        except ImportError:
+            raise InvalidInput(
+                "the filament renderer is not available: it needs the optional 'filly' "
+                "package (pip install 'renderhouse[filly]'); use --renderer gl"
+            ) from None
+        raise InvalidInput(
+            "the filament renderer is not implemented in this build; use --renderer gl"
+        )
+    if name != "gl":
+        raise InvalidInput(f"unknown renderer {name!r}; choose auto, gl or filament")
+    if name not in _BACKENDS:
+        from renderhouse.scene.gl_backend import GLRenderer
+
+        _BACKENDS[name] = GLRenderer()
+    return _BACKENDS[name]
