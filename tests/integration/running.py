@@ -30,7 +30,9 @@ def wait_until(
 
 
 def test_registry() -> Registry:
-    return Registry([NoopGenerator, *TEST_GENERATORS])
+    from renderhouse.generators.turntable import TurntableGenerator
+
+    return Registry([NoopGenerator, TurntableGenerator, *TEST_GENERATORS])
 
 
 @contextmanager

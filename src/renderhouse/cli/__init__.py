@@ -3,22 +3,54 @@ environment and an optional settings file; errors become one readable line and e
 
 from __future__ import annotations
 
-import logging
+import importlib
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
 
 from renderhouse.errors import RenderhouseError
-from renderhouse.runtime import Runtime
-from renderhouse.settings import load_settings
+
+if TYPE_CHECKING:
+    from renderhouse.runtime import Runtime
 
 console = Console(stderr=True)
 
+COMMANDS = {
+    "turntable": "renderhouse.cli.turntable:turntable",
+    "serve": "renderhouse.cli.serve:serve",
+    "worker": "renderhouse.cli.serve:worker",
+    "api": "renderhouse.cli.serve:api",
+    "db": "renderhouse.cli.db:db",
+    "check": "renderhouse.cli.db:check",
+    "enqueue": "renderhouse.cli.jobs:enqueue",
+    "jobs": "renderhouse.cli.jobs:jobs",
+    "queue": "renderhouse.cli.jobs:queue",
+    "users": "renderhouse.cli.users:users",
+    "keys": "renderhouse.cli.users:keys",
+    "credits": "renderhouse.cli.credits:credits",
+    "backup": "renderhouse.cli.ops:backup",
+    "restore": "renderhouse.cli.ops:restore",
+    "cleanup": "renderhouse.cli.ops:cleanup",
+}
+"""Commands are imported when used, so ``renderhouse turntable`` never loads the database
+stack (SQLAlchemy, Alembic) it does not need: start-up time is part of every render."""
+
 
 class _Group(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, _, attr = target.partition(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -42,11 +74,12 @@ def main(ctx: click.Context, settings_file: Path | None, **flags: Any) -> None:
     """Renderhouse: a job platform for generative and render workloads."""
 
     def build() -> Runtime:
+        from renderhouse.logs import configure_logging
+        from renderhouse.runtime import Runtime
+        from renderhouse.settings import load_settings
+
         settings = load_settings(settings_file, **flags)
-        logging.basicConfig(
-            level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        configure_logging(settings)
         return Runtime(settings)
 
     ctx.obj = _Lazy(build)
@@ -77,20 +110,3 @@ def runtime(ctx: click.Context) -> Runtime:
     if lazy is None:
         raise click.UsageError("this command must run under `renderhouse`")
     return lazy.rt
-
-
-def _register() -> None:
-    from renderhouse.cli.db import check, db
-    from renderhouse.cli.jobs import enqueue, jobs, queue
-    from renderhouse.cli.serve import serve, worker
-
-    for cmd in (db, check, jobs, queue, enqueue, serve, worker):
-        main.add_command(cmd)
-    try:
-        from renderhouse.cli.turntable import turntable
-    except ImportError:  # pragma: no cover - the turntable command ships with the package
-        return
-    main.add_command(turntable)
-
-
-_register()

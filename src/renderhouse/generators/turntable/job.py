@@ -120,19 +120,35 @@ def _encode_and_store(
     return names
 
 
+def background_rgb(inp: TurntableInput) -> tuple[int, int, int] | None:
+    """The solid colour frames go onto where a format has no alpha (JPEG, video)."""
+    from renderhouse.scene.renderer import parse_background
+
+    mode, top, _ = parse_background(inp.background)
+    if mode == "transparent":
+        return None
+    r, g, b = (round(c * 255) for c in top[:3])
+    return (r, g, b)
+
+
 def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = None) -> dict:
     from renderhouse.scene.environment import load_environment
     from renderhouse.scene.framing import frame_bounds, spin_angles
     from renderhouse.scene.gltf_scene import load_scene
     from renderhouse.scene.gltf_validate import ModelLimits, validate_model
-    from renderhouse.scene.renderer import RenderSettings, get_renderer, parse_background
+    from renderhouse.scene.renderer import RenderSettings, get_renderer
 
     timings = timings or Timings()
     cpu0 = time.process_time()
+    if inp.fan_out > 1 and inp.frame_range is None:
+        from renderhouse.generators.turntable.fan_out import split_or_merge
+
+        return split_or_merge(ctx, inp, timings)
     width, height = inp.frame_size
     elevations = inp.elevations
     n = inp.frames
-    total = n * len(elevations)
+    first, last = inp.frame_range or (0, inp.total_frames)
+    total = last - first
     ctx.progress(0, total, "validating model")
     renderer = get_renderer(inp.renderer)  # refuses an unavailable backend before any work
     with timings.phase("validate"):
@@ -159,15 +175,14 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
         prepared = renderer.prepare(scene, env, framing, settings)
 
     formats = inp.frame_formats
-    mode, top, _ = parse_background(inp.background)
-    bg_rgb = tuple(round(c * 255) for c in top) if mode != "transparent" else None
+    bg_rgb = background_rgb(inp)
     saved = ctx.checkpoint.load() or {}
     existing = ctx.artifacts.existing()
     done: set[int] = {
         k
         for k in saved.get("done", [])
         if isinstance(k, int)
-        and 0 <= k < total
+        and first <= k < last
         and all(frame_name(k // n, k % n, f) in existing for f in formats)
     }
     skipped = len(done)
@@ -184,7 +199,7 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
         ctx.progress(len(done), total, f"frame {len(done)}/{total}")
 
     try:
-        for k in range(total):
+        for k in range(first, last):
             if k in done:
                 continue
             ctx.raise_if_cancelled()
@@ -207,11 +222,10 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
             fut.cancel()
         prepared.release()
 
-    frames_by_row = [
-        [frame_name(r, i, formats[0]) for i in range(n)] for r in range(len(elevations))
-    ]
-    with timings.phase("extras"):
-        extras = _extras(ctx, inp, frames_by_row, bg_rgb, scene, timings)
+    extras: dict[str, Any] = {}
+    if inp.frame_range is None:
+        with timings.phase("extras"):
+            extras = write_extras(ctx, inp, bg_rgb, scene.triangles, timings)
     return {
         "frames": total,
         "rendered": rendered,
@@ -227,21 +241,33 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
     }
 
 
-def _local_files(ctx: Context, names: list[str]) -> list[Path]:
-    """Local paths of the frame artifacts the sprite and video builders read back."""
+def _frame_files(ctx: Context, names: list[str], work: Path) -> list[Path]:
+    """The frames the sprite and video builders read, fetched from artifact storage into
+    the job's scratch directory (storage may be remote; the frames may be a child's)."""
     existing = ctx.artifacts.existing()
     paths = []
     for name in names:
-        key = Path(existing[name].key)
-        if key.is_file():
-            paths.append(key)
-        else:
-            raise JobFailed(
-                f"frame artifact {name} is not a local file; sprites and videos need the "
-                "frames on this worker's disk",
-                code="artifact_not_local",
-            )
+        target = work / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(ctx.artifacts.read(existing[name]))
+        paths.append(target)
     return paths
+
+
+def write_extras(
+    ctx: Context,
+    inp: TurntableInput,
+    bg_rgb: tuple[int, int, int] | None,
+    triangles: int,
+    timings: Timings,
+) -> dict[str, Any]:
+    """Sprite sheets, videos, manifest and viewer, from the frame artifacts already stored."""
+    formats = inp.frame_formats
+    frames_by_row = [
+        [frame_name(r, i, formats[0]) for i in range(inp.frames)]
+        for r in range(len(inp.elevations))
+    ]
+    return _extras(ctx, inp, frames_by_row, bg_rgb, triangles, timings)
 
 
 def _extras(
@@ -249,7 +275,7 @@ def _extras(
     inp: TurntableInput,
     frames_by_row: list[list[str]],
     bg_rgb: tuple[int, int, int] | None,
-    scene: Any,
+    triangles: int,
     timings: Timings,
 ) -> dict:
     wanted = set(inp.formats)
@@ -258,7 +284,10 @@ def _extras(
         return out
     with tempfile.TemporaryDirectory(prefix="turntable-") as tmp:
         work = Path(tmp)
-        paths_by_row = [_local_files(ctx, row) for row in frames_by_row]
+        needs_files = wanted & {"sprite", "webm", "mp4"}
+        paths_by_row = (
+            [_frame_files(ctx, row, work) for row in frames_by_row] if needs_files else []
+        )
         sprites_meta = None
         if "sprite" in wanted:
             from renderhouse.generators.turntable.sprites import build_sprite_sheets
@@ -302,7 +331,7 @@ def _extras(
                 poster=frames_by_row[0][0],
                 direction=inp.direction,
                 fps=inp.fps,
-                extra={"triangles": scene.triangles, "lighting": inp.lighting},
+                extra={"triangles": triangles, "lighting": inp.lighting},
                 background=inp.background if inp.background.startswith("#") else None,
             )
             import json

@@ -44,6 +44,12 @@ class TurntableInput(BaseModel):
     up: Literal["y", "z"] = Field("y", description="the model's up axis (z for Z-up exports)")
     fps: int = Field(24, ge=1, le=120)
     renderer: Literal["auto", "gl", "filament"] = "auto"
+    fan_out: int = Field(
+        1, ge=1, le=64, description="split the frames over this many child jobs, then merge"
+    )
+    frame_range: tuple[int, int] | None = Field(
+        None, description="set on fan-out children: the [start, end) frame indices to render"
+    )
     max_triangles: int = Field(10_000_000, ge=1)
     max_texture_pixels: int = Field(8192 * 8192, ge=1)
     max_file_mb: int = Field(512, ge=1)
@@ -84,7 +90,22 @@ class TurntableInput(BaseModel):
     def _size(self) -> TurntableInput:
         if self.size is not None and (self.width or self.height):
             raise ValueError("give either size or width/height, not both")
+        total = self.frames * len(self.elevations)
+        if self.frame_range is not None:
+            start, end = self.frame_range
+            if not 0 <= start < end <= total:
+                raise ValueError(f"frame_range must lie within [0, {total}) and not be empty")
         return self
+
+    @property
+    def total_frames(self) -> int:
+        return self.frames * len(self.elevations)
+
+    def fan_out_ranges(self) -> list[tuple[int, int]]:
+        """Contiguous, near-equal frame ranges, one per child (never an empty one)."""
+        parts = min(self.fan_out, self.total_frames)
+        bounds = [round(i * self.total_frames / parts) for i in range(parts + 1)]
+        return list(zip(bounds[:-1], bounds[1:], strict=True))
 
     @property
     def frame_size(self) -> tuple[int, int]:
