@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 
+from renderhouse import ledger
 from renderhouse.generators.base import Registry
 from renderhouse.queue.queue import JobQueue
 from renderhouse.queue.retry import RetryPolicy
@@ -26,11 +27,13 @@ class Runtime:
 
     @cached_property
     def queue(self) -> JobQueue:
-        return JobQueue(
-            self.store,
-            policy=RetryPolicy(),
-            lease_seconds=self.settings.lease_seconds,
-            max_queue_size=self.settings.max_queue_size,
+        return ledger.install(
+            JobQueue(
+                self.store,
+                policy=RetryPolicy(),
+                lease_seconds=self.settings.lease_seconds,
+                max_queue_size=self.settings.max_queue_size,
+            )
         )
 
     @cached_property

@@ -11,12 +11,20 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from renderhouse.errors import SettingsError
 
 DEFAULT_SECRET = "change-me-renderhouse-dev-secret"
+
+
+class CreditPack(BaseModel):
+    """A pack of credits for sale; ``price`` in the currency's minor units."""
+
+    credits: int = Field(gt=0)
+    price: int = Field(gt=0)
+    currency: str = Field(default="IDR", min_length=3, max_length=8)
 
 
 class Settings(BaseSettings):
@@ -54,6 +62,62 @@ class Settings(BaseSettings):
     max_model_mb: int = Field(default=200, ge=1)
     max_triangles: int = Field(default=5_000_000, ge=1)
     max_texture_pixels: int = Field(default=8192 * 8192, ge=1)
+
+    rate_limit_global: str = Field(
+        default="6000/minute", description="All requests to one deployment (shared on Redis)."
+    )
+    upload_rate_limit: str = Field(default="60/hour", description="Uploads per user.")
+    rate_limit_fail_open: bool = Field(
+        default=True, description="Serve requests unlimited when Redis is unreachable."
+    )
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_jwks_url: str | None = Field(
+        default=None, description="Accept RS256 bearer tokens signed by keys at this JWKS URL."
+    )
+    artifact_url_ttl_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
+    events_poll_seconds: float = Field(default=0.15, gt=0, le=10)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    auth_cache_seconds: float = Field(
+        default=2.0, ge=0, le=60, description="How long an API process trusts a checked key."
+    )
+
+    alert_webhook_url: str | None = Field(
+        default=None, description="POST firing alerts (JSON) to this URL."
+    )
+    backup_cron: str | None = Field(
+        default=None, description="Scheduled backups, 5-field cron in UTC, e.g. '0 3 * * *'."
+    )
+    backup_dir: Path | None = Field(default=None, description="Default: data_dir/backups.")
+    backup_keep: int = Field(default=7, ge=1, le=1000)
+    backup_include_artifacts: bool = False
+    disk_alert_percent: float = Field(default=90.0, gt=0, le=100)
+    failure_alert_rate: float = Field(default=0.5, gt=0, le=1)
+    backlog_alert_seconds: float = Field(default=900.0, gt=0)
+
+    duitku_merchant_code: str | None = Field(default=None, description="Duitku merchant code.")
+    duitku_api_key: str | None = Field(default=None, description="Duitku API key (signatures).")
+    duitku_base_url: str = Field(
+        default="https://sandbox.duitku.com/webapi",
+        description="https://passport.duitku.com/webapi in production.",
+    )
+    duitku_callback_url: str | None = Field(
+        default=None, description="Public URL of POST /v1/payments/duitku/callback."
+    )
+    duitku_return_url: str | None = None
+    duitku_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    stripe_webhook_secret: str | None = Field(
+        default=None, description="Signing secret of the Stripe-style webhook (whsec_…)."
+    )
+    stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    credit_packs: dict[str, CreditPack] = Field(
+        default_factory=lambda: {
+            "starter": CreditPack(credits=1_000, price=50_000, currency="IDR"),
+            "studio": CreditPack(credits=12_000, price=500_000, currency="IDR"),
+        },
+        description="Credit packs for sale: name -> credits, price (minor units), currency.",
+    )
 
     @model_validator(mode="after")
     def _production_guard(self) -> Settings:

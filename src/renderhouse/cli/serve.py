@@ -6,7 +6,9 @@ import asyncio
 import logging
 
 import click
+import uvicorn
 
+from renderhouse import webhooks
 from renderhouse.cli import runtime
 from renderhouse.runtime import Runtime
 from renderhouse.worker.maintenance import Maintenance
@@ -35,6 +37,7 @@ def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance
             retention_seconds=s.retention_days * 86_400.0,
             on_artifact_pruned=lambda a: rt.storage.delete(a["key"]),
         )
+    webhooks.install(rt)  # jobs end here too: their webhooks are enqueued in that transaction
     return Worker(rt.queue, rt.registry, rt.storage, cfg, duties)
 
 
@@ -68,20 +71,69 @@ def worker(
     asyncio.run(w.run())
 
 
+def _server(rt: Runtime, host: str, port: int) -> uvicorn.Server:
+    from renderhouse.api import create_app
+
+    config = uvicorn.Config(
+        create_app(rt.settings, rt),
+        host=host,
+        port=port,
+        log_level=rt.settings.log_level.lower(),
+        log_config=None,  # keep the logging the CLI configured
+        proxy_headers=False,
+    )
+    return uvicorn.Server(config)
+
+
+def _first_start(rt: Runtime) -> None:
+    """On a fresh install, create an admin and print its key, this one time."""
+    from renderhouse import accounts
+
+    with rt.store.begin() as conn:
+        key = accounts.bootstrap_admin(conn)
+    if key:
+        click.echo("created user 'admin'. Its API key, shown this once — store it now:")
+        click.echo(f"  {key}")
+
+
+async def _serve_all(server: uvicorn.Server, w: Worker) -> None:
+    """The API and the worker on one event loop, sharing the runtime; when the server stops
+    (SIGINT/SIGTERM) the worker drains and stops too."""
+    worker_task = asyncio.create_task(w.run())
+    await asyncio.sleep(0)  # let the worker install its handlers before uvicorn wraps them
+    try:
+        await server.serve()
+    finally:
+        w.stop()
+        await worker_task
+
+
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
 @click.option("--workers", "concurrency", type=click.IntRange(1, 256), help="Worker concurrency.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> None:
-    """All-in-one on the embedded defaults: a worker and the maintenance duties (and the
-    HTTP API once it is installed). Creates the database on first start."""
+    """All-in-one on the embedded defaults: the HTTP API, a worker and the maintenance
+    duties. Creates the database, and an admin with a key, on first start."""
     rt = runtime(ctx)
     rt.prepare_store(create_if_empty=True)
+    _first_start(rt)
     kinds = ", ".join(rt.registry.kinds())
     click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {kinds}")
-    click.echo(
-        "the HTTP API is not in this build yet: use `renderhouse enqueue` / `renderhouse jobs`"
-    )
+    click.echo(f"API on http://{host}:{port} (docs at /docs)")
     w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
-    asyncio.run(w.run())
+    asyncio.run(_serve_all(_server(rt, host, port), w))
+
+
+@click.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.pass_context
+def api(ctx: click.Context, host: str, port: int) -> None:
+    """The HTTP API only (run workers elsewhere). For several processes use
+    ``uvicorn --factory renderhouse.api.app:from_environment --workers N``."""
+    rt = runtime(ctx)
+    rt.prepare_store()
+    click.echo(f"API on http://{host}:{port} (docs at /docs)")
+    asyncio.run(_server(rt, host, port).serve())

@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from renderhouse.errors import JobFailed
 from renderhouse.generators.context import Context
 from renderhouse.generators.turntable.options import TurntableInput
 

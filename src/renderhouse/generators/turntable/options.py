@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -105,7 +106,7 @@ class TurntableInput(BaseModel):
         """Contiguous, near-equal frame ranges, one per child (never an empty one)."""
         parts = min(self.fan_out, self.total_frames)
         bounds = [round(i * self.total_frames / parts) for i in range(parts + 1)]
-        return list(zip(bounds[:-1], bounds[1:], strict=True))
+        return list(pairwise(bounds))
 
     @property
     def frame_size(self) -> tuple[int, int]:
