@@ -100,7 +100,7 @@ def turntable(
     from rich.markup import escape
 
     from renderhouse.errors import RenderhouseError
-    from renderhouse.generators.turntable import TurntableGenerator
+    from renderhouse.generators.turntable import TurntableGenerator, TurntableInput
 
     console = Console(stderr=True, soft_wrap=True)
 
@@ -119,9 +119,11 @@ def turntable(
         data["size"] = 1024
     gen = TurntableGenerator()
     try:
-        inp = gen.parse_input(data)
+        parsed = gen.parse_input(data)
     except RenderhouseError as exc:
         fail(exc.message.replace("invalid input for turntable: ", "option "))
+    assert isinstance(parsed, TurntableInput)
+    inp = parsed
     out = out_dir or Path(f"{model.stem}_turntable")
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
