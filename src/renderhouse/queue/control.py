@@ -173,10 +173,3 @@ def stats(conn: Connection, now: float) -> dict[str, dict[str, Any]]:
 
 def queued_count(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).where(jobs.c.state == QUEUED)).scalar_one())
-
-
-def next_run_at(conn: Connection, kinds: Sequence[str]) -> float | None:
-    """When the earliest queued job of ``kinds`` becomes due (the worker sleeps until then)."""
-    return conn.execute(
-        select(func.min(jobs.c.run_at)).where(jobs.c.state == QUEUED, jobs.c.kind.in_(list(kinds)))
-    ).scalar_one_or_none()

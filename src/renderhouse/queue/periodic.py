@@ -65,7 +65,10 @@ def enqueue_due(queue: JobQueue, schedule: list[PeriodicJob]) -> list[str]:
                 continue
             nj = NewJob(kind=pj.kind, input=pj.input, owner="system", priority=pj.priority)
             stmt = upsert_insert(conn, periodic_runs).values(name=pj.name, slot=slot, job_id=nj.id)
-            if conn.execute(stmt.on_conflict_do_nothing()).rowcount != 1:
+            claimed = conn.execute(
+                stmt.on_conflict_do_nothing().returning(periodic_runs.c.name)
+            ).first()
+            if claimed is None:  # another worker took this slot first
                 continue
             enqueue.insert_jobs(conn, queue.store.dialect, [nj], now)
             made.append(nj.id)

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, event
 
 from renderhouse.errors import QueueFull
-from renderhouse.queue import attempts, control, enqueue, events
+from renderhouse.queue import attempts, control, enqueue, events, scheduler
 from renderhouse.queue.clock import Clock, SystemClock
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
@@ -236,4 +236,4 @@ class JobQueue:
 
     def next_run_at(self, kinds: Sequence[str]) -> float | None:
         with self.store.read() as conn:
-            return control.next_run_at(conn, kinds)
+            return scheduler.next_run_at(conn, kinds)

@@ -17,6 +17,7 @@ from typing import Any
 from renderhouse import logs, metrics
 from renderhouse.errors import StaleAttempt
 from renderhouse.generators.base import Registry
+from renderhouse.queue import scheduler
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
@@ -177,12 +178,10 @@ class Worker:
         claimed = await self._claim(free) if free > 0 else 0
         if claimed and len(self.running) < self.config.concurrency:
             return None
-        timeout = self.config.poll_seconds
-        if free > 0 and not claimed:
-            due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
-            if due is not None:
-                timeout = min(timeout, max(0.0, due - self.queue.clock.now()))
-        return timeout
+        if free <= 0 or claimed:
+            return self.config.poll_seconds
+        due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
+        return scheduler.wait_seconds(due, self.queue.clock.now(), self.config.poll_seconds)
 
     async def _claim(self, free: int) -> int:
         open_kinds, probes = [], []

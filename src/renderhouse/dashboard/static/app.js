@@ -1,0 +1,273 @@
+// Renderhouse dashboard: plain JS against the public API, no build step.
+// Untrusted text (job inputs, messages, names) is only ever set with textContent.
+"use strict";
+
+const KEY = "renderhouse.apiKey";
+const $ = (id) => document.getElementById(id);
+let timer = null;
+let stream = null;
+
+function apiKey() { return sessionStorage.getItem(KEY); }
+
+async function api(path, options = {}) {
+  const headers = Object.assign({ Authorization: "Bearer " + apiKey() }, options.headers || {});
+  const resp = await fetch(path, Object.assign({}, options, { headers }));
+  if (resp.status === 401) { logout(); throw new Error("unauthorised"); }
+  const body = resp.headers.get("content-type")?.includes("json") ? await resp.json() : null;
+  if (!resp.ok) throw new Error(body?.error?.message || resp.statusText);
+  return body;
+}
+
+function el(tag, text, cls) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (cls) node.className = cls;
+  return node;
+}
+
+function fill(list, nodes, empty) {
+  list.replaceChildren(...(nodes.length ? nodes : [el("li", empty, "muted")]));
+}
+
+function bytes(n) {
+  const units = ["B", "KB", "MB", "GB", "TB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) { n /= 1024; i++; }
+  return n.toFixed(i ? 1 : 0) + " " + units[i];
+}
+
+function show(section) {
+  for (const id of ["login", "overview", "job"]) $(id).hidden = id !== section;
+  $("logout").hidden = section === "login";
+}
+
+function logout() {
+  sessionStorage.removeItem(KEY);
+  stopAll();
+  show("login");
+}
+
+function stopAll() {
+  if (timer) clearInterval(timer);
+  timer = null;
+  if (stream) stream.abort();
+  stream = null;
+}
+
+// -- overview -------------------------------------------------------------------------
+function card(label, value) {
+  const c = el("div", undefined, "card");
+  c.append(el("b", value), el("span", label));
+  return c;
+}
+
+function chart(series) {
+  const w = 600, h = 160, n = series.length;
+  const max = Math.max(1, ...series.map((b) => b.succeeded + b.failed));
+  const bw = w / n;
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", `0 0 ${w} ${h}`);
+  svg.setAttribute("preserveAspectRatio", "none");
+  series.forEach((b, i) => {
+    const ok = (b.succeeded / max) * (h - 10), bad = (b.failed / max) * (h - 10);
+    for (const [height, y, color] of [[ok, h - ok, "#1f9d55"], [bad, h - ok - bad, "#d64545"]]) {
+      if (!height) continue;
+      const r = document.createElementNS(ns, "rect");
+      r.setAttribute("x", i * bw + 1); r.setAttribute("width", Math.max(1, bw - 2));
+      r.setAttribute("y", y); r.setAttribute("height", height); r.setAttribute("fill", color);
+      svg.append(r);
+    }
+  });
+  const axis = document.createElementNS(ns, "line");
+  axis.setAttribute("x1", 0); axis.setAttribute("x2", w);
+  axis.setAttribute("y1", h - 0.5); axis.setAttribute("y2", h - 0.5);
+  axis.setAttribute("stroke", "#c7ccd6");
+  svg.append(axis);
+  $("chart").replaceChildren(svg);
+}
+
+function jobItem(job) {
+  const li = el("li");
+  const a = el("a", `${job.kind} ${job.id.slice(-8)}`);
+  a.href = `#/jobs/${job.id}`;
+  const pct = Math.round((job.progress?.fraction || 0) * 100);
+  li.append(a, " ", el("span", job.state, "state " + job.state), " ", el("span", `${pct}%`));
+  if (job.state === "running") {
+    const bar = el("div", undefined, "progress");
+    const fillBar = el("div");
+    fillBar.style.width = pct + "%";
+    bar.append(fillBar);
+    li.append(bar, el("small", job.progress?.message || ""));
+  }
+  return li;
+}
+
+async function refreshOverview() {
+  const m = await api("/v1/system/metrics");
+  $("resources").replaceChildren(
+    card("CPU", m.cpu.percent.toFixed(0) + "%  · load " + m.cpu.load_1m.toFixed(2)),
+    card("memory", m.memory.percent.toFixed(0) + "% of " + bytes(m.memory.total)),
+    card("disk (data dir)", m.disk.percent.toFixed(0) + "% · " + bytes(m.disk.free) + " free"),
+    card("throughput (5 min)", m.throughput["5m"].per_minute.toFixed(1) + " jobs/min"),
+  );
+  const rows = Object.entries(m.queue).map(([kind, q]) => {
+    const tr = el("tr");
+    const breaker = m.breakers[kind]?.state || "closed";
+    for (const v of [kind, q.queued || 0, q.running || 0, q.succeeded || 0, q.failed || 0,
+                     Math.round(q.oldest_queued_age || 0) + " s"]) tr.append(el("td", String(v)));
+    tr.append(el("td", breaker, breaker === "closed" ? "ok" : "bad"));
+    return tr;
+  });
+  $("queue").tBodies[0].replaceChildren(...rows);
+  chart(m.series);
+  const h = m.throughput["1h"];
+  $("rates").textContent = `last hour: ${h.finished} finished, ${h.failed} failed ` +
+    `(${(h.failure_rate * 100).toFixed(1)}% failure rate)`;
+  fill($("workers"), m.workers.map((w) =>
+    el("li", `${w.hostname} · ${w.kinds.join(", ")} · beat ${w.heartbeat_age}s ago`)), "no live worker");
+  const running = await api("/v1/jobs?state=running&limit=20");
+  fill($("running"), running.data.map(jobItem), "nothing running");
+  const recent = await api("/v1/jobs?limit=10");
+  fill($("recent"), recent.data.map(jobItem), "no jobs yet");
+  const alerts = await api("/v1/system/alerts");
+  fill($("alerts"), alerts.firing.map((a) =>
+    el("li", `${a.severity}: ${a.summary}`, a.severity === "critical" ? "bad" : "warn")), "none firing");
+  try {
+    const c = await api("/v1/credits");
+    $("credits").textContent = JSON.stringify(c.balance ?? c);
+  } catch (e) { $("credits").textContent = "–"; }
+}
+
+async function submitJob(event) {
+  event.preventDefault();
+  $("submit-error").textContent = "";
+  try {
+    const input = JSON.parse($("job-input").value || "{}");
+    const file = $("model-file").files[0];
+    if (file) {
+      const form = new FormData();
+      form.append("file", file);
+      const up = await api("/v1/uploads", { method: "POST", body: form });
+      input.model = up.ref;
+    }
+    const job = await api("/v1/jobs", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ kind: $("kind").value, input }),
+    });
+    location.hash = `#/jobs/${job.id}`;
+  } catch (e) { $("submit-error").textContent = e.message; }
+}
+
+// -- job page -------------------------------------------------------------------------
+function renderJob(job) {
+  $("job-id").textContent = job.id;
+  $("job-kind").textContent = job.kind;
+  $("job-state").textContent = job.state;
+  $("job-state").className = "state " + job.state;
+  $("job-attempt").textContent = `${job.attempt}/${job.max_attempts}`;
+  setProgress(job.state === "succeeded" ? 1 : job.progress.fraction, job.progress.message);
+  $("job-error").textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
+}
+
+function setProgress(fraction, message) {
+  const pct = Math.round(Math.min(1, Math.max(0, fraction)) * 100);
+  $("job-bar").style.width = pct + "%";
+  $("job-percent").textContent = pct + "%";
+  $("job-message").textContent = message || "";
+}
+
+async function loadArtifacts(id) {
+  const list = await api(`/v1/jobs/${id}/artifacts`);
+  fill($("artifacts"), list.map((a) => {
+    const li = el("li");
+    const link = el("a", a.name);
+    link.href = a.url;
+    link.target = "_blank";
+    link.rel = "noopener";
+    li.append(link, ` · ${a.content_type} · ${bytes(a.size)}`);
+    return li;
+  }), "no artifacts");
+  const viewer = list.find((a) => a.name.endsWith("viewer.html"));
+  $("viewer-panel").hidden = !viewer;
+  if (viewer && $("viewer").getAttribute("src") !== viewer.url) $("viewer").src = viewer.url;
+}
+
+async function follow(id) {
+  // fetch + a stream reader, not EventSource: EventSource cannot send the API key header.
+  stream = new AbortController();
+  const resp = await fetch(`/v1/jobs/${id}/events`, {
+    headers: { Authorization: "Bearer " + apiKey() }, signal: stream.signal,
+  });
+  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let cut;
+    while ((cut = buffer.indexOf("\n\n")) >= 0) {
+      const block = buffer.slice(0, cut);
+      buffer = buffer.slice(cut + 2);
+      const fields = {};
+      for (const line of block.split("\n")) {
+        const i = line.indexOf(":");
+        if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
+      }
+      if (fields.data) onEvent(id, fields.event || "message", JSON.parse(fields.data));
+    }
+  }
+}
+
+function onEvent(id, type, data) {
+  const item = el("li", `${new Date(data.ts * 1000).toLocaleTimeString()} ${type} ` +
+    JSON.stringify(Object.fromEntries(Object.entries(data).filter(([k]) => k !== "ts"))));
+  $("events").append(item);
+  if (type === "progress" && data.total) setProgress(data.done / data.total, data.message);
+  if (type === "artifact") loadArtifacts(id).catch(() => {});
+  if (type === "state") {
+    api(`/v1/jobs/${id}`).then(renderJob);
+    if (["succeeded", "failed", "cancelled"].includes(data.state)) loadArtifacts(id);
+  }
+}
+
+async function openJob(id) {
+  show("job");
+  $("events").replaceChildren();
+  $("viewer-panel").hidden = true;
+  $("viewer").removeAttribute("src");
+  renderJob(await api(`/v1/jobs/${id}`));
+  loadArtifacts(id).catch(() => {});
+  follow(id).catch(() => {});
+}
+
+// -- routing --------------------------------------------------------------------------
+async function route() {
+  stopAll();
+  if (!apiKey()) { show("login"); return; }
+  const m = location.hash.match(/^#\/jobs\/([0-9a-f]+)$/);
+  try {
+    if (m) { await openJob(m[1]); return; }
+    show("overview");
+    await refreshOverview();
+    timer = setInterval(() => refreshOverview().catch(() => {}), 2000);
+  } catch (e) { if (apiKey()) $("login-error").textContent = e.message; }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("login-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY, $("api-key").value.trim());
+    $("api-key").value = "";
+    try {
+      await api("/v1/system/metrics");
+      $("login-error").textContent = "";
+      route();
+    } catch (e) { $("login-error").textContent = "that key was refused: " + e.message; }
+  });
+  $("logout").addEventListener("click", logout);
+  $("submit-form").addEventListener("submit", submitJob);
+  window.addEventListener("hashchange", route);
+  route();
+});
