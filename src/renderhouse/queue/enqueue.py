@@ -111,7 +111,7 @@ def insert_jobs(
             results[i] = (job, created)
             if created:
                 state_events.append((job.id, "state", {"state": QUEUED}))
-    events.record_many(conn, state_events, now)
+    events.record_many(conn, state_events, now, notify=False)
     for kind in sorted({nj.kind for _, nj in pending}):
         dialect.notify(conn, kind)
     return [r for r in results if r is not None]

@@ -30,15 +30,22 @@ def record(conn: Connection, job_id: str, type_: str, data: dict[str, Any], ts: 
 
 
 def record_many(
-    conn: Connection, rows: Iterable[tuple[str, str, dict[str, Any]]], ts: float
+    conn: Connection,
+    rows: Iterable[tuple[str, str, dict[str, Any]]],
+    ts: float,
+    *,
+    notify: bool = True,
 ) -> None:
+    """``notify=False`` for brand-new jobs: nobody can be following a job that did not
+    exist, and the round trip is saved on every enqueue."""
     values = [
         {"job_id": job_id, "ts": ts, "type": type_, "data": json.dumps(data)}
         for job_id, type_, data in rows
     ]
     if values:
         conn.execute(insert(job_events), values)
-        _notify(conn, [str(v["job_id"]) for v in values])
+        if notify:
+            _notify(conn, [str(v["job_id"]) for v in values])
 
 
 def since(
