@@ -2,7 +2,7 @@
 
 from alembic import context
 
-import renderhouse.store.schema_auth  # noqa: F401  (registers its tables on metadata)
+import renderhouse.store.schema_auth
 import renderhouse.store.schema_ledger  # noqa: F401  (registers its tables on metadata)
 from renderhouse.store.schema import metadata
 
