@@ -106,7 +106,9 @@ def test_optimize_is_admin_only_and_reports(rt: Runtime, keys: dict[str, str]) -
     resp = call(app, "POST", "/v1/system/optimize", keys["admin"], json={"type": "full"})
     assert resp.status_code == 200, resp.text
     out = resp.json()
-    assert out["disk"]["temp_entries"] == 1 and out["disk"]["temp_bytes"] == 1000
+    # The system temp dir may hold other abandoned work dirs too: count at least ours.
+    assert out["disk"]["temp_entries"] >= 1 and out["disk"]["temp_bytes"] >= 1000
+    assert not old.exists()
     assert out["disk"]["jobs_pruned"] == 1
     assert out["memory"]["rss_after"] > 0
     assert not old.exists()
