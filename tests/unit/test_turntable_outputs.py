@@ -205,6 +205,13 @@ def test_vp9_webm_has_every_frame_at_even_size(tmp_path: Path) -> None:
         assert c.duration / av.time_base == pytest.approx(1.0, abs=0.1)  # 12 frames @ 12 fps
 
 
+def test_vp9_webm_of_a_full_spin_flushes_cleanly(tmp_path: Path) -> None:
+    """Past libvpx's default 25-frame look-ahead the flush used to fail to mux."""
+    frames = write_frames(tmp_path / "f", 36, size=(32, 32))
+    _, _, _, _, count, _ = probe(encode_video(frames, tmp_path / "spin.webm", fps=24))
+    assert count == 36
+
+
 @pytest.mark.skipif(not encoder_available("libx264"), reason="PyAV built without libx264")
 def test_h264_mp4_when_explicitly_requested(tmp_path: Path) -> None:
     frames = write_frames(tmp_path / "f", 8)
