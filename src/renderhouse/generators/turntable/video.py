@@ -31,20 +31,10 @@ from renderhouse.generators.turntable.frames import WHITE, flatten
 # codec name → (FFmpeg encoder, container format, encoder options)
 CODECS: dict[str, tuple[str, str, dict[str, str]]] = {
     # Constant quality (crf with b=0); row-mt and cpu-used=4 keep encode time reasonable.
-    # lag-in-frames=0: with libvpx's look-ahead (25 frames by default) the packets flushed at
-    # the end of a spin of more than ~25 frames come out with timestamps the WebM muxer
-    # refuses ("Invalid argument"); a turntable gains little from look-ahead anyway.
     "vp9": (
         "libvpx-vp9",
         "webm",
-        {
-            "crf": "31",
-            "b": "0",
-            "deadline": "good",
-            "cpu-used": "4",
-            "row-mt": "1",
-            "lag-in-frames": "0",
-        },
+        {"crf": "31", "b": "0", "deadline": "good", "cpu-used": "4", "row-mt": "1"},
     ),
     "h264": ("libx264", "mp4", {"crf": "20", "preset": "medium", "tune": "animation"}),
 }
@@ -149,8 +139,10 @@ def encode_video(
                 dst_color_trc=BT709,
                 dst_color_primaries=BT709,
             )
+            # pts in the stream's time base; setting frame.time_base as well makes this PyAV
+            # rescale the timestamps to 0, and a spin longer than libvpx's 25-frame look-ahead
+            # then fails to mux at the flush ("Invalid argument").
             frame.pts = index
-            frame.time_base = stream.time_base
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     return out_path
