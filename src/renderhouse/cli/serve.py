@@ -85,15 +85,23 @@ def _server(rt: Runtime, host: str, port: int) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
+FIRST_ADMIN_CREDITS = 100_000
+
+
 def _first_start(rt: Runtime) -> None:
-    """On a fresh install, create an admin and print its key, this one time."""
-    from renderhouse import accounts
+    """On a fresh install, create an admin with starting credits (paid kinds reserve credits,
+    and an all-in-one install should run them out of the box) and print its key, once."""
+    from renderhouse import accounts, ledger
 
     with rt.store.begin() as conn:
         key = accounts.bootstrap_admin(conn)
+        if key:
+            admin = accounts.find_user(conn, "admin")
+            ledger.grant(conn, admin.id, FIRST_ADMIN_CREDITS, "first start")
     if key:
         click.echo("created user 'admin'. Its API key, shown this once — store it now:")
         click.echo(f"  {key}")
+        click.echo(f"granted it {FIRST_ADMIN_CREDITS} credits (renderhouse credits grant for more)")
 
 
 async def _serve_all(server: uvicorn.Server, w: Worker) -> None:

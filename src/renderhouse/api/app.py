@@ -1,0 +1,96 @@
+"""``create_app(settings)``: the ASGI application, built from settings (or a ready
+``Runtime``) with no import-time state, so tests build as many as they like."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from renderhouse import dashboard, ledger, metrics, webhooks
+from renderhouse.api import (
+    artifacts,
+    credits,
+    errors,
+    events,
+    health,
+    jobs,
+    keys,
+    payments,
+    system,
+    uploads,
+)
+from renderhouse.api.follow import Follower
+from renderhouse.api.middleware import RequestContext, install_log_request_ids
+from renderhouse.api.ratelimit import RateLimiter
+from renderhouse.api.state import ApiState
+from renderhouse.runtime import Runtime
+from renderhouse.settings import Settings
+
+EXPOSED_HEADERS = [
+    "X-Request-ID",
+    "RateLimit-Limit",
+    "RateLimit-Remaining",
+    "RateLimit-Reset",
+    "Retry-After",
+]
+
+
+def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+    """Refuses to start on an old schema (``SchemaOutdated``); run ``renderhouse db
+    upgrade`` first. A runtime passed in is shared (``serve`` runs a worker on it too)
+    and not closed here."""
+    owned = runtime is None
+    rt = runtime or Runtime(settings)
+    rt.prepare_store()
+    webhooks.install(rt)
+    state = ApiState(
+        runtime=rt,
+        limiter=RateLimiter(settings),
+        follower=Follower(rt.store, settings.events_poll_seconds),
+        settings=settings,
+    )
+    # Credits are reserved inside the enqueue transaction (settled by the ledger's hook).
+    state.before_enqueue.append(ledger.before_enqueue)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await state.follower.close()
+        if owned:
+            rt.close()
+
+    app = FastAPI(
+        title="Renderhouse",
+        version="1",
+        description="Self-hosted job platform: submit jobs, follow progress, fetch artifacts.",
+        lifespan=lifespan,
+    )
+    app.state.rh = state
+    errors.install(app)
+    install_log_request_ids()
+    for module in (jobs, events, uploads, artifacts, keys, credits, payments, system, health):
+        app.include_router(module.router)
+    dashboard.mount(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=EXPOSED_HEADERS,
+            allow_credentials="*" not in settings.cors_origins,
+        )
+    app.add_middleware(metrics.MetricsMiddleware)
+    app.add_middleware(RequestContext)
+    return app
+
+
+def from_environment() -> FastAPI:
+    """Factory for ASGI servers run directly, e.g. several processes:
+    ``uvicorn --factory renderhouse.api.app:from_environment --workers 4``."""
+    from renderhouse.settings import load_settings
+
+    return create_app(load_settings())

@@ -1,0 +1,146 @@
+"""Artifacts: ``GET /v1/jobs/{id}/artifacts`` lists a job's outputs with signed URLs, and
+``GET /v1/artifacts/{job_id}/{name}?expires=…&sig=…`` serves one without an API key (so a
+browser or ``<img>`` can fetch it), with single-range ``Range`` support. The signature is
+HMAC-SHA256 with the secret key over the path and the expiry."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import time
+from collections.abc import Iterator
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from sqlalchemy import select
+
+from renderhouse.accounts import User
+from renderhouse.api.auth import anonymous_limit, current_user
+from renderhouse.api.errors import Forbidden, RangeNotSatisfiable
+from renderhouse.api.schemas import ERRORS, ArtifactOut
+from renderhouse.api.state import ApiState, api_state
+from renderhouse.errors import NotFound
+from renderhouse.store.schema import artifacts
+
+router = APIRouter(tags=["artifacts"], responses=ERRORS)
+
+CHUNK = 1 << 16
+_RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def artifact_path(job_id: str, name: str) -> str:
+    return f"/v1/artifacts/{job_id}/{quote(name)}"
+
+
+def sign(secret: str, path: str, expires: int) -> str:
+    msg = f"{path}\n{expires}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def signed_url(secret: str, job_id: str, name: str, ttl: int, now: float | None = None) -> str:
+    expires = int((now or time.time()) + ttl)
+    path = artifact_path(job_id, name)
+    return f"{path}?expires={expires}&sig={sign(secret, path, expires)}"
+
+
+@router.get("/v1/jobs/{job_id}/artifacts", response_model=list[ArtifactOut])
+def list_artifacts(
+    job_id: str,
+    user: Annotated[User, Depends(current_user)],
+    state: Annotated[ApiState, Depends(api_state)],
+) -> list[ArtifactOut]:
+    rt = state.runtime
+    rt.queue.get(job_id, owner=user.id)
+    ttl, secret = state.settings.artifact_url_ttl_seconds, state.settings.secret_key
+    expires = int(time.time() + ttl)
+    out = []
+    for a in rt.queue.artifacts(job_id):
+        path = artifact_path(job_id, a["name"])
+        out.append(
+            ArtifactOut(
+                name=a["name"],
+                content_type=a["content_type"],
+                size=a["size"],
+                sha256=a["sha256"],
+                url=f"{path}?expires={expires}&sig={sign(secret, path, expires)}",
+                expires_at=expires,
+            )
+        )
+    return out
+
+
+def _byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(first, last) inclusive for a single satisfiable range; None for the whole file."""
+    if not header:
+        return None
+    m = _RANGE.match(header.strip())
+    if m is None or (not m.group(1) and not m.group(2)):
+        return None  # multi-range or malformed: RFC 9110 lets us send the whole file
+    if not m.group(1):
+        first, last = max(0, size - int(m.group(2))), size - 1
+    else:
+        first = int(m.group(1))
+        last = min(int(m.group(2)), size - 1) if m.group(2) else size - 1
+    if first >= size or first > last:
+        raise RangeNotSatisfiable(
+            f"the range is outside the {size}-byte file", details={"size": size}
+        )
+    return first, last
+
+
+@router.get(
+    "/v1/artifacts/{job_id}/{name:path}",
+    response_class=StreamingResponse,
+    dependencies=[Depends(anonymous_limit)],
+    responses={206: {"description": "partial content"}, 416: {}},
+)
+def download(
+    job_id: str,
+    name: str,
+    request: Request,
+    expires: Annotated[int, Query(ge=0, le=2**62)],
+    sig: Annotated[str, Query(pattern=r"^[0-9a-fA-F]{64}$")],
+    range_: Annotated[str | None, Header(alias="range", max_length=200)] = None,
+) -> StreamingResponse:
+    state: ApiState = request.app.state.rh
+    path = artifact_path(job_id, name)
+    expected = sign(state.settings.secret_key, path, expires)
+    if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
+        raise Forbidden("the artifact URL's signature is not valid", code="invalid_signature")
+    if expires < time.time():
+        raise Forbidden("the artifact URL has expired; list the artifacts again", code="expired")
+    with state.runtime.store.read() as conn:
+        row = conn.execute(
+            select(artifacts).where(artifacts.c.job_id == job_id, artifacts.c.name == name)
+        ).first()
+    if row is None:
+        raise NotFound(f"no artifact {name!r} for job {job_id}")
+    size = int(row.size)
+    span = _byte_range(range_, size)
+    first, last = span or (0, size - 1)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(max(0, last - first + 1)),
+        "ETag": f'"{row.sha256}"',
+        "Cache-Control": "private, max-age=3600",
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+
+    def body() -> Iterator[bytes]:
+        with state.runtime.storage.open(row.key) as fh:
+            fh.seek(first)
+            left = last - first + 1
+            while left > 0:
+                chunk = fh.read(min(CHUNK, left))
+                if not chunk:
+                    return
+                left -= len(chunk)
+                yield chunk
+
+    return StreamingResponse(
+        body(), status_code=206 if span else 200, media_type=row.content_type, headers=headers
+    )

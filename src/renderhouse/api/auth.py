@@ -1,0 +1,125 @@
+"""Who is calling: an API key (``Authorization: Bearer rh_live_…`` or ``X-API-Key``) or a
+JWT bearer token (HS256 with the secret key; RS256 from ``jwt_jwks_url`` when set). The
+``?token=`` query parameter is accepted only on the event streams, because browsers'
+EventSource and WebSocket cannot send headers. Authentication is followed at once by the
+caller's rate limit, so every authenticated route is limited per user.
+
+A checked API key is trusted for ``auth_cache_seconds`` (2 s) by the process that checked it,
+which saves a database read per request; a revocation therefore reaches other API processes
+within that time (at once in the process that revoked it)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from starlette.requests import HTTPConnection
+
+from renderhouse import accounts
+from renderhouse.accounts import User
+from renderhouse.api.errors import Forbidden, Unauthorized
+from renderhouse.api.state import ApiState
+
+STREAM_SUFFIXES = ("/events", "/ws")
+AUTH_CACHE_MAX = 10_000
+_jwks_clients: dict[str, jwt.PyJWKClient] = {}
+
+
+def credential(conn: HTTPConnection) -> str | None:
+    header = conn.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    if conn.headers.get("x-api-key"):
+        return conn.headers["x-api-key"].strip()
+    if conn.url.path.endswith(STREAM_SUFFIXES) and conn.query_params.get("token"):
+        return conn.query_params["token"]
+    return None
+
+
+def _decode_jwt(state: ApiState, token: str) -> dict[str, Any]:
+    s = state.settings
+    options: Any = {"require": ["exp", "sub"]}
+    kwargs: dict[str, Any] = {"audience": s.jwt_audience, "issuer": s.jwt_issuer}
+    try:
+        alg = jwt.get_unverified_header(token).get("alg")
+        if alg == "RS256" and s.jwt_jwks_url:
+            client = _jwks_clients.setdefault(s.jwt_jwks_url, jwt.PyJWKClient(s.jwt_jwks_url))
+            key: Any = client.get_signing_key_from_jwt(token).key
+            return jwt.decode(token, key, algorithms=["RS256"], options=options, **kwargs)
+        return jwt.decode(token, s.secret_key, algorithms=["HS256"], options=options, **kwargs)
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized(
+            "the bearer token has expired; get a new one", code="token_expired"
+        ) from None
+    except (jwt.PyJWTError, jwt.PyJWKClientError) as exc:
+        raise Unauthorized(f"the bearer token is not valid: {exc}") from None
+
+
+def resolve_user(state: ApiState, token: str) -> User:
+    """The user behind ``token`` or Unauthorized; runs in a worker thread (database reads)."""
+    store = state.runtime.store
+    if token.startswith(accounts.KEY_TAG):
+        digest = hashlib.sha256(token.encode()).digest()
+        cached = state.auth_cache.get(digest)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with store.read() as conn:
+            found = accounts.verify_key(conn, token)
+        if found is None:
+            state.auth_cache.pop(digest, None)
+            raise Unauthorized("the API key is unknown or revoked")
+        user, stale = found
+        if stale and user.key_prefix:
+            with store.begin() as conn:
+                accounts.touch_key(conn, user.key_prefix)
+        ttl = state.settings.auth_cache_seconds
+        if ttl > 0:
+            if len(state.auth_cache) > AUTH_CACHE_MAX:
+                state.auth_cache.clear()
+            state.auth_cache[digest] = (now + ttl, user)
+        return user
+    claims = _decode_jwt(state, token)
+    with store.read() as conn:
+        user_or_none = accounts.user_by_id(conn, str(claims["sub"]), str(claims.get("scope", "")))
+    if user_or_none is None:
+        raise Unauthorized("the bearer token's subject is not an active user")
+    return user_or_none
+
+
+def authenticate(conn: HTTPConnection) -> User:
+    state: ApiState = conn.app.state.rh
+    token = credential(conn)
+    if token is None:
+        raise Unauthorized(
+            "authentication required: send 'Authorization: Bearer <API key or token>'"
+        )
+    user = resolve_user(state, token)
+    method = conn.scope.get("method", "GET")
+    conn.state.ratelimit_headers = state.limiter.check(user.id, method, conn.url.path)
+    conn.state.user = user
+    return user
+
+
+def current_user(request: Request) -> User:
+    """Dependency: the authenticated, rate-limited caller."""
+    return authenticate(request)
+
+
+def admin_user(user: Annotated[User, Depends(current_user)]) -> User:
+    if user.scope != "admin":
+        raise Forbidden("this needs an admin API key")
+    return user
+
+
+def anonymous_limit(request: Request) -> None:
+    """Dependency for unauthenticated routes (signed downloads): limit per client IP."""
+    state: ApiState = request.app.state.rh
+    ip = request.client.host if request.client else "unknown"
+    request.state.ratelimit_headers = state.limiter.check(
+        f"ip:{ip}", request.method, request.url.path
+    )

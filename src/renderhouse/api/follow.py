@@ -1,0 +1,142 @@
+"""Waking event streams when their job has news, across processes.
+
+The baseline is one poll per process (not per stream): every ``poll_seconds`` it asks the
+events table which jobs got events past the highest id it has seen, and wakes those jobs'
+streams. On PostgreSQL a LISTEN on ``renderhouse_events`` (notified in the writer's
+transaction by ``queue.events``) wakes them at once. Streams re-read their own job's events
+by id, so a missed wake-up only delays an event, it never loses one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
+
+from renderhouse.queue.events import EVENTS_CHANNEL
+from renderhouse.queue.queue import JobQueue
+from renderhouse.store.database import Store
+from renderhouse.store.schema import job_events
+
+log = logging.getLogger(__name__)
+
+
+class Follower:
+    def __init__(self, store: Store, poll_seconds: float = 0.15) -> None:
+        self.store = store
+        self.poll_seconds = poll_seconds
+        self._waiters: dict[str, set[asyncio.Event]] = {}
+        self._generation: dict[str, int] = {}
+        self._inflight: dict[tuple[str, int, int], asyncio.Future[list[dict[str, Any]]]] = {}
+        self._high: int | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def subscribe(self, job_id: str) -> asyncio.Event:
+        self._ensure_running()
+        event = asyncio.Event()
+        self._waiters.setdefault(job_id, set()).add(event)
+        return event
+
+    def unsubscribe(self, job_id: str, event: asyncio.Event) -> None:
+        waiters = self._waiters.get(job_id)
+        if waiters is not None:
+            waiters.discard(event)
+            if not waiters:
+                del self._waiters[job_id]
+                self._generation.pop(job_id, None)
+
+    def wake(self, job_id: str) -> None:
+        if job_id in self._waiters:
+            self._generation[job_id] = self._generation.get(job_id, 0) + 1
+        for event in self._waiters.get(job_id, ()):
+            event.set()
+
+    def generation(self, job_id: str) -> int:
+        """Bumped by every wake-up; read it before fetching (see ``fetch``)."""
+        return self._generation.get(job_id, 0)
+
+    async def fetch(
+        self, queue: JobQueue, job_id: str, after_id: int, seen_generation: int, limit: int
+    ) -> list[dict[str, Any]]:
+        """``queue.events(job_id, after_id)``, shared by the streams that ask for the same
+        thing after the same wake-up: one query per event for N subscribers, not N. A fetch
+        is shared only if it started at or after the caller's wake-up generation, i.e. after
+        the commit that woke it, so sharing never hides a committed event."""
+        key = (job_id, after_id, seen_generation)
+        future = self._inflight.get(key)
+        if future is None:
+            future = asyncio.ensure_future(run_in_threadpool(queue.events, job_id, after_id, limit))
+            self._inflight[key] = future
+            future.add_done_callback(lambda _f: self._inflight.pop(key, None))
+        return await asyncio.shield(future)
+
+    @property
+    def subscribers(self) -> int:
+        return sum(len(w) for w in self._waiters.values())
+
+    def _ensure_running(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is loop and all(not t.done() for t in self._tasks):
+            return
+        self._loop = loop
+        self._tasks = [loop.create_task(self._poll())]
+        if not self.store.is_sqlite:
+            self._tasks.append(loop.create_task(self._listen()))
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+
+    def _changed(self) -> list[str]:
+        with self.store.read() as conn:
+            if self._high is None:
+                self._high = conn.execute(select(func.max(job_events.c.id))).scalar() or 0
+                return []
+            rows = conn.execute(
+                select(job_events.c.id, job_events.c.job_id)
+                .where(job_events.c.id > self._high)
+                .order_by(job_events.c.id)
+                .limit(10_000)
+            ).all()
+        if rows:
+            self._high = rows[-1].id
+        return list({r.job_id for r in rows})
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                if self._waiters or self._high is None:
+                    for job_id in await asyncio.to_thread(self._changed):
+                        self.wake(job_id)
+                else:
+                    self._high = None  # nobody listens: re-read the high mark when they do
+            except Exception as exc:  # the store may be briefly away; streams re-poll anyway
+                log.warning("event poll failed: %s", exc)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _listen(self) -> None:
+        import psycopg
+
+        url = self.store.engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False
+        )
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
+                    await conn.execute(f"LISTEN {EVENTS_CHANNEL}")
+                    async for note in conn.notifies():
+                        for job_id in note.payload.split(","):
+                            self.wake(job_id)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("LISTEN %s failed (%s); polling only for 5 s", EVENTS_CHANNEL, exc)
+                await asyncio.sleep(5)

@@ -1,0 +1,78 @@
+"""Job inputs submitted over HTTP: files are referred to as ``upload:<id>`` (the caller's own
+uploads only) and become the stored file's local path before the generator validates them.
+
+A raw server path in a file field is refused: otherwise any caller could make a worker read
+any file on the machine. A generator names its file fields with a ``file_fields`` class
+attribute; the built-in kinds that take files are listed in ``FILE_FIELDS`` until they do."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from renderhouse.errors import InvalidInput, NotFound
+from renderhouse.storage.base import Storage
+from renderhouse.store.database import Store
+from renderhouse.store.schema_auth import uploads
+
+UPLOAD_REF = re.compile(r"^upload:([A-Za-z0-9_-]{1,64})$")
+FILE_FIELDS: dict[str, frozenset[str]] = {
+    "turntable": frozenset({"model", "lighting"}),
+    "render": frozenset({"model", "product", "logo", "image"}),
+    "pose": frozenset({"avatar", "model"}),
+    "schedule": frozenset({"pdf", "file"}),
+}
+
+
+def file_fields(kind: str, generator: object) -> frozenset[str]:
+    declared = getattr(generator, "file_fields", None)
+    return frozenset(declared) if declared is not None else FILE_FIELDS.get(kind, frozenset())
+
+
+_PATHLIKE = re.compile(r"[/\\]|^~|\.[A-Za-z0-9]{2,5}$")
+
+
+def resolve(
+    store: Store,
+    storage: Storage,
+    owner: str,
+    data: Any,
+    files: frozenset[str] = frozenset(),
+    field: str = "",
+) -> Any:
+    """``data`` with every upload reference replaced by its local path (the database is
+    read only when there is a reference)."""
+    if isinstance(data, dict):
+        return {k: resolve(store, storage, owner, v, files, k) for k, v in data.items()}
+    if isinstance(data, list):
+        return [resolve(store, storage, owner, v, files, field) for v in data]
+    if not isinstance(data, str):
+        return data
+    match = UPLOAD_REF.match(data)
+    if match:
+        with store.read() as conn:
+            return _local_path(conn, storage, owner, match.group(1))
+    if field in files and _PATHLIKE.search(data):
+        raise InvalidInput(
+            f"input.{field}: server paths are not accepted over HTTP; upload the file with "
+            "POST /v1/uploads and pass 'upload:<id>'",
+            details={"field": f"input.{field}"},
+        )
+    return data
+
+
+def _local_path(conn: Connection, storage: Storage, owner: str, upload_id: str) -> str:
+    row = conn.execute(
+        select(uploads.c.key).where(uploads.c.id == upload_id, uploads.c.owner == owner)
+    ).first()
+    if row is None:
+        raise NotFound(f"no upload {upload_id}", details={"upload_id": upload_id})
+    path = getattr(storage, "path", None)
+    if path is None:
+        raise InvalidInput(
+            "uploads can be job inputs only with local storage in this version",
+            details={"upload_id": upload_id},
+        )
+    return str(path(row.key))

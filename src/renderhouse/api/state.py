@@ -1,0 +1,39 @@
+"""What the routers share, hung on ``app.state.rh`` by ``create_app`` (no globals)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Request
+from sqlalchemy import Connection
+
+from renderhouse.accounts import User
+from renderhouse.queue.enqueue import NewJob
+from renderhouse.runtime import Runtime
+from renderhouse.settings import Settings
+
+if TYPE_CHECKING:
+    from renderhouse.api.follow import Follower
+    from renderhouse.api.ratelimit import RateLimiter
+
+BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
+"""Runs inside the enqueue transaction (the credits reservation's seam). Return a changed
+``NewJob`` (e.g. with ``cost_reserved`` set) or None to keep it; raise to refuse the job."""
+
+
+@dataclass
+class ApiState:
+    runtime: Runtime
+    limiter: RateLimiter
+    follower: Follower
+    settings: Settings
+    before_enqueue: list[BeforeEnqueue] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+    auth_cache: dict[bytes, tuple[float, User]] = field(default_factory=dict)
+
+
+def api_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.rh
+    return state

@@ -1,0 +1,80 @@
+"""System routes: ``GET /metrics`` (Prometheus text), ``GET /v1/system/metrics`` (a JSON
+snapshot for people and the dashboard), ``GET /v1/system/alerts`` and the admin-only
+``POST /v1/system/optimize``. The work is in ``renderhouse.ops``; this is the HTTP edge.
+
+``create_app`` includes ``router`` and wraps the app in ``metrics.MetricsMiddleware``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import Response
+from pydantic import BaseModel
+
+from renderhouse import metrics
+from renderhouse.accounts import User
+from renderhouse.api.auth import admin_user, current_user
+from renderhouse.api.state import ApiState, api_state
+from renderhouse.ops import alerts, optimize, resources
+
+router = APIRouter(tags=["system"])
+
+
+class OptimizeIn(BaseModel):
+    type: Literal["memory", "disk", "full"] = "full"
+
+
+@router.get("/metrics", include_in_schema=False)
+async def prometheus(state: Annotated[ApiState, Depends(api_state)]) -> Response:
+    body, content_type = await run_in_threadpool(metrics.render, state.runtime.queue)
+    return Response(body, media_type=content_type)
+
+
+@router.get("/v1/system/metrics")
+async def system_metrics(
+    _user: Annotated[User, Depends(current_user)],
+    state: Annotated[ApiState, Depends(api_state)],
+) -> dict[str, Any]:
+    """CPU, memory, disk, queue per kind, workers, breakers and throughput."""
+    return await run_in_threadpool(resources.snapshot, state.runtime)
+
+
+def _notifier(state: ApiState) -> alerts.Notifier:
+    notifier = state.extra.get("alert_notifier")
+    if notifier is None:
+        notifier = state.extra["alert_notifier"] = alerts.Notifier(
+            state.settings.alert_webhook_url, state.extra.get("alert_transport")
+        )
+    return notifier  # type: ignore[no-any-return]
+
+
+def _alerts(state: ApiState) -> dict[str, Any]:
+    firing = alerts.evaluate(state.runtime, resources.snapshot(state.runtime))
+    changes = _notifier(state).update(firing)
+    return {
+        "firing": [a.__dict__ | {"fingerprint": a.fingerprint} for a in firing],
+        "started": [a.fingerprint for a in changes["started"]],
+        "resolved": [a.fingerprint for a in changes["resolved"]],
+    }
+
+
+@router.get("/v1/system/alerts")
+async def system_alerts(
+    _user: Annotated[User, Depends(current_user)],
+    state: Annotated[ApiState, Depends(api_state)],
+) -> dict[str, Any]:
+    """Rules evaluated now; new and resolved alerts also go to ``alert_webhook_url``."""
+    return await run_in_threadpool(_alerts, state)
+
+
+@router.post("/v1/system/optimize")
+async def system_optimize(
+    body: OptimizeIn,
+    _admin: Annotated[User, Depends(admin_user)],
+    state: Annotated[ApiState, Depends(api_state)],
+) -> dict[str, Any]:
+    """Free memory (``memory``), disk (``disk``: old temporary files, finished jobs past
+    retention with their artifacts, VACUUM/ANALYZE) or both (``full``); says what it freed."""
+    return await run_in_threadpool(optimize.optimize, state.runtime, body.type)
