@@ -7,6 +7,7 @@ fix it, optional ``details`` and the HTTP status the API edge maps it to::
     ├── SettingsError            settings_invalid            (500 at the edge, CLI exit 2)
     ├── StoreError               store_unavailable
     │   └── SchemaOutdated       schema_outdated
+    ├── NotConfigured            not_configured              503
     ├── NotFound                 not_found                   404
     ├── InvalidInput             invalid_input               422
     ├── Conflict                 conflict                    409
@@ -53,6 +54,13 @@ class StoreError(RenderhouseError):
 
 class SchemaOutdated(StoreError):
     code = "schema_outdated"
+
+
+class NotConfigured(RenderhouseError):
+    """A feature this deployment has not been set up for (e.g. a payment provider)."""
+
+    code = "not_configured"
+    http_status = 503
 
 
 class NotFound(RenderhouseError):

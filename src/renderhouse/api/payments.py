@@ -15,7 +15,7 @@ from renderhouse.accounts import User
 from renderhouse.api.auth import current_user
 from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState, api_state
-from renderhouse.errors import SettingsError
+from renderhouse.errors import NotConfigured
 from renderhouse.ledger import duitku, orders, stripe_webhook
 from renderhouse.ledger.errors import PaymentRejected
 
@@ -114,7 +114,7 @@ async def stripe_event(
     """Stripe-style webhook, verified with ``Stripe-Signature``."""
     secret = state.settings.stripe_webhook_secret
     if not secret:
-        raise SettingsError("set RENDERHOUSE_STRIPE_WEBHOOK_SECRET to accept Stripe webhooks")
+        raise NotConfigured("set RENDERHOUSE_STRIPE_WEBHOOK_SECRET to accept Stripe webhooks")
     if not stripe_signature:
         raise PaymentRejected("the Stripe-Signature header is missing")
     payload = await request.body()

@@ -15,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from renderhouse.errors import NotFound, SettingsError
+from renderhouse.errors import NotConfigured, NotFound
 from renderhouse.ledger import orders
 from renderhouse.ledger.errors import PaymentNotConfirmed, PaymentRejected
 from renderhouse.settings import Settings
@@ -44,7 +44,7 @@ class DuitkuClient:
 
     def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
         if not settings.duitku_merchant_code or not settings.duitku_api_key:
-            raise SettingsError(
+            raise NotConfigured(
                 "Duitku is not configured: set RENDERHOUSE_DUITKU_MERCHANT_CODE and "
                 "RENDERHOUSE_DUITKU_API_KEY"
             )

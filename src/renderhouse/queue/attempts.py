@@ -141,7 +141,11 @@ def save_checkpoint(
 def add_artifact(
     conn: Connection, job_id: str, attempt: int, ref: dict[str, Any], now: float
 ) -> None:
-    _require(conn, job_id, attempt)
+    # Touch the job row first (fenced): it locks the row, so this job's events are written
+    # one transaction at a time and an event stream replaying by id never skips one.
+    res = conn.execute(update(jobs).where(_fenced(job_id, attempt)).values(updated_at=now))
+    if res.rowcount == 0:
+        _require(conn, job_id, attempt)
     values = {**ref, "job_id": job_id, "created_at": now}
     stmt = upsert_insert(conn, artifacts).values(**values)
     stmt = stmt.on_conflict_do_update(

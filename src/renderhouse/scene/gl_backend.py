@@ -24,12 +24,53 @@ from renderhouse.scene.framing import (
     view_projection,
 )
 from renderhouse.scene.gl_textures import GL_SRGB8_ALPHA8, RawGL, mip_chain
-from renderhouse.scene.gltf_scene import TEXTURE_SLOTS, Scene
+from renderhouse.scene.gltf_scene import TEXTURE_SLOTS, Material, Primitive, Scene
 from renderhouse.scene.ground_shadow import bake_shadow, draw_shadow
 from renderhouse.scene.renderer import RenderSettings, parse_background
 
 SHADERS = Path(__file__).parent / "shaders"
-ALPHA_MODES = {"OPAQUE": 0, "MASK": 1, "BLEND": 2}
+
+
+def pbr_defines(mat: Material, prim: Primitive | None) -> tuple[str, ...]:
+    """The pbr program variant a material needs on a primitive: only the features it uses
+    are compiled in (llvmpipe pays for both sides of every branch, so a flag checked at run
+    time costs as much as the feature itself). ``prim`` None: assume the common case
+    (no tangents, colours or second UV set), for compiling ahead of the geometry."""
+    slots = mat.slots
+    d: list[str] = []
+    if mat.alpha_mode == "MASK":
+        d.append("ALPHA_MASK")
+    elif mat.alpha_mode == "BLEND":
+        d.append("ALPHA_BLEND")
+    if "baseColor" in slots:
+        d.append("HAS_BASE_MAP")
+    if prim is not None and prim.colors is not None:
+        d.append("HAS_COLOR")
+    if any(float(v) != 0.0 for v in mat.emissive) and "emissive" in slots:
+        d.append("HAS_EMISSIVE_MAP")
+    if mat.unlit:
+        d.append("UNLIT")
+    else:
+        if "normal" in slots:
+            d.append("HAS_NORMAL_MAP")
+            if prim is not None and prim.tangents is not None:
+                d.append("HAS_TANGENT")
+        if "metallicRoughness" in slots:
+            d.append("HAS_MR_MAP")
+        if "occlusion" in slots:
+            d.append("HAS_OCCLUSION_MAP")
+            if mat.occlusion_in_mr:
+                d.append("OCCLUSION_IN_MR")
+        if mat.transmission > 0:
+            d.append("TRANSMISSION")
+        if mat.iridescence > 0:
+            d.append("IRIDESCENCE")
+    used = [slots[k] for k in TEXTURE_SLOTS if k in slots]
+    if any(t.texcoord != 0 or not np.array_equal(t.transform, np.eye(3)) for t in used):
+        d.append("UV_SELECT")
+        if prim is not None and prim.uv1 is not None:
+            d.append("HAS_UV1")
+    return tuple(sorted(d))
 
 
 def _unpremultiply(img: np.ndarray) -> np.ndarray:
@@ -86,35 +127,51 @@ class GLRenderer:
             except (OSError, AttributeError):
                 self._raw, self._finish = None, ctx.finish
             self._white = ctx.texture((1, 1), 4, b"\xff\xff\xff\xff")
-            self._empty_vao = ctx.vertex_array(self.program("composite"), [])
+            self._empty_vaos: dict[tuple[str, ...], Any] = {}
         return self._ctx
 
-    # vertex and fragment shader file per program; "pbr_mask" is pbr with discard enabled
+    # vertex and fragment shader file per program; "pbr" is compiled per variant (pbr_program)
     PROGRAMS = {
         "pbr": ("pbr.vert", "pbr.frag"),
-        "pbr_mask": ("pbr.vert", "pbr.frag"),
         "composite": ("screen.vert", "composite.frag"),
         "height": ("height.vert", "height.frag"),
         "ground": ("ground.vert", "ground.frag"),
     }
 
-    def program(self, name: str) -> Any:
+    def program(self, name: str, defines: tuple[str, ...] = ()) -> Any:
         """Compile on first use (llvmpipe compiles are tens of ms each), then keep."""
-        if name not in self._programs:
+        key = (name, *defines)
+        if key not in self._programs:
             vert_file, frag_file = self.PROGRAMS[name]
-            frag = (SHADERS / frag_file).read_text()
-            if name == "pbr_mask":
-                frag = frag.replace("#version 330\n", "#version 330\n#define ALPHA_MASK\n", 1)
-            self._programs[name] = self.context().program(
-                vertex_shader=(SHADERS / vert_file).read_text(), fragment_shader=frag
+            head = "#version 330\n" + "".join(f"#define {d}\n" for d in defines)
+            vert, frag = ((SHADERS / f).read_text() for f in (vert_file, frag_file))
+            self._programs[key] = self.context().program(
+                vertex_shader=vert.replace("#version 330\n", head, 1),
+                fragment_shader=frag.replace("#version 330\n", head, 1),
             )
-        return self._programs[name]
+        return self._programs[key]
 
-    def warm_up(self) -> None:
-        """Create the context and compile the main programs (done while textures decode)."""
+    def pbr_program(self, mat: Material, prim: Primitive | None) -> Any:
+        return self.program("pbr", pbr_defines(mat, prim))
+
+    def warm_up(
+        self, primitives: list[Primitive] | None = None, materials: list[Material] | None = None
+    ) -> None:
+        """Create the context and compile the programs a scene will likely need (done while
+        its textures decode; a guess that misses only costs a compile at upload)."""
         self.context()
-        self.program("pbr")
-        self.program("composite")
+        if primitives and materials:
+            for prim in primitives:
+                if 0 <= prim.material < len(materials):
+                    self.pbr_program(materials[prim.material], prim)
+        self.composite(("OPAQUE_SCENE", "FXAA"))
+
+    def composite(self, defines: tuple[str, ...]) -> tuple[Any, Any]:
+        """A composite program variant and an attribute-less vertex array to draw it with."""
+        prog = self.program("composite", defines)
+        if defines not in self._empty_vaos:
+            self._empty_vaos[defines] = self.context().vertex_array(prog, [])
+        return prog, self._empty_vaos[defines]
 
     def _use_environment(self, env: Environment) -> None:
         ctx = self.context()
@@ -165,6 +222,28 @@ class GLRenderer:
         return GLScene(self, scene, framing, settings)
 
 
+def _hull_points(scene: Scene, cells: int = 24) -> np.ndarray:
+    """Homogeneous corners of the occupied cells of a ``cells``³ grid over the model's box:
+    every vertex lies inside the points' convex hull, so their projected rectangle holds the
+    model's (at most a cell wider per side), for a few thousand points instead of every
+    vertex (projecting 340k vertices each frame costs ~50 ms)."""
+    lo, hi = (np.asarray(b, np.float64) for b in scene.bounds)
+    step = np.maximum(hi - lo, 1e-9) / cells
+    occupied = np.unique(
+        np.concatenate(
+            [
+                np.clip(((p.positions - lo) / step).astype(np.int64), 0, cells - 1)
+                for p in scene.primitives
+            ]
+        ),
+        axis=0,
+    )
+    offsets = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], np.int64)
+    corners = np.unique((occupied[:, None, :] + offsets[None]).reshape(-1, 3), axis=0)
+    pts = lo + corners * step
+    return np.hstack([pts, np.ones((len(pts), 1))])
+
+
 class GLScene:
     """A model uploaded to the GPU, ready to render at any angle."""
 
@@ -177,9 +256,6 @@ class GLScene:
         self.ctx = ctx = owner.context()
         self.framing = framing
         self.settings = settings
-        self.prog = owner.program("pbr")
-        masked = any(scene.materials[p.material].alpha_mode == "MASK" for p in scene.primitives)
-        self.prog_mask = owner.program("pbr_mask") if masked else None
         self._resources: list[Any] = []
         self.textures = []
         for img in scene.images:
@@ -191,11 +267,10 @@ class GLScene:
                 internal_format=GL_SRGB8_ALPHA8 if img.srgb else None,
             )
             if owner._raw is not None:
+                if img.mips is None:  # kept on the (cached) scene for the next job
+                    img.mips = mip_chain(img.pixels, img.srgb)
                 owner._raw.upload_mips(
-                    tex,
-                    ctx.default_texture_unit,
-                    [img.pixels, *mip_chain(img.pixels, img.srgb)],
-                    img.srgb,
+                    tex, ctx.default_texture_unit, [img.pixels, *img.mips], img.srgb
                 )
             else:
                 tex.build_mipmaps()
@@ -231,12 +306,11 @@ class GLScene:
             ibo = ctx.buffer(prim.indices.astype(np.uint32).tobytes())
             self._resources.append(ibo)
             geometry.append((content[0][0], content[0][1], ibo))
-            prog = self.prog_mask if mat.alpha_mode == "MASK" else self.prog
+            prog = owner.pbr_program(mat, prim)
             vao = ctx.vertex_array(
                 prog, content, index_buffer=ibo, index_element_size=4, skip_errors=True
             )
             self._resources.append(vao)
-            uses = [name in mat.slots for name in TEXTURE_SLOTS]
             texcoords = [mat.slots[s].texcoord if s in mat.slots else 0 for s in TEXTURE_SLOTS]
             transforms = b"".join(
                 _mat(mat.slots[s].transform if s in mat.slots else np.eye(3)) for s in TEXTURE_SLOTS
@@ -252,21 +326,16 @@ class GLScene:
                 "u_emissive": tuple(float(v) for v in mat.emissive),
                 "u_normal_scale": mat.normal_scale,
                 "u_occlusion_strength": mat.occlusion_strength,
-                "u_alpha_mode": ALPHA_MODES.get(mat.alpha_mode, 0),
                 "u_alpha_cutoff": mat.alpha_cutoff,
-                "u_unlit": mat.unlit,
                 "u_transmission": mat.transmission,
                 "u_dielectric_f0": ((mat.ior - 1) / (mat.ior + 1)) ** 2,
                 "u_iridescence": mat.iridescence,
                 "u_iridescence_ior": mat.iridescence_ior,
                 "u_iridescence_thickness": mat.iridescence_thickness,
-                "u_has_tangent": tangents is not None,
-                "u_has_uv1": prim.uv1 is not None,
-                "u_has_color": prim.colors is not None,
-                "u_occlusion_in_mr": mat.occlusion_in_mr,
-                "u_use": uses,
                 "u_texcoord": texcoords,
             }
+            # the compiler drops what the variant does not read: keep only what it has
+            uniforms = {k: v for k, v in uniforms.items() if k in prog}
             blended = mat.alpha_mode == "BLEND" or mat.transmission > 0
             centroid = prim.positions.mean(0) if blended else None
             self.draws.append(
@@ -280,19 +349,27 @@ class GLScene:
                     blended,
                     centroid,
                     prog,
+                    mat.alpha_mode == "MASK",
                 )
             )
         # opaque first (they fill depth cheaply), then masked, then blended
-        self.draws.sort(key=lambda d: (d[6], d[8] is self.prog_mask))
+        self.draws.sort(key=lambda d: (d[6], d[9]))
+        self.programs = list({id(d[8]): d[8] for d in self.draws}.values())
         self.shadow = bake_shadow(self, scene, geometry) if settings.shadow else None
         mode, top, bottom = parse_background(settings.background)
         self.bg_kind = mode
         self.bounds = scene.bounds
+        # Points projected each frame for the FXAA pass's scissor: the rotated bounding box
+        # covers about 2.5x the model's pixels at 512², and FXAA costs per pixel covered
+        # (~40 ns on llvmpipe). With a ground shadow the box (which holds the shadow's square)
+        # is used as before.
+        self._points: np.ndarray | None = None
+        if settings.aa == "fast" and self.shadow is None:
+            self._points = _hull_points(scene)
         # A solid background is the clear colour (blending onto it equals compositing over
         # it), so most frames need no full-screen pass: on llvmpipe that pass alone costs
         # ~14 ms per 512² frame and ~55 ms per 1024² frame.
         self.clear_color = (*top, 1.0) if mode == "solid" else (0.0, 0.0, 0.0, 0.0)
-        self.bg_mode = 0 if mode == "transparent" else 1
         self.bg_top, self.bg_bottom = (*top, 1.0), (*bottom, 1.0)
         # off: nothing; fast: FXAA in the composite pass (cheap on llvmpipe); high: MSAA 4x
         # like the baseline (about 2.5x the raster cost on llvmpipe); ultra: MSAA 4x at 2x2
@@ -302,6 +379,16 @@ class GLScene:
         samples = min(4, ctx.max_samples) if settings.aa in ("high", "ultra") else 0
         self.fxaa = settings.aa == "fast"
         self.scale = scale
+        self.composite_defines = tuple(
+            name
+            for name, on in (
+                ("DOWNSAMPLE", scale > 1),
+                ("FXAA", self.fxaa and scale == 1),
+                ("OPAQUE_SCENE", mode == "solid"),
+                ("TRANSPARENT", mode == "transparent"),
+            )
+            if on
+        )
         self.draw_fbo, self.resolve_fbo, self.resolved_tex = owner.target(
             settings.width * scale, settings.height * scale, samples
         )
@@ -337,9 +424,7 @@ class GLScene:
             "u_tex_emissive": 4,
         }
         frame_blocks = {"u_model": _mat(model), "u_view_proj": _mat(vp), "u_sh": owner._env_sh}
-        for prog in (self.prog, self.prog_mask):
-            if prog is None:
-                continue
+        for prog in self.programs:
             # uniforms the compiler optimised away are simply absent
             for name, value in frame_uniforms.items():
                 if name in prog:
@@ -383,7 +468,7 @@ class GLScene:
             img = np.frombuffer(data, np.uint8).reshape(h, w, 4)[::-1]
             return _unpremultiply(img) if self.bg_kind == "transparent" else img
 
-        comp = owner.program("composite")
+        comp, vao = owner.composite(self.composite_defines)
         self.out_fbo.use()
         if self.scale == 1 and self.bg_kind != "gradient":
             # FXAA only where the model can be; elsewhere the output is the plain background
@@ -391,30 +476,37 @@ class GLScene:
             ctx.scissor = self._screen_rect(model, vp)
         self.resolved_tex.use(0)
         comp["u_scene"].value = 0
-        comp["u_mode"].value = self.bg_mode
-        comp["u_bg_top"].value = self.bg_top
-        comp["u_bg_bottom"].value = self.bg_bottom
-        comp["u_downsample"].value = self.scale
-        comp["u_fxaa"].value = self.fxaa
-        owner._empty_vao.render(moderngl.TRIANGLES, vertices=3)
+        for name, value in (("u_bg_top", self.bg_top), ("u_bg_bottom", self.bg_bottom)):
+            if name in comp:
+                comp[name].value = value
+        vao.render(moderngl.TRIANGLES, vertices=3)
         ctx.scissor = None
         data = self.out_fbo.read(components=4, alignment=1)
         return np.frombuffer(data, np.uint8).reshape(h, w, 4)[::-1]
 
     def _screen_rect(self, model: np.ndarray, vp: np.ndarray) -> tuple[int, int, int, int] | None:
-        """Pixel rectangle (x, y, w, h) holding the projected bounding box (and the ground
-        shadow's square), padded for FXAA's reach; None (whole frame) if unsure."""
-        lo, hi = (np.asarray(b, np.float64) for b in self.bounds)
-        if self.shadow is not None:
-            c, half = (lo + hi) / 2, (hi - lo) / 2 * 1.3
-            lo, hi = c - half, c + half
-        corners = np.array(
-            [[x, y, z, 1.0] for x in (lo[0], hi[0]) for y in (lo[1], hi[1]) for z in (lo[2], hi[2])]
-        )
-        clip = corners @ (vp @ model).T
-        if (clip[:, 3] <= 1e-9).any():
+        """Pixel rectangle (x, y, w, h) holding the projected vertices (or, with a ground
+        shadow, the bounding box and the shadow's square), padded for FXAA's reach; None
+        (whole frame) if unsure."""
+        if self._points is not None:
+            corners = self._points
+        else:
+            lo, hi = (np.asarray(b, np.float64) for b in self.bounds)
+            if self.shadow is not None:
+                c, half = (lo + hi) / 2, (hi - lo) / 2 * 1.3
+                lo, hi = c - half, c + half
+            corners = np.array(
+                [
+                    [x, y, z, 1.0]
+                    for x in (lo[0], hi[0])
+                    for y in (lo[1], hi[1])
+                    for z in (lo[2], hi[2])
+                ]
+            )
+        clip = corners @ (vp @ model)[[0, 1, 3]].T  # x, y, w
+        if (clip[:, 2] <= 1e-6).any():
             return None
-        ndc = clip[:, :2] / clip[:, 3:4]
+        ndc = clip[:, :2] / clip[:, 2:3]
         w, h = self.settings.width, self.settings.height
         x0 = max(int(np.floor((ndc[:, 0].min() * 0.5 + 0.5) * w)) - 4, 0)
         x1 = min(int(np.ceil((ndc[:, 0].max() * 0.5 + 0.5) * w)) + 4, w)
@@ -425,11 +517,10 @@ class GLScene:
     def _draw(self, d: Any) -> None:
         import moderngl
 
-        vao, uniforms, transforms, textures, double_sided, mirrored, _, _, prog = d
+        vao, uniforms, transforms, textures, double_sided, mirrored, _, _, prog, _ = d
         ctx = self.ctx
         for name, value in uniforms.items():
-            if name in prog:
-                prog[name].value = value
+            prog[name].value = value
         if "u_uv_transform" in prog:
             prog["u_uv_transform"].write(transforms)
         for i, tex in enumerate(textures):

@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -32,6 +32,7 @@ class Image:
     srgb: bool
     repeat: tuple[bool, bool] = (True, True)
     mipmap: bool = True
+    mips: list[np.ndarray] | None = None  # levels 1..n, made at the first upload, then kept
 
 
 @dataclass
@@ -318,6 +319,22 @@ def _pack_occlusion(materials: list[Material], images: list[Image]) -> None:
         m.occlusion_in_mr = True
 
 
+def _predicted_packing(materials: list[Material]) -> list[Material]:
+    """Copies of ``materials`` with ``occlusion_in_mr`` as ``_pack_occlusion`` will most
+    likely set it (it also needs equal image sizes, known only after decoding)."""
+    out = []
+    for m in materials:
+        occ, mr = m.slots.get("occlusion"), m.slots.get("metallicRoughness")
+        packed = (
+            occ is not None
+            and mr is not None
+            and occ.texcoord == mr.texcoord
+            and np.array_equal(occ.transform, mr.transform)
+        )
+        out.append(replace(m, occlusion_in_mr=packed))
+    return out
+
+
 def load_scene(
     model: ValidatedModel,
     *,
@@ -325,7 +342,7 @@ def load_scene(
     animation: int | None = None,
     animation_time: float = 0.0,
     z_up: bool = False,
-    while_decoding: Callable[[], object] | None = None,
+    while_decoding: Callable[[list[Primitive], list[Material]], object] | None = None,
 ) -> Scene:
     """Flatten ``model`` into world-space primitives: in its rest pose (node transforms as
     stored) when ``animation`` is None, else posed by that animation at ``animation_time``.
@@ -333,8 +350,9 @@ def load_scene(
     up; some exporters ignore it).
 
     Images decode on two threads while this thread builds the geometry and then runs
-    ``while_decoding`` (the job compiles shaders there), so the slow parts of a cold start
-    overlap."""
+    ``while_decoding(primitives, materials)`` (the job compiles the shader variants there;
+    the materials are copies with occlusion packing predicted, as it is only decided once
+    the images are decoded), so the slow parts of a cold start overlap."""
     doc = model.doc
     reader = AccessorReader(doc, model.buffers)
     materials, wanted, repeat_of = _materials(doc)
@@ -347,7 +365,7 @@ def load_scene(
     try:
         prims, lo, hi = _geometry(doc, reader, materials, animation, animation_time, z_up)
         if while_decoding is not None:
-            while_decoding()
+            while_decoding(prims, _predicted_packing(materials))
         decoded = [f.result() for f in futures]
     finally:
         for f in futures:

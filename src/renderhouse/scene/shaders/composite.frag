@@ -5,12 +5,12 @@
 // to the shorter blend when the wider one leaves the local luma range). Then put the result
 // over the background, or un-premultiply it for a transparent PNG. With u_downsample = 2 the
 // scene texture is twice the output size and each output pixel averages a 2×2 block.
+// Compiled per variant (#defines, as llvmpipe runs both sides of a branch): TRANSPARENT
+// (else over the background), OPAQUE_SCENE (solid background: the scene was cleared to it,
+// so it is already composited), DOWNSAMPLE (2×2), FXAA.
 uniform sampler2D u_scene;
-uniform int u_mode;          // 0 transparent, 1 solid / vertical gradient
 uniform vec4 u_bg_top;       // sRGB-encoded colours, as the output stores them
 uniform vec4 u_bg_bottom;
-uniform int u_downsample;
-uniform bool u_fxaa;
 in vec2 v_uv;
 out vec4 frag;
 
@@ -18,7 +18,13 @@ vec3 bg_at(vec2 uv) { return mix(u_bg_bottom.rgb, u_bg_top.rgb, uv.y); }
 
 float luma(vec4 c, vec2 uv) {
     // edges are judged on what will be seen: over the background, or coverage if none
-    vec3 rgb = u_mode == 0 ? c.rgb + vec3(1.0 - c.a) * 0.5 : c.rgb + bg_at(uv) * (1.0 - c.a);
+#if defined(TRANSPARENT)
+    vec3 rgb = c.rgb + vec3(1.0 - c.a) * 0.5;
+#elif defined(OPAQUE_SCENE)
+    vec3 rgb = c.rgb;
+#else
+    vec3 rgb = c.rgb + bg_at(uv) * (1.0 - c.a);
+#endif
     return dot(rgb, vec3(0.299, 0.587, 0.114));
 }
 
@@ -44,18 +50,20 @@ vec4 fxaa(vec2 uv) {
 
 void main() {
     vec4 c;
-    if (u_downsample > 1) {
-        ivec2 base = ivec2(gl_FragCoord.xy) * 2;
-        c = 0.25 * (texelFetch(u_scene, base, 0) + texelFetch(u_scene, base + ivec2(1, 0), 0)
-                  + texelFetch(u_scene, base + ivec2(0, 1), 0) + texelFetch(u_scene, base + ivec2(1, 1), 0));
-    } else if (u_fxaa) {
-        c = fxaa(v_uv);
-    } else {
-        c = texelFetch(u_scene, ivec2(gl_FragCoord.xy), 0);
-    }
-    if (u_mode == 0) {
-        frag = c.a > 0.0 ? vec4(c.rgb / c.a, c.a) : vec4(0.0);
-    } else {
-        frag = vec4(c.rgb + bg_at(v_uv) * (1.0 - c.a), 1.0);
-    }
+#if defined(DOWNSAMPLE)
+    ivec2 base = ivec2(gl_FragCoord.xy) * 2;
+    c = 0.25 * (texelFetch(u_scene, base, 0) + texelFetch(u_scene, base + ivec2(1, 0), 0)
+              + texelFetch(u_scene, base + ivec2(0, 1), 0) + texelFetch(u_scene, base + ivec2(1, 1), 0));
+#elif defined(FXAA)
+    c = fxaa(v_uv);
+#else
+    c = texelFetch(u_scene, ivec2(gl_FragCoord.xy), 0);
+#endif
+#if defined(TRANSPARENT)
+    frag = c.a > 0.0 ? vec4(c.rgb / c.a, c.a) : vec4(0.0);
+#elif defined(OPAQUE_SCENE)
+    frag = vec4(c.rgb, 1.0);
+#else
+    frag = vec4(c.rgb + bg_at(v_uv) * (1.0 - c.a), 1.0);
+#endif
 }

@@ -7,6 +7,12 @@
 // Lighting"), diffuse from spherical-harmonic irradiance (Ramamoorthi & Hanrahan 2001).
 // Output: ACES filmic tone curve as three.js applies it (Stephen Hill's RRT+ODT fit, input
 // scaled by exposure / 0.6), then sRGB encoding, premultiplied by coverage alpha.
+//
+// Compiled per material variant: the backend prepends #defines for what the material and
+// primitive actually use (HAS_BASE_MAP, HAS_MR_MAP, HAS_NORMAL_MAP, HAS_OCCLUSION_MAP,
+// OCCLUSION_IN_MR, HAS_EMISSIVE_MAP, HAS_TANGENT, HAS_COLOR, UV_SELECT, ALPHA_MASK,
+// ALPHA_BLEND, UNLIT, TRANSMISSION, IRIDESCENCE). llvmpipe runs both sides of a branch under
+// a mask, so uniform flags cost the full shader on every pixel; unused code is compiled out.
 
 uniform vec3 u_camera;
 
@@ -16,16 +22,12 @@ uniform float u_roughness;
 uniform vec3 u_emissive;
 uniform float u_normal_scale;
 uniform float u_occlusion_strength;
-uniform int u_alpha_mode;          // 0 OPAQUE, 1 MASK, 2 BLEND
 uniform float u_alpha_cutoff;
-uniform bool u_unlit;
 uniform float u_transmission;
-uniform float u_dielectric_f0;
+uniform float u_dielectric_f0;    // ((ior − 1)/(ior + 1))², KHR_materials_ior; 0.04 at 1.5
 uniform float u_iridescence;       // KHR_materials_iridescence factor (0 = off)
 uniform float u_iridescence_ior;
-uniform float u_iridescence_thickness;  // nm (the extension's maximum; no thickness texture)   // ((ior − 1)/(ior + 1))², KHR_materials_ior; 0.04 at 1.5
-uniform bool u_has_tangent;
-uniform bool u_occlusion_in_mr;    // occlusion packed into the R channel of the MR texture
+uniform float u_iridescence_thickness;  // nm (the extension's maximum; no thickness texture)
 
 // Texture slots: 0 base colour, 1 metallic-roughness, 2 normal, 3 occlusion, 4 emissive.
 uniform sampler2D u_tex_base;
@@ -33,7 +35,7 @@ uniform sampler2D u_tex_mr;
 uniform sampler2D u_tex_normal;
 uniform sampler2D u_tex_occlusion;
 uniform sampler2D u_tex_emissive;
-uniform bool u_use[5];
+// UV_SELECT: some slot reads TEXCOORD_1 or has a KHR_texture_transform
 uniform int u_texcoord[5];
 uniform mat3 u_uv_transform[5];    // KHR_texture_transform, identity when absent
 
@@ -56,8 +58,12 @@ out vec4 frag;
 const float PI = 3.14159265358979;
 
 vec2 slot_uv(int i) {
+#ifdef UV_SELECT
     vec2 uv = u_texcoord[i] == 1 ? v_uv1 : v_uv0;
     return (u_uv_transform[i] * vec3(uv, 1.0)).xy;
+#else
+    return v_uv0;
+#endif
 }
 
 vec3 env_dir_uv_lookup(vec3 d, float lod) {
@@ -141,9 +147,18 @@ vec3 srgb_encode(vec3 c) {
 }
 
 void main() {
-    vec4 base = u_base_color * v_color;
-    if (u_use[0]) base *= texture(u_tex_base, slot_uv(0));
-    float alpha = u_alpha_mode == 0 ? 1.0 : base.a;
+    vec4 base = u_base_color;
+#ifdef HAS_COLOR
+    base *= v_color;
+#endif
+#ifdef HAS_BASE_MAP
+    base *= texture(u_tex_base, slot_uv(0));
+#endif
+#if defined(ALPHA_MASK) || defined(ALPHA_BLEND)
+    float alpha = base.a;
+#else
+    float alpha = 1.0;
+#endif
 #ifdef ALPHA_MASK
     // Only masked materials get a program with discard: any discard in a shader turns off
     // llvmpipe's early depth test, which costs every other material its overdraw.
@@ -154,14 +169,18 @@ void main() {
     vec3 ng = normalize(v_normal);
     if (!gl_FrontFacing) ng = -ng;
     vec3 n = ng;
-    if (u_use[2]) {
+#if defined(HAS_NORMAL_MAP) && !defined(UNLIT)
+    {
         vec2 uv = slot_uv(2);
         vec3 t, b;
-        if (u_has_tangent) {
+#ifdef HAS_TANGENT
+        {
             t = normalize(v_tangent.xyz - ng * dot(ng, v_tangent.xyz));
             b = cross(ng, t) * (v_tangent.w < 0.0 ? -1.0 : 1.0);
             if (!gl_FrontFacing) t = -t;  // ng is already flipped, so b flipped with it
-        } else {
+        }
+#else
+        {
             // Tangent frame from screen-space derivatives: solve dp = T·du + B·dv. glTF's
             // V axis points down the image, so the bitangent of a normal map (+Y "up")
             // points towards decreasing v.
@@ -175,22 +194,26 @@ void main() {
             b = cross(ng, t);
             if (dot(b, tv) > 0.0) b = -b;
         }
+#endif
         vec3 tn = texture(u_tex_normal, uv).xyz * 2.0 - 1.0;
         tn.xy *= u_normal_scale;
         n = normalize(mat3(t, b, ng) * tn);
     }
+#endif
 
     vec3 color;
-    if (u_unlit) {
-        color = base.rgb;
-    } else {
+#ifdef UNLIT
+    color = base.rgb;
+#else
+    {
         float metallic = u_metallic, roughness = u_roughness;
-        vec4 mr = vec4(1.0);
-        if (u_use[1]) {
-            mr = texture(u_tex_mr, slot_uv(1));
-            roughness *= mr.g;
-            metallic *= mr.b;
-        }
+#if defined(HAS_MR_MAP) || defined(OCCLUSION_IN_MR)
+        vec4 mr = texture(u_tex_mr, slot_uv(1));
+#endif
+#ifdef HAS_MR_MAP
+        roughness *= mr.g;
+        metallic *= mr.b;
+#endif
         // Specular anti-aliasing as three.js does it: widen the lobe where the geometric
         // normal changes quickly across the pixel, and keep a minimum lobe width.
         vec3 dxy = max(abs(dFdx(ng)), abs(dFdy(ng)));
@@ -201,13 +224,15 @@ void main() {
         vec3 diffuse_color = base.rgb * (1.0 - metallic);
         vec3 f0 = mix(vec3(u_dielectric_f0), base.rgb, metallic);
 
-        if (u_iridescence > 0.0) {
+#ifdef IRIDESCENCE
+        {
             // Turn the film's Fresnel at this view angle back into an F0 for the split sum.
             vec3 f = thin_film_fresnel(u_iridescence_ior, nov, u_iridescence_thickness, f0);
             float x5 = pow(1.0 - nov, 5.0);
             vec3 film_f0 = clamp((f - x5) / max(1.0 - x5, 1e-4), 0.0, 1.0);
             f0 = mix(f0, film_f0, u_iridescence);
         }
+#endif
         vec2 dfg = texture(u_brdf_lut, vec2(nov, roughness)).rg;
         vec3 fss_ess = f0 * dfg.x + dfg.y;
         float ess = dfg.x + dfg.y;
@@ -222,20 +247,27 @@ void main() {
         vec3 irradiance = max(sh_irradiance(n), 0.0) * u_env_intensity;
 
         float ao = 1.0;
-        if (u_use[3]) {
-            float occ = u_occlusion_in_mr ? mr.r : texture(u_tex_occlusion, slot_uv(3)).r;
-            ao = 1.0 + u_occlusion_strength * (occ - 1.0);
-        }
+#ifdef HAS_OCCLUSION_MAP
+#ifdef OCCLUSION_IN_MR
+        float occ = mr.r;
+#else
+        float occ = texture(u_tex_occlusion, slot_uv(3)).r;
+#endif
+        ao = 1.0 + u_occlusion_strength * (occ - 1.0);
+#endif
         // Specular occlusion from ambient occlusion (Lagarde & de Rousiers 2014, "Moving
         // Frostbite to PBR", §4.10.2).
         float spec_ao = clamp(pow(nov + ao, exp2(-16.0 * roughness - 1.0)) - 1.0 + ao, 0.0, 1.0);
 
         vec3 kd = diffuse_color * (1.0 - max(max(fss_ess.r + multi.r, fss_ess.g + multi.g), fss_ess.b + multi.b));
+#ifdef TRANSMISSION
         kd *= 1.0 - u_transmission;
+#endif
         vec3 diffuse = (kd * irradiance / PI) * ao;
         vec3 specular = (fss_ess * radiance + multi * irradiance / PI) * spec_ao;
         color = diffuse + specular;
-        if (u_transmission > 0.0) {
+#ifdef TRANSMISSION
+        {
             // Thin-dielectric fallback for KHR_materials_transmission: light that is not
             // reflected passes through, filtered by the base colour (the extension's
             // transmittance), so coverage drops by what gets through. Blending cannot tint
@@ -246,9 +278,13 @@ void main() {
             alpha *= 1.0 - through;
             color /= max(alpha, 1e-3);
         }
+#endif
     }
+#endif
     vec3 emissive = u_emissive;
-    if (u_use[4] && emissive != vec3(0.0)) emissive *= texture(u_tex_emissive, slot_uv(4)).rgb;
+#ifdef HAS_EMISSIVE_MAP
+    emissive *= texture(u_tex_emissive, slot_uv(4)).rgb;
+#endif
     color += emissive;
 
     vec3 encoded = srgb_encode(aces_filmic(color));
