@@ -69,6 +69,10 @@ def _fenced(job_id: str, attempt: int) -> Any:
     return and_(jobs.c.id == job_id, jobs.c.attempt == attempt, jobs.c.state == RUNNING)
 
 
+def _require_row(conn: Connection, job_id: str) -> Job:
+    return Job.from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+
+
 def _require(conn: Connection, job_id: str, attempt: int, *, lock: bool = False) -> Job:
     stmt = select(jobs).where(_fenced(job_id, attempt))
     if lock and conn.dialect.name == "postgresql":
@@ -349,18 +353,15 @@ def cancel_running(
     return _terminal(conn, job, CANCELLED, now, hooks, error_code="cancelled", error_message=reason)
 
 
-def snooze(
-    conn: Connection, job_id: str, attempt: int, seconds: float, now: float, reason: str = "snoozed"
-) -> Job:
-    """Re-schedule without spending an attempt (also how a shutting-down worker hands back)."""
-    job = _require(conn, job_id, attempt, lock=True)
-    _close_attempt(conn, job, "snoozed", now, (reason, reason, None))
+def _park(conn: Connection, job: Job, run_at: float, now: float, event: dict[str, Any]) -> Job:
+    """Back to queued until ``run_at`` without spending an attempt (snooze, hand-back,
+    fan-out): the claim that brought it here is counted in ``snoozes``."""
     row = conn.execute(
         update(jobs)
         .where(jobs.c.id == job.id)
         .values(
             state=QUEUED,
-            run_at=now + seconds,
+            run_at=run_at,
             snoozes=jobs.c.snoozes + 1,
             lease_expires_at=None,
             worker_id=None,
@@ -368,8 +369,17 @@ def snooze(
         )
         .returning(*jobs.c)
     ).one()
-    events.record(conn, job.id, "state", {"state": QUEUED, "snoozed": seconds}, now)
+    events.record(conn, job.id, "state", {"state": QUEUED, **event}, now)
     return Job.from_row(row)
+
+
+def snooze(
+    conn: Connection, job_id: str, attempt: int, seconds: float, now: float, reason: str = "snoozed"
+) -> Job:
+    """Re-schedule without spending an attempt (also how a shutting-down worker hands back)."""
+    job = _require(conn, job_id, attempt, lock=True)
+    _close_attempt(conn, job, "snoozed", now, (reason, reason, None))
+    return _park(conn, job, now + seconds, now, {"snoozed": seconds})
 
 
 WAIT_FOR_CHILDREN = 365 * 86_400.0
@@ -404,22 +414,9 @@ def fan_out(
     ]
     insert_jobs(conn, dialect, children, now)
     _close_attempt(conn, job, "fanned_out", now, None)
-    row = conn.execute(
-        update(jobs)
-        .where(jobs.c.id == job.id)
-        .values(
-            state=QUEUED,
-            run_at=now + WAIT_FOR_CHILDREN,
-            snoozes=jobs.c.snoozes + 1,
-            lease_expires_at=None,
-            worker_id=None,
-            updated_at=now,
-        )
-        .returning(*jobs.c)
-    ).one()
-    events.record(conn, job.id, "state", {"state": QUEUED, "children": len(children)}, now)
+    _park(conn, job, now + WAIT_FOR_CHILDREN, now, {"children": len(children)})
     _wake_parent(conn, job.id, now)
-    return Job.from_row(row)
+    return _require_row(conn, job.id)
 
 
 def wake_parent(conn: Connection, child: Job) -> None:
