@@ -25,19 +25,26 @@ def main() -> None:
     p.add_argument("--poll", type=float, default=0.2)
     p.add_argument("--concurrency", type=int, default=1)
     p.add_argument("--kinds", default="")
+    p.add_argument("--ledger", action="store_true", help="install the credits ledger's hook")
+    p.add_argument("--no-listen", action="store_true", help="poll only, even on PostgreSQL")
+    p.add_argument("--log-level", default="INFO")
     args = p.parse_args()
     logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     store = Store(args.db_url)
     queue = JobQueue(store, lease_seconds=args.lease, policy=RetryPolicy(base=0.05, jitter=0))
+    if args.ledger:
+        from renderhouse import ledger
+
+        queue = ledger.install(queue)
     registry = test_registry()
     config = WorkerConfig(
         kinds=[k for k in args.kinds.split(",") if k],
         concurrency=args.concurrency,
         poll_seconds=args.poll,
         heartbeat_seconds=args.lease / 4,
-        listen_url=None if store.is_sqlite else store.url,
+        listen_url=None if store.is_sqlite or args.no_listen else store.url,
     )
     worker = Worker(
         queue,

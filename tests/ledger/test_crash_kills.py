@@ -33,7 +33,25 @@ PRICE = 10
 def _start(db_url: str, storage: Path, log: Path) -> subprocess.Popen[bytes]:
     with open(log, "ab") as fh:
         return subprocess.Popen(
-            [sys.executable, "-m", "tests.ledger.paid_worker", db_url, str(storage)],
+            [
+                sys.executable,
+                "-m",
+                "tests.acceptance.worker_process",
+                db_url,
+                str(storage),
+                "--ledger",
+                "--lease",
+                "1",
+                "--concurrency",
+                "2",
+                "--kinds",
+                "test.steps",
+                "--poll",
+                "0.1",
+                "--no-listen",
+                "--log-level",
+                "WARNING",
+            ],
             cwd=REPO,
             stdout=fh,
             stderr=subprocess.STDOUT,
