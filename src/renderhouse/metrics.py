@@ -28,9 +28,10 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, func, select
 
 from renderhouse.queue.jobs import QUEUED, Job
+from renderhouse.store.database import after_commit
 
 if TYPE_CHECKING:
     from renderhouse.queue.queue import JobQueue
@@ -90,22 +91,14 @@ def enable_multiprocess(directory: Path, *, fresh: bool = False) -> None:
 # -- instrumentation: subscriptions on the queue, explicit calls from the worker ----------
 def instrument_queue(queue: JobQueue) -> None:
     """Count enqueues and terminal states of ``queue`` once their transaction commits."""
-    if getattr(queue, "_metrics_instrumented", False):
+    if _count_enqueued_jobs in queue.enqueue_listeners:
         return
-    queue._metrics_instrumented = True  # type: ignore[attr-defined]
     queue.terminal_hooks.append(_on_terminal)
-    original = queue.enqueue_many
+    queue.enqueue_listeners.append(_count_enqueued_jobs)
 
-    def enqueue_many(new_jobs: Any, conn: Connection | None = None) -> list[tuple[Job, bool]]:
-        out = original(new_jobs, conn)
-        created = [job.kind for job, made in out if made]
-        if conn is None:
-            _count_enqueued(created)
-        else:
-            event.listen(conn, "commit", lambda _c: _count_enqueued(created), once=True)
-        return out
 
-    queue.enqueue_many = enqueue_many  # type: ignore[method-assign]
+def _count_enqueued_jobs(created: list[Job]) -> None:
+    _count_enqueued([job.kind for job in created])
 
 
 def _count_enqueued(kinds: Iterable[str]) -> None:
@@ -119,7 +112,7 @@ def _on_terminal(conn: Connection, job: Job) -> None:
         if job.started_at is not None and job.finished_at is not None:
             JOB_DURATION.labels(job.kind, job.state).observe(job.finished_at - job.started_at)
 
-    event.listen(conn, "commit", record, once=True)
+    after_commit(conn, lambda: record(conn))
 
 
 def job_started(job: Job) -> None:

@@ -27,7 +27,11 @@ class Runtime:
 
     @cached_property
     def queue(self) -> JobQueue:
-        return ledger.install(
+        """The queue with the platform's subscribers: the ledger (money moves in the same
+        transaction as the job) and the metrics (counted once that transaction commits)."""
+        from renderhouse import metrics
+
+        queue = ledger.install(
             JobQueue(
                 self.store,
                 policy=RetryPolicy(),
@@ -35,6 +39,8 @@ class Runtime:
                 max_queue_size=self.settings.max_queue_size,
             )
         )
+        metrics.instrument_queue(queue)
+        return queue
 
     @cached_property
     def storage(self) -> Storage:

@@ -31,11 +31,14 @@ def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance
     )
     duties = None
     if maintenance:
+        from renderhouse.ops.backup import backup_schedule
+
         duties = Maintenance(
             rt.queue,
             rescue_every=s.rescue_seconds,
             retention_seconds=s.retention_days * 86_400.0,
             on_artifact_pruned=lambda a: rt.storage.delete(a["key"]),
+            periodic=backup_schedule(s),
         )
     webhooks.install(rt)  # jobs end here too: their webhooks are enqueued in that transaction
     return Worker(rt.queue, rt.registry, rt.storage, cfg, duties)
@@ -71,11 +74,14 @@ def worker(
     asyncio.run(w.run())
 
 
-def _server(rt: Runtime, host: str, port: int) -> uvicorn.Server:
+def _server(rt: Runtime, host: str, port: int, *, with_worker: bool = False) -> uvicorn.Server:
     from renderhouse.api import create_app
 
+    app = create_app(rt.settings, rt)
+    # A worker runs in this process tree: readiness then also requires a live worker.
+    app.state.rh.extra["expect_workers"] = with_worker
     config = uvicorn.Config(
-        create_app(rt.settings, rt),
+        app,
         host=host,
         port=port,
         log_level=rt.settings.log_level.lower(),
@@ -131,7 +137,7 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
     click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {kinds}")
     click.echo(f"API on http://{host}:{port} (docs at /docs)")
     w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
-    asyncio.run(_serve_all(_server(rt, host, port), w))
+    asyncio.run(_serve_all(_server(rt, host, port, with_worker=True), w))
 
 
 @click.command()

@@ -4,11 +4,12 @@ retry policy, terminal hooks (the ledger) and in-process wake-ups."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection
 
 from renderhouse.errors import QueueFull
 from renderhouse.queue import attempts, control, enqueue, events, scheduler
@@ -16,9 +17,11 @@ from renderhouse.queue.clock import Clock, SystemClock
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.retry import RetryPolicy
-from renderhouse.store.database import Store
+from renderhouse.store.database import Store, after_commit
 
 Wakeup = Callable[[str], object]
+EnqueueListener = Callable[[list[Job]], object]
+DEPTH_REFRESH_SECONDS = 1.0
 
 
 class JobQueue:
@@ -37,7 +40,10 @@ class JobQueue:
         self.lease_seconds = lease_seconds
         self.max_queue_size = max_queue_size
         self.terminal_hooks: list[attempts.TerminalHook] = [attempts.wake_parent]
+        self.enqueue_listeners: list[EnqueueListener] = []
+        """Called with the jobs this process created, once their transaction has committed."""
         self._wakeups: list[Wakeup] = []
+        self._depth: tuple[float, int] | None = None
 
     # -- wake-ups -------------------------------------------------------------------------
     def on_enqueue(self, fn: Wakeup) -> None:
@@ -48,6 +54,28 @@ class JobQueue:
         for fn in self._wakeups:
             for kind in kinds:
                 fn(kind)
+
+    def _committed(self, created: list[Job], kinds: set[str]) -> None:
+        for listener in self.enqueue_listeners:
+            listener(created)
+        self._wake(kinds)
+
+    def _check_depth(self, conn: Connection | None, adding: int) -> None:
+        """Refuse work past ``max_queue_size``. The count is refreshed at most once a second
+        (counting a large backlog on every enqueue would cost more than the enqueue)."""
+        if self.max_queue_size is None:
+            return
+        now = time.monotonic()
+        if self._depth is None or now - self._depth[0] > DEPTH_REFRESH_SECONDS:
+            with self._tx(conn) as c:
+                self._depth = (now, control.queued_count(c))
+        depth = self._depth[1]
+        if depth + adding > self.max_queue_size:
+            raise QueueFull(
+                f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
+                details={"queued": depth, "limit": self.max_queue_size},
+            )
+        self._depth = (self._depth[0], depth + adding)
 
     @contextmanager
     def _tx(self, conn: Connection | None) -> Iterator[Connection]:
@@ -66,21 +94,16 @@ class JobQueue:
     def enqueue_many(
         self, new_jobs: Sequence[NewJob], conn: Connection | None = None
     ) -> list[tuple[Job, bool]]:
-        if self.max_queue_size is not None:
-            with self._tx(conn) as c:
-                depth = control.queued_count(c)
-            if depth + len(new_jobs) > self.max_queue_size:
-                raise QueueFull(
-                    f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
-                    details={"queued": depth, "limit": self.max_queue_size},
-                )
+        self._check_depth(conn, len(new_jobs))
         kinds = {j.kind for j in new_jobs}
         if conn is not None:
-            event.listen(conn, "commit", lambda _c: self._wake(kinds), once=True)
-            return enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), self.clock.now())
+            out = enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), self.clock.now())
+            created = [job for job, made in out if made]
+            after_commit(conn, lambda: self._committed(created, kinds))
+            return out
         with self.store.begin() as own:
             out = enqueue.insert_jobs(own, self.store.dialect, list(new_jobs), self.clock.now())
-        self._wake(kinds)
+        self._committed([job for job, made in out if made], kinds)
         return out
 
     # -- workers --------------------------------------------------------------------------

@@ -229,18 +229,16 @@ def _hull_points(scene: Scene, cells: int = 24) -> np.ndarray:
     vertex (projecting 340k vertices each frame costs ~50 ms)."""
     lo, hi = (np.asarray(b, np.float64) for b in scene.bounds)
     step = np.maximum(hi - lo, 1e-9) / cells
-    occupied = np.unique(
-        np.concatenate(
-            [
-                np.clip(((p.positions - lo) / step).astype(np.int64), 0, cells - 1)
-                for p in scene.primitives
-            ]
-        ),
-        axis=0,
-    )
-    offsets = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], np.int64)
-    corners = np.unique((occupied[:, None, :] + offsets[None]).reshape(-1, 3), axis=0)
-    pts = lo + corners * step
+    occupied = np.zeros((cells,) * 3, bool)
+    for prim in scene.primitives:
+        c = np.clip(((prim.positions - lo) / step).astype(np.int32), 0, cells - 1)
+        occupied[c[:, 0], c[:, 1], c[:, 2]] = True
+    grid = np.zeros((cells + 1,) * 3, bool)  # grid points: corners of occupied cells
+    for dx in (0, 1):
+        for dy in (0, 1):
+            for dz in (0, 1):
+                grid[dx : dx + cells, dy : dy + cells, dz : dz + cells] |= occupied
+    pts = lo + np.argwhere(grid) * step
     return np.hstack([pts, np.ones((len(pts), 1))])
 
 

@@ -3,7 +3,7 @@ surface SQLite's "database is locked" (WAL, ``BEGIN IMMEDIATE``, a long busy tim
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -99,3 +99,17 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN")
         else:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def after_commit(conn: Connection, fn: Callable[[], object]) -> None:
+    """Run ``fn`` once if ``conn``'s transaction commits; forget it if it rolls back."""
+
+    def on_commit(_c: Connection) -> None:
+        event.remove(conn, "rollback", on_rollback)
+        fn()
+
+    def on_rollback(_c: Connection) -> None:
+        event.remove(conn, "commit", on_commit)
+
+    event.listen(conn, "commit", on_commit, once=True)
+    event.listen(conn, "rollback", on_rollback, once=True)

@@ -51,9 +51,10 @@ class TurntableInput(BaseModel):
     frame_range: tuple[int, int] | None = Field(
         None, description="set on fan-out children: the [start, end) frame indices to render"
     )
-    max_triangles: int = Field(10_000_000, ge=1)
-    max_texture_pixels: int = Field(8192 * 8192, ge=1)
-    max_file_mb: int = Field(512, ge=1)
+    # Callers may only lower the guards, never raise them past what a worker can bear.
+    max_triangles: int = Field(10_000_000, ge=1, le=10_000_000)
+    max_texture_pixels: int = Field(8192 * 8192, ge=1, le=8192 * 8192)
+    max_file_mb: int = Field(512, ge=1, le=512)
 
     @field_validator("background")
     @classmethod
