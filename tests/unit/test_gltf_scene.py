@@ -93,3 +93,45 @@ def test_framing_fits_the_bounding_sphere() -> None:
     assert f.near < f.distance - f.radius and f.far > f.distance + f.radius
     assert spin_angles(4, "cw", 90)[1] == pytest.approx(0.0)
     assert spin_angles(4, "ccw", 0)[1] == pytest.approx(np.pi / 2)
+
+
+def test_shader_variant_compiles_in_only_what_the_material_uses() -> None:
+    from renderhouse.scene.gl_backend import pbr_defines
+    from renderhouse.scene.gltf_scene import Material, Primitive, TextureSlot
+
+    prim = Primitive(np.zeros((3, 3), np.float32), np.zeros((3, 3), np.float32), np.arange(3), 0)
+    plain = Material()
+    assert pbr_defines(plain, prim) == ()
+    orm = Material(
+        slots={k: TextureSlot(0) for k in ("baseColor", "metallicRoughness", "occlusion")},
+        emissive=np.zeros(3, np.float32),
+        occlusion_in_mr=True,
+    )
+    orm.slots["emissive"] = TextureSlot(1)  # a black emissive factor: the map is skipped
+    assert pbr_defines(orm, prim) == (
+        "HAS_BASE_MAP",
+        "HAS_MR_MAP",
+        "HAS_OCCLUSION_MAP",
+        "OCCLUSION_IN_MR",
+    )
+    moved = TextureSlot(0, texcoord=1)
+    odd = Material(alpha_mode="MASK", unlit=True, slots={"normal": moved, "baseColor": moved})
+    prim.uv1 = np.zeros((3, 2), np.float32)
+    # unlit ignores the normal map; TEXCOORD_1 needs the per-slot UV selection
+    assert pbr_defines(odd, prim) == ("ALPHA_MASK", "HAS_BASE_MAP", "HAS_UV1", "UNLIT", "UV_SELECT")
+
+
+def test_scissor_points_hold_every_vertex() -> None:
+    from renderhouse.scene.gl_backend import _hull_points
+    from renderhouse.scene.gltf_scene import Primitive, Scene
+
+    rng = np.random.default_rng(1)
+    pos = rng.normal(size=(5000, 3)).astype(np.float32)
+    prim = Primitive(pos, pos, np.arange(3), 0)
+    scene = Scene([prim], [], [], (pos.min(0), pos.max(0)), 1)
+    hull = _hull_points(scene, cells=8)
+    assert hull.shape[1] == 4 and len(hull) < len(pos)
+    # any direction: the points reach at least as far as the vertices (convex hull holds them)
+    for d in rng.normal(size=(50, 3)):
+        assert (hull[:, :3] @ d).max() >= (pos @ d).max() - 1e-5
+        assert (hull[:, :3] @ d).min() <= (pos @ d).min() + 1e-5
