@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -40,7 +39,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -50,87 +48,15 @@ from baseline import (
     DEFAULT_SHARED,
     REPO_ROOT,
     TreeSampler,
-    chromium_path,
     log,
     prepare_peer,
     turntable_cmd,
 )
+from machine import USER_HZ, cpu_busy_ticks, machine_info, wait_quiet
 
 RENDERHOUSE = REPO_ROOT / ".venv" / "bin" / "renderhouse"
 PYTHON = REPO_ROOT / ".venv" / "bin" / "python"
 PROCESS_CONFIGS = (("DamagedHelmet", 512), ("DamagedHelmet", 1024), ("Corset_heavy", 1024))
-USER_HZ = os.sysconf("SC_CLK_TCK")
-
-
-# ---------------------------------------------------------------------------
-# Machine description and load accounting
-# ---------------------------------------------------------------------------
-
-
-def _cpu_busy_ticks() -> int:
-    """Busy (non-idle, non-iowait) jiffies of the whole machine since boot."""
-    with open("/proc/stat", encoding="ascii") as f:
-        vals = [int(v) for v in f.readline().split()[1:9]]
-    return sum(vals) - vals[3] - vals[4]
-
-
-def busy_cores(seconds: float = 1.0) -> float:
-    """Average number of busy cores over ``seconds``."""
-    a = _cpu_busy_ticks()
-    time.sleep(seconds)
-    return (_cpu_busy_ticks() - a) / USER_HZ / seconds
-
-
-def wait_quiet(max_wait: float, threshold: float = 0.3) -> float:
-    """Wait (at most ``max_wait`` s) until other processes use < ``threshold`` cores.
-
-    Other engineers run test suites on the same 2 cores; starting a measurement in
-    the middle of one would mostly measure them. Returns the last load seen.
-    """
-    t0 = time.monotonic()
-    load = busy_cores()
-    while load > threshold and time.monotonic() - t0 < max_wait:
-        time.sleep(2.0)
-        load = busy_cores()
-    return load
-
-
-def machine_info() -> dict[str, Any]:
-    """What docs/benchmarks.md records about the box."""
-    cpu = "?"
-    with open("/proc/cpuinfo", encoding="utf-8") as f:
-        for line in f:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    with open("/proc/meminfo", encoding="ascii") as f:
-        mem_kb = int(f.readline().split()[1])
-
-    def version(cmd: list[str]) -> str:
-        try:
-            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-        except OSError:
-            return "?"
-
-    gl = version(
-        [
-            str(PYTHON),
-            "-c",
-            "import moderngl; c = moderngl.create_standalone_context(backend='egl'); "
-            "print(c.info['GL_RENDERER'], '/', c.info['GL_VERSION'])",
-        ]
-    )
-    return {
-        "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "nproc": os.cpu_count(),
-        "cpu": cpu,
-        "ram_gib": round(mem_kb / 2**20, 1),
-        "kernel": platform.release(),
-        "python": platform.python_version(),
-        "node": version(["node", "--version"]),
-        "chromium": version([chromium_path(), "--version"]),
-        "gl_ours": gl,
-    }
 
 
 # ---------------------------------------------------------------------------
@@ -160,7 +86,7 @@ def measure(cmd: list[str], *, side: str, config: str, out_dir: Path, cwd: Path 
     rusage, whichever is larger), so ``others_cores`` = (machine busy time - tree
     CPU) / wall tells how much the rest of the box interfered with this run.
     """
-    busy0 = _cpu_busy_ticks()
+    busy0 = cpu_busy_ticks()
     t0 = time.perf_counter()
     with tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err)
@@ -171,7 +97,7 @@ def measure(cmd: list[str], *, side: str, config: str, out_dir: Path, cwd: Path 
         sampler.stop()
         err.seek(0)
         stderr = err.read().decode(errors="replace")
-    busy = (_cpu_busy_ticks() - busy0) / USER_HZ
+    busy = (cpu_busy_ticks() - busy0) / USER_HZ
     cpu = max(sampler.cpu_s, usage.ru_utime + usage.ru_stime)
     frames = sum(1 for p in out_dir.rglob("*") if p.suffix == ".png") if out_dir.exists() else 0
     run = Run(
