@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     backup_dir: Path | None = Field(default=None, description="Default: data_dir/backups.")
     backup_keep: int = Field(default=7, ge=1, le=1000)
     backup_include_artifacts: bool = False
+    alert_check_seconds: float = Field(
+        default=60.0, gt=0, description="how often serve evaluates alert rules"
+    )
     disk_alert_percent: float = Field(default=90.0, gt=0, le=100)
     failure_alert_rate: float = Field(default=0.5, gt=0, le=1)
     backlog_alert_seconds: float = Field(default=900.0, gt=0)

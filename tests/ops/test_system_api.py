@@ -161,3 +161,33 @@ def test_readiness_is_fast_and_detailed(rt: Runtime) -> None:
         assert ok
     assert max(timings) < 0.005  # every check answered from its cache
     assert call(app, "GET", "/health/live").json() == {"status": "ok"}
+
+
+def test_alerts_are_evaluated_on_schedule_without_a_reader(rt: Runtime) -> None:
+    """serve runs the rules as a maintenance duty: the webhook hears of an alert even when
+    nobody reads /v1/system/alerts."""
+    from renderhouse.ops import alerts
+    from renderhouse.worker.maintenance import Maintenance
+
+    posted: list[dict[str, Any]] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(204)
+
+    notifier = alerts.Notifier(rt.settings.alert_webhook_url, httpx.MockTransport(hook))
+    registration.register(rt.store, "dead-worker", ["noop"], time.time() - 3600)
+    duties = Maintenance(rt.queue, rescue_every=60, extra=[(0.05, alerts.watch(rt, notifier))])
+
+    async def run_until_posted() -> None:
+        stopping = asyncio.Event()
+        task = asyncio.create_task(duties.run(stopping))
+        deadline = time.monotonic() + 10
+        while not posted and time.monotonic() < deadline:
+            await asyncio.sleep(0.02)
+        stopping.set()
+        await task
+
+    asyncio.run(run_until_posted())
+    assert posted, "the scheduled evaluation never called the webhook"
+    assert "worker_heartbeat_lost" in {a["name"] for a in posted[0]["firing"]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING, cast
 
 import click
 import uvicorn
@@ -13,6 +14,9 @@ from renderhouse.cli import runtime
 from renderhouse.runtime import Runtime
 from renderhouse.worker.maintenance import Maintenance
 from renderhouse.worker.worker import Worker, WorkerConfig
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -137,7 +141,21 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
     click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {kinds}")
     click.echo(f"API on http://{host}:{port} (docs at /docs)")
     w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
-    asyncio.run(_serve_all(_server(rt, host, port, with_worker=True), w))
+    server = _server(rt, host, port, with_worker=True)
+    _watch_alerts(rt, server, w)
+    asyncio.run(_serve_all(server, w))
+
+
+def _watch_alerts(rt: Runtime, server: uvicorn.Server, w: Worker) -> None:
+    """Evaluate alert rules on a schedule (not only when someone reads them), sharing one
+    notifier with ``/v1/system/alerts`` so the webhook hears of each change once."""
+    from renderhouse.ops import alerts
+
+    notifier = alerts.Notifier(rt.settings.alert_webhook_url)
+    app = cast("FastAPI", server.config.app)  # _server() built it from create_app
+    app.state.rh.extra["alert_notifier"] = notifier
+    if w.maintenance is not None:
+        w.maintenance.extra.append((rt.settings.alert_check_seconds, alerts.watch(rt, notifier)))
 
 
 @click.command()

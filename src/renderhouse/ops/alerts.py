@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -181,3 +182,14 @@ class Notifier:
                 client.post(str(self.url), json=body).raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("alert webhook failed: %s", exc)
+
+
+def watch(rt: Runtime, notifier: Notifier) -> Callable[[], dict[str, list[Alert]]]:
+    """A maintenance duty: evaluate the rules and tell the webhook what started or resolved,
+    so an alert fires even when nobody is reading ``/v1/system/alerts``."""
+    from renderhouse.ops import resources
+
+    def check() -> dict[str, list[Alert]]:
+        return notifier.update(evaluate(rt, resources.snapshot(rt)))
+
+    return check

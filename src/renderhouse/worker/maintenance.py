@@ -26,6 +26,8 @@ class Maintenance:
     retention_seconds: float = 30 * 86_400.0
     periodic: list[PeriodicJob] = field(default_factory=list)
     on_artifact_pruned: Callable[[dict[str, Any]], None] | None = None
+    extra: list[tuple[float, Callable[[], Any]]] = field(default_factory=list)
+    """More duties as (every seconds, callable), e.g. evaluating alert rules."""
     rescued: int = 0
     pruned: int = 0
 
@@ -36,6 +38,7 @@ class Maintenance:
         ]
         if self.periodic:
             duties.append((1.0, lambda: enqueue_due(self.queue, self.periodic)))
+        duties.extend(self.extra)
         await asyncio.gather(*(self._every(s, fn, stopping) for s, fn in duties))
 
     async def _every(self, seconds: float, fn: Callable[[], Any], stopping: asyncio.Event) -> None:
