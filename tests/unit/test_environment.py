@@ -106,3 +106,15 @@ def test_cache_on_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert np.array_equal(first.specular[2], second.specular[2])
     with pytest.raises(InvalidInput, match="preset"):
         env_mod.load_environment(str(tmp_path / "missing.hdr"))
+
+
+def test_auto_renderer_choice_follows_the_model_extensions() -> None:
+    import importlib.util
+
+    from renderhouse.scene.renderer import choose_backend
+
+    assert choose_backend("gl", ["KHR_materials_clearcoat"]) == "gl"
+    assert choose_backend("auto", ["KHR_materials_transmission", "KHR_materials_volume"]) == "gl"
+    has_filly = importlib.util.find_spec("filly") is not None
+    expected = "filament" if has_filly else "gl"
+    assert choose_backend("auto", ["KHR_materials_sheen"]) == expected

@@ -13,6 +13,7 @@ import io
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -84,6 +85,10 @@ class Scene:
     bounds: tuple[np.ndarray, np.ndarray]
     triangles: int
     animations: int = 0
+    # How it was loaded, for backends that read the file themselves (filament):
+    source: Path | None = None
+    z_up: bool = False
+    pose: tuple[int, float] | None = None  # (animation, time) when posed
 
 
 def _texture_transform(info: dict[str, Any]) -> tuple[int, np.ndarray]:
@@ -376,7 +381,17 @@ def load_scene(
     ]
     _pack_occlusion(materials, images)
     tris = sum(len(p.indices) // 3 for p in prims)
-    return Scene(prims, materials, images, (lo, hi), tris, len(doc.get("animations") or []))
+    return Scene(
+        prims,
+        materials,
+        images,
+        (lo, hi),
+        tris,
+        len(doc.get("animations") or []),
+        source=model.path,
+        z_up=z_up,
+        pose=None if animation is None else (animation, animation_time),
+    )
 
 
 def _geometry(doc, reader, materials, animation, animation_time, z_up):

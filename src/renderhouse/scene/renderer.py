@@ -75,21 +75,42 @@ def parse_background(text: str) -> tuple[str, tuple[float, ...], tuple[float, ..
 _BACKENDS: dict[str, Renderer] = {}
 
 
+FILAMENT_ONLY_EXTENSIONS = frozenset(
+    {
+        "KHR_materials_clearcoat",
+        "KHR_materials_sheen",
+        "KHR_materials_specular",
+        "KHR_materials_anisotropy",
+    }
+)
+"""Material extensions the gl backend ignores and Filament renders: ``auto`` sends models
+that use them to ``filament`` when it is installed (transmission, volume, IOR and
+iridescence have gl approximations that meet the look targets, so they stay on gl)."""
+
+
+def choose_backend(name: str, extensions_used: list[str]) -> str:
+    """Resolve ``auto`` for one model: gl, unless it needs what only filament draws."""
+    if name != "auto":
+        return name
+    import importlib.util
+
+    needs = FILAMENT_ONLY_EXTENSIONS.intersection(extensions_used)
+    if needs and importlib.util.find_spec("filly") is not None:
+        return "filament"
+    return "gl"
+
+
 def get_renderer(name: str = "auto") -> Renderer:
     """The process-wide backend instance (GL context and programs stay warm between jobs)."""
     if name == "auto":
         name = "gl"
     if name == "filament":
-        try:
-            import filly  # type: ignore[import-not-found]  # noqa: F401
-        except ImportError:
-            raise InvalidInput(
-                "the filament renderer is not available: it needs the optional 'filly' "
-                "package (pip install 'renderhouse[filly]'); use --renderer gl"
-            ) from None
-        raise InvalidInput(
-            "the filament renderer is not implemented in this build; use --renderer gl"
-        )
+        if name not in _BACKENDS:
+            # imports filly lazily and raises InvalidInput naming the extra when it is missing
+            from renderhouse.scene.filament_backend import FilamentRenderer
+
+            _BACKENDS[name] = FilamentRenderer()
+        return _BACKENDS[name]
     if name != "gl":
         raise InvalidInput(f"unknown renderer {name!r}; choose auto, gl or filament")
     if name not in _BACKENDS:

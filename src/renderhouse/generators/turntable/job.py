@@ -162,7 +162,7 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
     from renderhouse.scene.framing import frame_bounds, spin_angles
     from renderhouse.scene.gltf_scene import load_scene
     from renderhouse.scene.gltf_validate import ModelLimits, validate_model
-    from renderhouse.scene.renderer import RenderSettings, get_renderer
+    from renderhouse.scene.renderer import RenderSettings, choose_backend, get_renderer
 
     timings = timings or Timings()
     cpu0 = time.process_time()
@@ -184,6 +184,9 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
             max_texture_pixels=inp.max_texture_pixels,
         )
         model = validate_model(Path(inp.model), limits)
+    backend = choose_backend(inp.renderer, list(model.doc.get("extensionsUsed") or []))
+    if backend != renderer.name:
+        renderer = get_renderer(backend)
     with timings.phase("load + decode | GL start-up"):
         options = dict(
             max_texture_side=_texture_side(width, height),
