@@ -126,47 +126,51 @@ def test_postgres_restart_under_load(pg_url: str, tmp_path: Path) -> None:
         pytest.skip(
             "restarts the shared PostgreSQL server: set RENDERHOUSE_TEST_PG_RESTART=1 (CI does)"
         )
-    store = Store(pg_url)
-    queue = JobQueue(store)
     from tests.conftest import _truncate
 
-    _truncate(store)
-    before = [j.id for j, _ in queue.enqueue_many([NewJob("noop", {}) for _ in range(200)])]
+    stores = [Store(pg_url)]
+    queue = JobQueue(stores[0])
+    _truncate(stores[0])
     log = tmp_path / "workers.log"
-    # A long poll interval: after the restart only LISTEN/NOTIFY can wake the workers fast.
-    with (
-        worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
-        worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
-    ):
-        wait_until(lambda: queue.get(before[0]).state == "succeeded", what="work to start")
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"],
-            check=True,
-            timeout=120,
-        )
-        store.dispose()
-        store = Store(pg_url)
-        queue = JobQueue(store)
-        wait_until(lambda: _reachable(store), timeout=60, what="PostgreSQL to come back")
-        wait_until(
-            lambda: all(queue.get(i).state == "succeeded" for i in before),
-            timeout=60,
-            what="the jobs from before the restart",
-        )
-        wait_until(
-            lambda: log.read_text().count("listening for job notifications") >= 4,
-            timeout=30,
-            what="both listeners to reconnect",
-        )
-        fresh = queue.enqueue(NewJob("noop", {}))[0]
-        t0 = time.monotonic()
-        wait_until(
-            lambda: queue.get(fresh.id).state == "succeeded",
-            timeout=20,
-            what="a job after the restart",
-        )
-        assert time.monotonic() - t0 < 5, "workers should be woken by NOTIFY, not the 30 s poll"
-    store.dispose()
+    try:
+        # A long poll interval: after the restart only LISTEN/NOTIFY can wake workers fast.
+        with (
+            worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
+            worker_process(pg_url, tmp_path / "s", log, "--poll", "30", "--concurrency", "4"),
+        ):
+            wait_until(
+                lambda: log.read_text().count("started: kinds") >= 2, timeout=60, what="workers"
+            )
+            work = [j.id for j, _ in queue.enqueue_many([NewJob("noop", {}) for _ in range(500)])]
+            subprocess.run(
+                ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"],
+                check=True,
+                timeout=120,
+            )
+            stores.append(Store(pg_url))
+            queue = JobQueue(stores[-1])
+            wait_until(lambda: _reachable(stores[-1]), timeout=60, what="PostgreSQL to come back")
+            wait_until(
+                lambda: all(queue.get(i).state == "succeeded" for i in work),
+                timeout=90,
+                what="the jobs enqueued before the restart",
+            )
+            wait_until(
+                lambda: log.read_text().count("listening for job notifications") >= 4,
+                timeout=30,
+                what="both listeners to reconnect",
+            )
+            fresh = queue.enqueue(NewJob("noop", {}))[0]
+            t0 = time.monotonic()
+            wait_until(
+                lambda: queue.get(fresh.id).state == "succeeded",
+                timeout=20,
+                what="a job after the restart",
+            )
+            assert time.monotonic() - t0 < 5, "workers should be woken by NOTIFY, not the poll"
+    finally:
+        for store in stores:
+            store.dispose()
 
 
 def _cluster() -> list[str]:

@@ -112,13 +112,7 @@ class Worker:
             generators = [(k, _path(self.registry.cls(k))) for k in self.isolated]
             self.pool = ChildPool(self.config.concurrency, generators)
             await asyncio.to_thread(self.pool.start)
-        await asyncio.to_thread(
-            registration.register,
-            self.queue.store,
-            self.config.worker_id,
-            self.kinds,
-            self.queue.clock.now(),
-        )
+        await self._register()
         background = [
             asyncio.create_task(self._heartbeat_loop()),
             asyncio.create_task(self._cancel_loop()),
@@ -147,6 +141,25 @@ class Worker:
                 registration.unregister, self.queue.store, self.config.worker_id
             )
             log.info("worker %s stopped", self.config.worker_id)
+
+    async def _register(self) -> None:
+        """Announce this worker, riding out a database that is restarting meanwhile: the
+        claim loop retries on its own, and start-up must not be the one step that dies."""
+        while True:
+            try:
+                await asyncio.to_thread(
+                    registration.register,
+                    self.queue.store,
+                    self.config.worker_id,
+                    self.kinds,
+                    self.queue.clock.now(),
+                )
+                return
+            except Exception as exc:
+                if self._stopping.is_set():
+                    raise
+                log.warning("could not register the worker (%s); retrying", exc)
+                await asyncio.sleep(1.0)
 
     def _notified(self, payload: str) -> None:
         if payload.startswith("cancel:"):
