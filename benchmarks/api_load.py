@@ -1,12 +1,16 @@
-"""HTTP API load: N concurrent clients submitting and polling jobs against a running server
-on PostgreSQL, then Server-Sent Events fan-out latency with N subscribers on one job.
+"""HTTP API load on PostgreSQL: POST /v1/jobs at full speed and at a fixed rate from 1,000
+concurrent clients, a submit-and-poll mix with a worker running the jobs, then Server-Sent
+Events fan-out latency with N subscribers on one job.
 
-    .venv/bin/python benchmarks/api_load.py --clients 1000 --seconds 20 --processes 2
+    apt-get install wrk   # the load generator (C, a few MB): Python clients top out first
+    .venv/bin/python benchmarks/api_load.py --clients 1000 --rate 500 --seconds 20
 
-Starts its own server (``uvicorn --factory renderhouse.api.app:from_environment``) and a
-``noop`` worker on a fresh database, and drops the database afterwards. Reports requests/s,
-latency percentiles and errors. The client runs in this one Python process, so on a small
-machine the figures measure client and server together: read them as a floor."""
+Starts its own server (``uvicorn --factory renderhouse.api.app:from_environment``, one
+process per core) on a fresh database and drops the database afterwards. Requests are spread
+round-robin over ``--users`` users' API keys (their own rate limits, fair-queue lanes and
+balances), plus a line for one user alone. Everything runs on this one machine: the server,
+PostgreSQL, the load generator and, in the mixed phase, the worker share its cores, so the
+figures are a floor for a server with the machine to itself."""
 
 from __future__ import annotations
 
@@ -14,6 +18,9 @@ import argparse
 import asyncio
 import json
 import os
+import re
+import resource
+import shutil
 import socket
 import subprocess
 import sys
@@ -60,24 +67,34 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start(url: str, data: Path, port: int, processes: int) -> list[subprocess.Popen[bytes]]:
-    env = {
+def environment(url: str, data: Path) -> dict[str, str]:
+    return {
         **os.environ,
         "RENDERHOUSE_DATABASE_URL": url,
         "RENDERHOUSE_DATA_DIR": str(data),
         "RENDERHOUSE_RATE_LIMIT": "10000000/minute",
         "RENDERHOUSE_RATE_LIMIT_GLOBAL": "10000000/minute",
+        "RENDERHOUSE_MAX_QUEUE_SIZE": "100000000",
         "RENDERHOUSE_LOG_LEVEL": "WARNING",
         "RENDERHOUSE_EVENTS_POLL_SECONDS": "0.15",
     }
+
+
+def start_server(url: str, data: Path, port: int, processes: int) -> subprocess.Popen[bytes]:
     server = [sys.executable, "-m", "uvicorn", "--factory", "renderhouse.api.app:from_environment"]
     server += ["--port", str(port), "--workers", str(processes), "--log-level", "warning"]
     server += ["--no-access-log", "--backlog", "4096"]
+    return subprocess.Popen(server, env=environment(url, data), preexec_fn=_more_files)
+
+
+def start_worker(url: str, data: Path) -> subprocess.Popen[bytes]:
     worker = [str(Path(sys.executable).parent / "renderhouse"), "worker", "--kinds", "noop"]
-    return [
-        subprocess.Popen(server, env=env),
-        subprocess.Popen([*worker, "--concurrency", "64"], env=env),
-    ]
+    return subprocess.Popen([*worker, "--concurrency", "64"], env=environment(url, data))
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.terminate()
+    proc.wait(30)
 
 
 async def wait_ready(base: str) -> None:
@@ -92,58 +109,91 @@ async def wait_ready(base: str) -> None:
     raise RuntimeError("the server did not become ready")
 
 
-async def load(
-    base: str, key: str, clients: int, seconds: float, baseline: bool = False
+WRK_SCRIPT = """
+local keys, owners, n = {}, {}, 0
+local delay_ms, mix = tonumber(os.getenv("DELAY_MS")), os.getenv("MIX") == "1"
+for pair in string.gmatch(os.getenv("KEYS"), "[^,]+") do
+  local owner, key = string.match(pair, "([^=]+)=(.+)")
+  keys[#keys + 1] = key
+  owners[owner] = key
+end
+local last, last_key = nil, nil
+function delay() return delay_ms end
+local function headers(key)
+  return {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}
+end
+function request()
+  n = n + 1
+  if mix and last ~= nil and n % 2 == 0 then
+    return wrk.format("GET", "/v1/jobs/" .. last, headers(last_key))
+  end
+  return wrk.format("POST", "/v1/jobs", headers(keys[(n % #keys) + 1]), '{"kind":"noop"}')
+end
+function response(status, headers, body)
+  local id, owner = string.match(body, '"id":"(%x+)".-"owner":"([^"]+)"')
+  if id and owners[owner] then last, last_key = id, owners[owner] end
+end
+"""
+
+
+def wrk(
+    base: str,
+    keys: list[tuple[str, str]],
+    clients: int,
+    seconds: float,
+    delay_ms: int,
+    mix: bool = False,
 ) -> dict[str, Any]:
-    """Each client: submit a job, then poll it until it ends, repeat until time is up. With
-    ``baseline`` it only calls ``/health/live`` (no auth, no database): what the server and
-    this machine manage at all, to read the other figures against."""
-    latencies: list[float] = []
-    errors: dict[str, int] = {}
-    stop = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    headers = {"Authorization": f"Bearer {key}"}
+    """Run wrk (closed loop; each connection waits ``delay_ms`` after each response, which
+    paces 1,000 connections to a chosen rate) and parse its summary."""
+    script = Path(f"/tmp/rh-bench-wrk-{os.getpid()}.lua")
+    script.write_text(WRK_SCRIPT)
+    env = {
+        **os.environ,
+        "KEYS": ",".join(f"{owner}={key}" for owner, key in keys),
+        "DELAY_MS": str(delay_ms),
+        "MIX": "1" if mix else "0",
+    }
+    cmd = ["wrk", "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s"]
+    out = subprocess.run(
+        [*cmd, "-s", str(script), base],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        preexec_fn=_more_files,
+    ).stdout
+    script.unlink()
 
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=60) as c:
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        if m is None:
+            return float("nan")
+        return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
-        async def call(method: str, path: str, **kw: Any) -> httpx.Response | None:
-            t0 = time.perf_counter()
-            try:
-                r = await c.request(method, path, **kw)
-            except httpx.HTTPError as exc:
-                errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
-                return None
-            latencies.append(time.perf_counter() - t0)
-            if r.status_code >= 400:
-                errors[str(r.status_code)] = errors.get(str(r.status_code), 0) + 1
-                return None
-            return r
-
-        async def client() -> None:
-            while baseline and time.perf_counter() < stop:
-                await call("GET", "/health/live")
-            while time.perf_counter() < stop:
-                r = await call("POST", "/v1/jobs", json={"kind": "noop"})
-                if r is None:
-                    continue
-                job_id = r.json()["id"]
-                while time.perf_counter() < stop:
-                    got = await call("GET", f"/v1/jobs/{job_id}")
-                    if got is None or got.json()["state"] in ("succeeded", "failed"):
-                        break
-                    await asyncio.sleep(0.2)
-
-        started = time.perf_counter()
-        await asyncio.gather(*(client() for _ in range(clients)))
-        elapsed = time.perf_counter() - started
+    errors = {}
+    for name, pattern in (
+        ("non2xx", r"Non-2xx or 3xx responses: (\d+)"),
+        ("socket", r"Socket errors: (.*)"),
+    ):
+        m = re.search(pattern, out)
+        if m:
+            errors[name] = m.group(1)
+    requests = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     return {
-        "requests": len(latencies),
-        "rps": len(latencies) / elapsed,
-        "p50_ms": pct(latencies, 50),
-        "p95_ms": pct(latencies, 95),
-        "p99_ms": pct(latencies, 99),
+        "requests": requests,
+        "rps": round(rps, 1),
+        "p50_ms": ms("50%"),
+        "p90_ms": ms("90%"),
+        "p99_ms": ms("99%"),
         "errors": errors,
     }
+
+
+def _more_files() -> None:
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
 
 async def fanout(
@@ -198,41 +248,69 @@ async def fanout(
     }
 
 
+def make_users(rt: Runtime, n: int) -> list[tuple[str, str]]:
+    """``n`` users and an API key each, as (user id, key)."""
+    out = []
+    with rt.store.begin() as conn:
+        for i in range(n):
+            user = accounts.create_user(conn, f"load-{i}")
+            out.append((user.id, accounts.create_key(conn, user, name="bench")))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument("--rate", type=int, default=500, help="paced phase: requests/s in all")
     ap.add_argument("--seconds", type=float, default=20)
-    ap.add_argument("--processes", type=int, default=2, help="uvicorn worker processes")
+    ap.add_argument("--processes", type=int, default=os.cpu_count() or 2)
+    ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--subscribers", type=int, default=1000)
     ap.add_argument("--events", type=int, default=5)
     args = ap.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("this benchmark needs wrk: apt-get install wrk")
+    _more_files()
     url = fresh_database()
     data = Path(f"/tmp/rh-bench-api-{os.getpid()}")
-    settings = Settings(database_url=url, data_dir=data)
-    rt = Runtime(settings)
+    rt = Runtime(Settings(database_url=url, data_dir=data))
     with rt.store.begin() as conn:
-        key = accounts.bootstrap_admin(conn)
+        admin_key = accounts.bootstrap_admin(conn)
         owner = accounts.find_user(conn, "admin").id
-    assert key
+    assert admin_key
+    keys = make_users(rt, args.users)
     port = free_port()
-    procs = start(url, data, port, args.processes)
     base = f"http://127.0.0.1:{port}"
+    server = start_server(url, data, port, args.processes)
+    worker: subprocess.Popen[bytes] | None = None
+    pace = round(1000 * args.clients / args.rate)
     try:
         asyncio.run(wait_ready(base))
-        print(f"nproc={os.cpu_count()} clients={args.clients} processes={args.processes}")
+        print(f"nproc={os.cpu_count()} server processes={args.processes} users={args.users}")
         with open("/proc/loadavg") as fh:
             print("load average before:", fh.read().split()[:3])
-        floor = asyncio.run(load(base, key, args.clients, args.seconds / 2, baseline=True))
-        print("baseline /health/live:", json.dumps(floor))
-        result = asyncio.run(load(base, key, args.clients, args.seconds))
-        print("load:", json.dumps(result))
-        fan = asyncio.run(fanout(base, key, owner, rt, args.subscribers, args.events))
+        wrk(base, keys, 64, 3, 0)  # warm-up: connections, caches, prepared statements
+        phases = [
+            ("POST /v1/jobs, 64 clients flat out", keys, 64, 0),
+            (
+                f"POST /v1/jobs, {args.clients} clients paced to {args.rate}/s",
+                keys,
+                args.clients,
+                pace,
+            ),
+            (f"  same, all {args.clients} clients one user", keys[:1], args.clients, pace),
+        ]
+        for label, ks, clients, delay in phases:
+            print(f"{label}: {json.dumps(wrk(base, ks, clients, args.seconds, delay))}")
+        worker = start_worker(url, data)
+        mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
+        print(f"submit + poll, {args.clients} clients, worker running: {json.dumps(mixed)}")
+        fan = asyncio.run(fanout(base, admin_key, owner, rt, args.subscribers, args.events))
         print("sse fan-out:", json.dumps(fan))
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            p.wait(30)
+        for proc in (worker, server):
+            if proc is not None:
+                stop(proc)
         rt.close()
         with psycopg.connect(PG, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{DB}" WITH (FORCE)')

@@ -1,5 +1,5 @@
-"""What the credits ledger costs at enqueue: paid enqueues (reserve in the same
-transaction: one conditional UPDATE of the balance + one ledger row) against the same
+"""What the credits ledger costs at enqueue: paid enqueues (reserve in the same statement
+as the job insert: a guarded UPDATE of the balance + one ledger row as CTEs) against the same
 enqueues with the ledger off, on PostgreSQL, alternating on/off rounds in one run:
 
     python benchmarks/ledger_overhead.py --jobs 2000 --threads 1,8 --rounds 4

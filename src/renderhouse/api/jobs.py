@@ -51,24 +51,30 @@ def _existing(state: ApiState, owner: str, key: str) -> Job | None:
     return Job.from_row(row) if row is not None else None
 
 
-def _replay(job: Job, nj: NewJob, response: Response) -> JobOut:
+def _json(job: Job, status_code: int = 200) -> Response:
+    """A job as its JSON response, serialised once by pydantic's own encoder: returning the
+    model instead would validate and encode it a second time on the hottest routes (the
+    OpenAPI schema still comes from ``response_model``)."""
+    body = JobOut.of(job).model_dump_json()
+    return Response(body, status_code=status_code, media_type="application/json")
+
+
+def _replay(job: Job, nj: NewJob) -> Response:
     if not _same_request(job, nj):
         raise IdempotencyConflict(
             "this Idempotency-Key was used for a different request; use a new key",
             details={"job_id": job.id},
         )
-    response.status_code = 200
-    return JobOut.of(job)
+    return _json(job, 200)
 
 
 @router.post("", status_code=201, response_model=JobOut)
 def submit(
     body: JobCreate,
-    response: Response,
     user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
     idempotency_key: Annotated[str | None, Header(max_length=255)] = None,
-) -> JobOut:
+) -> Response:
     """Enqueue a job. The same Idempotency-Key with the same body returns the first job
     (200); with a different body, 409."""
     rt = state.runtime
@@ -90,7 +96,7 @@ def submit(
     if idempotency_key is not None:
         found = _existing(state, user.id, idempotency_key)
         if found is not None:
-            return _replay(found, nj, response)
+            return _replay(found, nj)
     try:
         with rt.store.begin() as conn:
             for hook in state.before_enqueue:
@@ -99,8 +105,8 @@ def submit(
             if not created:
                 raise _Replay(job)
     except _Replay as replay:
-        return _replay(replay.job, nj, response)
-    return JobOut.of(job)
+        return _replay(replay.job, nj)
+    return _json(job, 201)
 
 
 @router.get("", response_model=JobPage)
@@ -127,8 +133,8 @@ def get_job(
     job_id: str,
     user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
-) -> JobOut:
-    return JobOut.of(state.runtime.queue.get(job_id, owner=user.id))
+) -> Response:
+    return _json(state.runtime.queue.get(job_id, owner=user.id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)

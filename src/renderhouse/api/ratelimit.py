@@ -51,6 +51,8 @@ class RateLimiter:
                 "socket_timeout": REDIS_TIMEOUT_SECONDS,
                 "socket_connect_timeout": REDIS_TIMEOUT_SECONDS,
             }
+        self.in_process = url.startswith("memory://")
+        """Counts live in this process: checking never waits on I/O."""
         self.storage = cast(Storage, storage_from_string(url, **options))
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.fail_open = settings.rate_limit_fail_open

@@ -34,6 +34,6 @@ class ApiState:
     auth_cache: dict[bytes, tuple[float, User]] = field(default_factory=dict)
 
 
-def api_state(request: Request) -> ApiState:
+async def api_state(request: Request) -> ApiState:
     state: ApiState = request.app.state.rh
     return state

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, literal, select, update
+from sqlalchemy import Connection, select, text, update
 
 from renderhouse.errors import InvalidInput
 from renderhouse.ledger.errors import InsufficientCredits
@@ -67,33 +67,41 @@ def debit(conn: Connection, account: str, amount: int, now: float, *, hold: bool
         .values(**values)
     )
     if res.rowcount != 1:
-        raise _short(conn, account, amount)
+        raise shortfall(conn, account, amount)
 
 
-def hold(conn: Connection, account: str, amount: int, now: float, **entry: Any) -> None:
-    """Move ``amount`` from available to held and append its entry, or raise
-    InsufficientCredits. On PostgreSQL one round trip: the guarded UPDATE feeds the INSERT
-    in a data-modifying CTE, so no entry is written unless the debit happened."""
+_HOLD_POSTGRES = text(
+    """
+    WITH moved AS (
+        UPDATE credit_accounts
+        SET available = available - :amount, held = held + :amount, updated_at = :now
+        WHERE account = :account AND available >= :amount
+        RETURNING account
+    )
+    INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at)
+    SELECT account, :job_id, 'reserve', :amount, :reason, :now FROM moved
+    RETURNING id
+    """
+)
+
+
+def hold(
+    conn: Connection, account: str, amount: int, now: float, *, job_id: str, reason: str
+) -> None:
+    """Move ``amount`` from available to held for ``job_id`` and append its ``reserve``
+    entry, or raise InsufficientCredits. On PostgreSQL one prebuilt statement (it runs on
+    every paid enqueue): the guarded UPDATE feeds the INSERT in a data-modifying CTE, so no
+    entry is written unless the debit happened."""
     if conn.dialect.name != "postgresql":
         debit(conn, account, amount, now, hold=True)
-        record(conn, account, "reserve", amount, now, **entry)
+        record(conn, account, "reserve", amount, now, job_id=job_id, reason=reason)
         return
-    c = credit_accounts.c
-    moved = (
-        update(credit_accounts)
-        .where(c.account == account, c.available >= amount)
-        .values(available=c.available - amount, held=c.held + amount, updated_at=now)
-        .returning(c.account)
-        .cte("moved")
-    )
-    values = {"kind": "reserve", "amount": amount, "created_at": now, **entry}
-    row = [literal(v, ledger_entries.c[k].type) for k, v in values.items()]
-    stmt = insert(ledger_entries).from_select(["account", *values], select(moved.c.account, *row))
-    if conn.execute(stmt.returning(ledger_entries.c.id)).first() is None:
-        raise _short(conn, account, amount)
+    params = {"account": account, "amount": amount, "now": now, "job_id": job_id}
+    if conn.execute(_HOLD_POSTGRES, {**params, "reason": reason}).first() is None:
+        raise shortfall(conn, account, amount)
 
 
-def _short(conn: Connection, account: str, amount: int) -> InsufficientCredits:
+def shortfall(conn: Connection, account: str, amount: int) -> InsufficientCredits:
     have = balance(conn, account).available
     return InsufficientCredits(
         f"this needs {amount} credits and {account} has {have} available; "

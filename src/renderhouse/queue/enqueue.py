@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, TextClause, select, text
 
 from renderhouse.errors import InvalidInput
 from renderhouse.queue import events
@@ -45,6 +46,26 @@ class NewJob:
             raise InvalidInput("timeout must be positive", details={"field": "timeout"})
 
 
+@dataclass(frozen=True)
+class Gate:
+    """Work that must commit with a job's insert or stop it: the ledger's reservation.
+
+    ``cte`` is its PostgreSQL form, data-modifying CTEs whose last one is named ``gate`` and
+    yields a row when the job is admitted, so the common enqueue stays one statement (the
+    job row is selected ``FROM lane, gate``). ``apply`` does the same as statements on every
+    other path (SQLite, batches, idempotency keys), after the insert and in its transaction.
+    ``refused`` builds the error raised when the gate yields nothing. Parameter names in
+    ``cte`` start with ``gate_`` so they never meet the job's own."""
+
+    cte: str
+    params: dict[str, Any]
+    apply: Callable[[Connection], None]
+    refused: Callable[[Connection], Exception]
+
+
+GateFor = Callable[[NewJob], Gate | None]
+
+
 FAIR_QUANTUM_MS = 1000
 """Virtual time one job costs its owner: an owner's backlog is spread one quantum apart."""
 
@@ -70,12 +91,29 @@ def fair_keys(conn: Connection, dialect: Dialect, owner: str, n: int, now: float
 
 
 def insert_jobs(
-    conn: Connection, dialect: Dialect, new_jobs: list[NewJob], now: float
+    conn: Connection,
+    dialect: Dialect,
+    new_jobs: list[NewJob],
+    now: float,
+    gate_for: GateFor | None = None,
 ) -> list[tuple[Job, bool]]:
     """Insert jobs (all the same owner or not); returns (job, created) in order. A job whose
-    (owner, idempotency key) already exists is returned as it is, never inserted twice."""
+    (owner, idempotency key) already exists is returned as it is, never inserted twice.
+    ``gate_for`` gives the gate each created job must pass (see ``Gate``)."""
     if len(new_jobs) == 1 and new_jobs[0].idempotency_key is None and dialect.name == "postgresql":
-        return [(_insert_one_postgres(conn, new_jobs[0], now), True)]
+        nj = new_jobs[0]
+        return [(_insert_one_postgres(conn, nj, now, gate_for(nj) if gate_for else None), True)]
+    out = _insert_many(conn, dialect, new_jobs, now)
+    for nj, (_, created) in zip(new_jobs, out, strict=True):
+        gate = gate_for(nj) if created and gate_for is not None else None
+        if gate is not None:
+            gate.apply(conn)
+    return out
+
+
+def _insert_many(
+    conn: Connection, dialect: Dialect, new_jobs: list[NewJob], now: float
+) -> list[tuple[Job, bool]]:
     results: list[tuple[Job, bool] | None] = [None] * len(new_jobs)
     pending: list[tuple[int, NewJob]] = []
     for i, nj in enumerate(new_jobs):
@@ -143,16 +181,15 @@ _JOB_COLUMNS = (
     "created_at",
     "updated_at",
 )
-_INSERT_ONE_POSTGRES = text(
-    f"""
-    WITH lane AS (
+_INSERT_ONE_POSTGRES = """
+    WITH {gate}lane AS (
         INSERT INTO owner_lanes (owner, next_key) VALUES (:owner, :now_ms + :quantum)
         ON CONFLICT (owner)
         DO UPDATE SET next_key = greatest(owner_lanes.next_key, :now_ms) + :quantum
         RETURNING next_key
     ), job AS (
-        INSERT INTO jobs ({", ".join(_JOB_COLUMNS)}, fair_key)
-        SELECT {", ".join(":" + c for c in _JOB_COLUMNS)}, lane.next_key - :quantum FROM lane
+        INSERT INTO jobs ({columns}, fair_key)
+        SELECT {values}, lane.next_key - :quantum FROM lane{gated}
         RETURNING id, fair_key
     ), event AS (
         INSERT INTO job_events (job_id, ts, type, data)
@@ -160,13 +197,28 @@ _INSERT_ONE_POSTGRES = text(
     )
     SELECT fair_key, pg_notify(:channel, :kind) FROM job
     """
-)
+_STATEMENTS: dict[str | None, TextClause] = {}
 
 
-def _insert_one_postgres(conn: Connection, nj: NewJob, now: float) -> Job:
+def _one_statement(gate_cte: str | None) -> TextClause:
+    """The single-statement enqueue, with a gate's CTEs when there is one (built once per
+    distinct gate text: gates are module constants, so this stays a handful of entries)."""
+    stmt = _STATEMENTS.get(gate_cte)
+    if stmt is None:
+        sql = _INSERT_ONE_POSTGRES.format(
+            gate=f"{gate_cte}, " if gate_cte else "",
+            gated=", gate" if gate_cte else "",
+            columns=", ".join(_JOB_COLUMNS),
+            values=", ".join(":" + c for c in _JOB_COLUMNS),
+        )
+        stmt = _STATEMENTS[gate_cte] = text(sql)
+    return stmt
+
+
+def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | None) -> Job:
     """The common case (one job, no idempotency key) on PostgreSQL in one round trip: the
-    owner's fair key, the job, its ``queued`` event and the workers' NOTIFY, as one
-    statement of data-modifying CTEs instead of four statements."""
+    gate (a paid job's reservation), the owner's fair key, the job, its ``queued`` event and
+    the workers' NOTIFY, as one statement of data-modifying CTEs instead of six."""
     row = _row(nj, 0, now)
     params = {c: row[c] for c in _JOB_COLUMNS}
     params.update(
@@ -175,7 +227,13 @@ def _insert_one_postgres(conn: Connection, nj: NewJob, now: float) -> Job:
         event=json.dumps({"state": QUEUED}),
         channel=NOTIFY_CHANNEL,
     )
-    row["fair_key"] = conn.execute(_INSERT_ONE_POSTGRES, params).scalar_one()
+    if gate is not None:
+        params.update(gate.params)
+    fair_key = conn.execute(_one_statement(gate.cte if gate else None), params).scalar()
+    if fair_key is None:
+        assert gate is not None  # only a refusing gate leaves the job row unwritten
+        raise gate.refused(conn)
+    row["fair_key"] = fair_key
     return _job_from_row_values(row)
 
 

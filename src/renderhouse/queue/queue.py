@@ -40,6 +40,10 @@ class JobQueue:
         self.lease_seconds = lease_seconds
         self.max_queue_size = max_queue_size
         self.terminal_hooks: list[attempts.TerminalHook] = [attempts.wake_parent]
+        self.retry_hooks: list[control.RetryHook] = []
+        """Run in a manual retry's transaction (the ledger charges the rerun there)."""
+        self.gate_for: enqueue.GateFor | None = None
+        """What a new job must pass in its insert's transaction (the ledger's reservation)."""
         self.enqueue_listeners: list[EnqueueListener] = []
         """Called with the jobs this process created, once their transaction has committed."""
         self._wakeups: list[Wakeup] = []
@@ -97,14 +101,18 @@ class JobQueue:
         self._check_depth(conn, len(new_jobs))
         kinds = {j.kind for j in new_jobs}
         if conn is not None:
-            out = enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), self.clock.now())
+            out = self._insert(conn, new_jobs)
             created = [job for job, made in out if made]
             after_commit(conn, lambda: self._committed(created, kinds))
             return out
         with self.store.begin() as own:
-            out = enqueue.insert_jobs(own, self.store.dialect, list(new_jobs), self.clock.now())
+            out = self._insert(own, new_jobs)
         self._committed([job for job, made in out if made], kinds)
         return out
+
+    def _insert(self, conn: Connection, new_jobs: Sequence[NewJob]) -> list[tuple[Job, bool]]:
+        now = self.clock.now()
+        return enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), now, self.gate_for)
 
     # -- workers --------------------------------------------------------------------------
     def claim(self, kinds: Sequence[str], limit: int, worker_id: str) -> list[Job]:
@@ -237,7 +245,9 @@ class JobQueue:
 
     def retry(self, job_id: str, owner: str | None = None) -> Job:
         with self.store.begin() as conn:
-            job = control.retry(conn, self.store.dialect, job_id, self.clock.now(), owner)
+            job = control.retry(
+                conn, self.store.dialect, job_id, self.clock.now(), owner, self.retry_hooks
+            )
         self._wake({job.kind})
         return job
 

@@ -3,13 +3,15 @@ surface SQLite's "database is locked" (WAL, ``BEGIN IMMEDIATE``, a long busy tim
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from renderhouse.errors import StoreError
 from renderhouse.store.dialect import Dialect, dialect_for
@@ -73,12 +75,33 @@ def _create_engine(url: str, pool_size: int) -> Engine:
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
         _configure_sqlite(engine)
         return engine
-    kwargs: dict[str, Any] = {
-        "pool_size": pool_size,
-        "max_overflow": pool_size,
-        "pool_pre_ping": True,
-    }
-    return create_engine(url, **kwargs)
+    engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
+    _ping_when_idle(engine)
+    return engine
+
+
+PING_AFTER_IDLE_SECONDS = 2.0
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle: a server restart is found
+    before a caller's statement fails, yet a busy pool (the queue's and the API's hot paths)
+    does not pay a round trip on every checkout as ``pool_pre_ping`` would. A connection
+    that dies while busy is still caught: its error invalidates the whole pool."""
+
+    @event.listens_for(engine, "checkin")
+    def _idle_from(_dbapi_conn: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get("idle_since")
+        if since is None or time.monotonic() - since < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -101,15 +124,27 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def after_commit(conn: Connection, fn: Callable[[], object]) -> None:
-    """Run ``fn`` once if ``conn``'s transaction commits; forget it if it rolls back."""
+_AFTER_COMMIT = "renderhouse_after_commit"
+_hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
 
-    def on_commit(_c: Connection) -> None:
-        event.remove(conn, "rollback", on_rollback)
+
+def after_commit(conn: Connection, fn: Callable[[], object]) -> None:
+    """Run ``fn`` once if ``conn``'s transaction commits; forget it if it rolls back.
+
+    The callbacks wait in the connection's ``info`` and one listener per engine runs or drops
+    them: adding and removing listeners on every transaction cost more than the enqueue."""
+    engine = conn.engine
+    if engine not in _hooked:
+        event.listen(engine, "commit", _run_after_commit)
+        event.listen(engine, "rollback", _drop_after_commit)
+        _hooked.add(engine)
+    conn.info.setdefault(_AFTER_COMMIT, []).append(fn)
+
+
+def _run_after_commit(conn: Connection) -> None:
+    for fn in conn.info.pop(_AFTER_COMMIT, ()):
         fn()
 
-    def on_rollback(_c: Connection) -> None:
-        event.remove(conn, "commit", on_commit)
 
-    event.listen(conn, "commit", on_commit, once=True)
-    event.listen(conn, "rollback", on_rollback, once=True)
+def _drop_after_commit(conn: Connection) -> None:
+    conn.info.pop(_AFTER_COMMIT, None)
