@@ -25,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -196,47 +197,55 @@ def _more_files() -> None:
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
 
 
+async def sse_lines(base: str, key: str, path: str) -> AsyncIterator[bytes]:
+    """An SSE stream's raw lines over a bare asyncio connection: a thousand httpx streams in
+    one process measure the client more than the server."""
+    host, port = base.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    request = f"GET {path} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {key}\r\n\r\n"
+    writer.write(request.encode())
+    try:
+        while line := await reader.readline():
+            yield line
+    finally:
+        writer.close()
+
+
 async def fanout(
     base: str, key: str, owner: str, rt: Runtime, subscribers: int, events: int
 ) -> dict[str, Any]:
     """N SSE subscribers on one job; the latency from each progress commit to each receipt."""
-    headers = {"Authorization": f"Bearer {key}"}
-    limits = httpx.Limits(max_connections=subscribers + 10)
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=None) as c:
-        # A kind no worker runs: this process moves the job by hand and stamps each event.
-        job, _ = rt.queue.enqueue(NewJob(kind=PROBE, input={}, owner=owner))
-        job_id = job.id
-        received: list[float] = []
-        connected = 0
+    # A kind no worker runs: this process moves the job by hand and stamps each event.
+    job, _ = rt.queue.enqueue(NewJob(kind=PROBE, input={}, owner=owner))
+    received: list[float] = []
+    connected = 0
 
-        async def subscribe() -> None:
-            nonlocal connected
-            async with c.stream("GET", f"/v1/jobs/{job_id}/events") as r:
-                counted = False
-                async for line in r.aiter_lines():
-                    if not counted:
-                        connected, counted = connected + 1, True
-                    if not line.startswith("data:"):
-                        continue
-                    data = json.loads(line[5:])
-                    if str(data.get("message", "")).startswith("sent:"):
-                        received.append(time.time() - float(data["message"][5:]))
-                    if data.get("state") == "succeeded":
-                        return
+    async def subscribe() -> None:
+        nonlocal connected
+        counted = False
+        async for line in sse_lines(base, key, f"/v1/jobs/{job.id}/events"):
+            now = time.time()
+            if not counted:
+                connected, counted = connected + 1, True
+            if not line.startswith(b"data:"):
+                continue
+            data = json.loads(line[5:])
+            if str(data.get("message", "")).startswith("sent:"):
+                received.append(now - float(data["message"][5:]))
+            if data.get("state") == "succeeded":
+                return
 
-        tasks = [asyncio.create_task(subscribe()) for _ in range(subscribers)]
-        while connected < subscribers:
-            await asyncio.sleep(0.1)
+    tasks = [asyncio.create_task(subscribe()) for _ in range(subscribers)]
+    while connected < subscribers:
+        await asyncio.sleep(0.1)
+    await asyncio.sleep(1.0)
+    (claimed,) = await asyncio.to_thread(rt.queue.claim, [PROBE], 1, "bench")
+    for i in range(events):
+        message = f"sent:{time.time():.6f}"
+        await asyncio.to_thread(rt.queue.progress, job.id, claimed.attempt, i + 1, events, message)
         await asyncio.sleep(1.0)
-        (claimed,) = await asyncio.to_thread(rt.queue.claim, [PROBE], 1, "bench")
-        for i in range(events):
-            message = f"sent:{time.time():.6f}"
-            await asyncio.to_thread(
-                rt.queue.progress, job_id, claimed.attempt, i + 1, events, message
-            )
-            await asyncio.sleep(1.0)
-        await asyncio.to_thread(rt.queue.complete, job_id, claimed.attempt, {})
-        await asyncio.wait_for(asyncio.gather(*tasks), 120)
+    await asyncio.to_thread(rt.queue.complete, job.id, claimed.attempt, {})
+    await asyncio.wait_for(asyncio.gather(*tasks), 120)
     return {
         "subscribers": subscribers,
         "deliveries": len(received),
@@ -267,6 +276,7 @@ def main() -> None:
     ap.add_argument("--users", type=int, default=100)
     ap.add_argument("--subscribers", type=int, default=1000)
     ap.add_argument("--events", type=int, default=5)
+    ap.add_argument("--fanout-only", action="store_true", help="skip the request phases")
     args = ap.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("this benchmark needs wrk: apt-get install wrk")
@@ -300,11 +310,12 @@ def main() -> None:
             ),
             (f"  same, all {args.clients} clients one user", keys[:1], args.clients, pace),
         ]
-        for label, ks, clients, delay in phases:
+        for label, ks, clients, delay in [] if args.fanout_only else phases:
             print(f"{label}: {json.dumps(wrk(base, ks, clients, args.seconds, delay))}")
         worker = start_worker(url, data)
-        mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
-        print(f"submit + poll, {args.clients} clients, worker running: {json.dumps(mixed)}")
+        if not args.fanout_only:
+            mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
+            print(f"submit + poll, {args.clients} clients, worker running: {json.dumps(mixed)}")
         fan = asyncio.run(fanout(base, admin_key, owner, rt, args.subscribers, args.events))
         print("sse fan-out:", json.dumps(fan))
     finally:

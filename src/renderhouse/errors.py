@@ -15,6 +15,7 @@ fix it, optional ``details`` and the HTTP status the API edge maps it to::
     ├── UnknownKind              unknown_kind                422
     ├── DuplicateKind            duplicate_kind
     ├── StaleAttempt             stale_attempt               409 (fencing token rejected)
+    ├── BudgetExhausted          budget_exhausted            402 (a paid call over budget)
     ├── JobFailed                job_failed  (raised by generators with their own code)
     │   ├── Timeout              timeout
     │   └── WorkerCrashed        worker_crashed
@@ -97,6 +98,14 @@ class StaleAttempt(RenderhouseError):
 
     code = "stale_attempt"
     http_status = 409
+
+
+class BudgetExhausted(RenderhouseError):
+    """A budget cannot take a paid call's hold (``ctx.spend`` raises it inside generators,
+    so it lives here, not with the ledger that enforces it)."""
+
+    code = "budget_exhausted"
+    http_status = 402
 
 
 class JobFailed(RenderhouseError):

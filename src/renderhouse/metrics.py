@@ -141,11 +141,14 @@ def refund(ok: bool = True) -> None:
 
 # -- state read at scrape time --------------------------------------------------------------
 class StateCollector(Collector):
-    """Queue depth and oldest-job age per kind, breakers, live workers, stored bytes and
-    this process tree's CPU and memory, read when Prometheus scrapes."""
+    """Queue depth and oldest-job age per kind, breakers, live workers, stored bytes, this
+    process tree's CPU and memory and the data directory's disk, read when Prometheus
+    scrapes."""
 
-    def __init__(self, queue: JobQueue, stale_after: float = 30.0) -> None:
-        self.queue, self.stale_after = queue, stale_after
+    def __init__(
+        self, queue: JobQueue, stale_after: float = 30.0, data_dir: Path | None = None
+    ) -> None:
+        self.queue, self.stale_after, self.data_dir = queue, stale_after, data_dir
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from renderhouse.store.schema import artifacts
@@ -191,6 +194,26 @@ class StateCollector(Collector):
         yield GaugeMetricFamily("renderhouse_storage_bytes", "Bytes of stored artifacts.", total)
         yield GaugeMetricFamily("renderhouse_storage_artifacts", "Stored artifacts.", count)
         yield from _process_metrics()
+        if self.data_dir is not None:
+            yield from _disk_metrics(self.data_dir)
+
+
+def _disk_metrics(data_dir: Path) -> Iterator[GaugeMetricFamily]:
+    """The data directory's filesystem, so the disk rule needs no node exporter."""
+    import psutil
+
+    try:
+        usage = psutil.disk_usage(str(data_dir))
+    except OSError:  # not created yet (no local data in this deployment)
+        return
+    yield GaugeMetricFamily(
+        "renderhouse_data_disk_free_bytes",
+        "Bytes free to Renderhouse on the data directory's filesystem.",
+        usage.free,
+    )
+    yield GaugeMetricFamily(
+        "renderhouse_data_disk_size_bytes", "Size of the data directory's filesystem.", usage.total
+    )
 
 
 def _process_metrics() -> Iterator[GaugeMetricFamily]:
@@ -215,7 +238,7 @@ def _process_metrics() -> Iterator[GaugeMetricFamily]:
     yield GaugeMetricFamily("renderhouse_process_count", "Processes in this tree.", len(procs))
 
 
-def render(queue: JobQueue | None = None) -> tuple[bytes, str]:
+def render(queue: JobQueue | None = None, data_dir: Path | None = None) -> tuple[bytes, str]:
     """The Prometheus text exposition for ``GET /metrics``: (body, content type)."""
     registry = CollectorRegistry(auto_describe=False)
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
@@ -224,7 +247,7 @@ def render(queue: JobQueue | None = None) -> tuple[bytes, str]:
     else:
         registry.register(_Forward(REGISTRY))
     if queue is not None:
-        registry.register(StateCollector(queue))
+        registry.register(StateCollector(queue, data_dir=data_dir))
     return generate_latest(registry), CONTENT_TYPE_LATEST
 
 

@@ -8,6 +8,7 @@ from functools import cached_property
 
 from renderhouse import ledger
 from renderhouse.generators.base import Registry
+from renderhouse.queue import broadcast, events
 from renderhouse.queue.queue import JobQueue
 from renderhouse.queue.retry import RetryPolicy
 from renderhouse.settings import Settings
@@ -23,7 +24,15 @@ class Runtime:
 
     @cached_property
     def store(self) -> Store:
-        return Store(self.settings.resolved_database_url)
+        """With Redis configured, every committed event write is announced on it."""
+        store = Store(self.settings.resolved_database_url)
+        if self.settings.redis_url:
+            events.publish_with(store.engine, self.publisher)
+        return store
+
+    @cached_property
+    def publisher(self) -> broadcast.Publisher | None:
+        return broadcast.Publisher(self.settings.redis_url) if self.settings.redis_url else None
 
     @cached_property
     def queue(self) -> JobQueue:
@@ -60,3 +69,6 @@ class Runtime:
     def close(self) -> None:
         if "store" in self.__dict__:
             self.store.dispose()
+        publisher = self.__dict__.get("publisher")
+        if publisher is not None:
+            publisher.close()

@@ -77,8 +77,15 @@ class Settings(BaseSettings):
     )
     artifact_url_ttl_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
     events_poll_seconds: float = Field(default=0.15, gt=0, le=10)
+    stream_max_per_second: float = Field(
+        default=2.0, gt=0, le=50, description="Snapshots a second, at most, per system stream."
+    )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Let webhooks reach loopback and private networks (on-premises receivers).",
+    )
     auth_cache_seconds: float = Field(
         default=2.0, ge=0, le=60, description="How long an API process trusts a checked key."
     )
@@ -93,7 +100,7 @@ class Settings(BaseSettings):
     backup_keep: int = Field(default=7, ge=1, le=1000)
     backup_include_artifacts: bool = False
     alert_check_seconds: float = Field(
-        default=60.0, gt=0, description="how often serve evaluates alert rules"
+        default=60.0, gt=0, description="how often workers and serve evaluate alert rules"
     )
     disk_alert_percent: float = Field(default=90.0, gt=0, le=100)
     failure_alert_rate: float = Field(default=0.5, gt=0, le=1)
@@ -114,6 +121,12 @@ class Settings(BaseSettings):
         default=None, description="Signing secret of the Stripe-style webhook (whsec_…)."
     )
     stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    budget_hold_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="Budget holds older than this are settled at their estimate (their "
+        "caller died); keep it above the longest paid call.",
+    )
     credit_packs: dict[str, CreditPack] = Field(
         default_factory=lambda: {
             "starter": CreditPack(credits=1_000, price=50_000, currency="IDR"),

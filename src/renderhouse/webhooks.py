@@ -92,7 +92,11 @@ def _log_delivery(conn: Connection, job: Job) -> None:
 
 
 def install(rt: Runtime) -> None:
-    """Add the terminal hook to ``rt.queue`` once (API and workers both end jobs)."""
+    """Add the terminal hook to ``rt.queue`` once (API and workers both end jobs), and give
+    this process's ``webhook`` generator the deployment's target policy."""
+    if KIND in rt.registry.kinds():
+        delivery: Any = rt.registry.get(KIND)
+        delivery.allow_private = rt.settings.webhook_allow_private
     queue = rt.queue
     if any(getattr(h, "renderhouse_webhooks", False) for h in queue.terminal_hooks):
         return

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from renderhouse import webhooks
 from renderhouse.queue.retry import RetryPolicy
+from renderhouse.settings import Settings
 from renderhouse.store.schema_auth import webhook_deliveries
 from renderhouse.worker.worker import Worker, WorkerConfig
 
@@ -40,6 +41,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The receiver listens on loopback, which only on-premises policy admits."""
+    return settings.model_copy(update={"webhook_allow_private": True})
 
 
 @pytest.fixture

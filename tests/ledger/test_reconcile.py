@@ -13,7 +13,9 @@ from renderhouse.store.schema_ledger import credit_accounts
 
 
 def test_reconcile_reports_each_kind_of_problem(store: Store) -> None:
-    unhooked = JobQueue(store)  # a queue without the ledger's terminal hook
+    unhooked = JobQueue(store)  # reserves, but lacks the ledger's terminal hook
+    unhooked.gate_for = ledger.reservation_gate
+    bare = JobQueue(store)  # knows nothing of the ledger
     with store.begin() as conn:
         ledger.grant(conn, "alice", 100, "funds")
         ended, _ = ledger.enqueue_paid(
@@ -22,7 +24,7 @@ def test_reconcile_reports_each_kind_of_problem(store: Store) -> None:
         gone, _ = ledger.enqueue_paid(
             unhooked, conn, NewJob("noop", {}, owner="alice", cost_estimated=5)
         )
-        unpaid, _ = unhooked.enqueue(NewJob("noop", {}, owner="alice", cost_reserved=7), conn)
+        unpaid, _ = bare.enqueue(NewJob("noop", {}, owner="alice", cost_reserved=7), conn)
     with store.read() as conn:
         assert ledger.reconcile(conn).ok is False  # the job reserving 7 has no entry
     unhooked.cancel(ended.id)

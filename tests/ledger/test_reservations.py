@@ -144,19 +144,6 @@ def test_retries_keep_the_reservation_and_expiry_voids(
     assert_books_clean(store)
 
 
-def test_manual_retry_of_a_settled_job_is_not_charged_twice(store: Store, queue: JobQueue) -> None:
-    fund(store, 100)
-    job_id = enqueue(store, queue, paid(40, max_attempts=1))
-    [claimed] = queue.claim(["noop"], 1, "w")
-    queue.fail(job_id, claimed.attempt, "boom", "it broke")
-    queue.retry(job_id)
-    [again] = queue.claim(["noop"], 1, "w")
-    queue.complete(job_id, again.attempt, {}, cost=40)
-    assert kinds(store, job_id) == {"reserve": 40, "void": 40}
-    assert balance(store) == (100, 0)
-    assert_books_clean(store)
-
-
 def test_idempotent_replay_reserves_once(store: Store, queue: JobQueue) -> None:
     fund(store, 100)
     first = enqueue(store, queue, paid(10, idempotency_key="k"))

@@ -1,5 +1,6 @@
 """Hypothesis stateful test: any sequence of enqueue, claim, succeed, fail, cancel, lease
-expiry, retry and grant keeps the books exact against an independent model."""
+expiry, manual retry and grant keeps the books exact against an independent model, in
+which every manual retry of a settled job pays its price again (or is refused)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from dataclasses import dataclass
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_state_machine_as_test
+from sqlalchemy import func, select
 
 from renderhouse import ledger
 from renderhouse.errors import StaleAttempt
@@ -18,6 +20,7 @@ from renderhouse.queue.queue import JobQueue
 from renderhouse.queue.rescuer import rescue
 from renderhouse.queue.retry import RetryPolicy
 from renderhouse.store.database import Store
+from renderhouse.store.schema_ledger import ledger_entries
 from tests.conftest import _truncate
 
 ACCOUNT = "alice"
@@ -28,7 +31,10 @@ class Paid:
     reserved: int
     reported: int | None = None
     settled: bool = False
+    """The latest round (a manual retry opens a new one)."""
     charged: int = 0
+    """Posted over all rounds."""
+    rounds: int = 1
 
 
 def machine_for(store: Store) -> type[RuleBasedStateMachine]:
@@ -107,8 +113,19 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
         def retry(self, data: st.DataObject) -> None:
             ended = [i for i in sorted(self.jobs) if self.queue.get(i).state in TERMINAL]
             ended = [i for i in ended if self.queue.get(i).state != SUCCEEDED]
-            if ended:
-                self.queue.retry(data.draw(st.sampled_from(ended)))
+            if not ended:
+                return
+            job_id = data.draw(st.sampled_from(ended))
+            paid, before = self.jobs[job_id], self.queue.get(job_id)
+            try:
+                self.queue.retry(job_id)
+            except ledger.InsufficientCredits:
+                assert paid.reserved > self._available()
+                assert self.queue.get(job_id) == before
+                return
+            assert paid.reserved <= self._available() or paid.reserved == 0
+            paid.settled, paid.reported = False, None
+            paid.rounds += 1
 
         @rule(data=st.data())
         def stale_completion(self, data: st.DataObject) -> None:
@@ -127,7 +144,7 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
                     paid.settled = True
                     if job.state == SUCCEEDED:
                         actual = paid.reserved if paid.reported is None else paid.reported
-                        paid.charged = min(actual, paid.reserved)
+                        paid.charged += min(actual, paid.reserved)
             with store.read() as conn:
                 b = ledger.balance(conn, ACCOUNT)
                 report = ledger.reconcile(conn)
@@ -135,6 +152,12 @@ def machine_for(store: Store) -> type[RuleBasedStateMachine]:
             assert (b.available, b.held) == (self._available(), held)
             assert b.available >= 0
             assert report.ok, report.problems
+            reserves = sum(p.rounds for p in self.jobs.values() if p.reserved > 0)
+            with store.read() as conn:
+                entries = conn.execute(
+                    select(func.count()).where(ledger_entries.c.kind == "reserve")
+                ).scalar_one()
+            assert entries == reserves
 
     return LedgerMachine
 

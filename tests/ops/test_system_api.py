@@ -164,9 +164,9 @@ def test_readiness_is_fast_and_detailed(rt: Runtime) -> None:
 
 
 def test_alerts_are_evaluated_on_schedule_without_a_reader(rt: Runtime) -> None:
-    """serve runs the rules as a maintenance duty: the webhook hears of an alert even when
-    nobody reads /v1/system/alerts."""
-    from renderhouse.ops import alerts
+    """Workers and serve run the rules as a maintenance duty: the webhook hears of an alert
+    even when nobody reads /v1/system/alerts."""
+    from renderhouse.ops import alert_watch
     from renderhouse.worker.maintenance import Maintenance
 
     posted: list[dict[str, Any]] = []
@@ -175,9 +175,10 @@ def test_alerts_are_evaluated_on_schedule_without_a_reader(rt: Runtime) -> None:
         posted.append(json.loads(request.content))
         return httpx.Response(204)
 
-    notifier = alerts.Notifier(rt.settings.alert_webhook_url, httpx.MockTransport(hook))
+    notifier = alert_watch.notifier(rt)
+    notifier.transport = httpx.MockTransport(hook)
     registration.register(rt.store, "dead-worker", ["noop"], time.time() - 3600)
-    duties = Maintenance(rt.queue, rescue_every=60, extra=[(0.05, alerts.watch(rt, notifier))])
+    duties = Maintenance(rt.queue, rescue_every=60, extra=[alert_watch.duty(rt, notifier)])
 
     async def run_until_posted() -> None:
         stopping = asyncio.Event()

@@ -6,12 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from renderhouse import dashboard, ledger, metrics, webhooks
 from renderhouse.api import (
     artifacts,
+    budgets,
     credits,
     errors,
     events,
@@ -20,12 +21,14 @@ from renderhouse.api import (
     keys,
     payments,
     system,
+    system_stream,
     uploads,
 )
 from renderhouse.api.follow import Follower
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
+from renderhouse.api.webhook_targets import check_webhook_url
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
@@ -49,9 +52,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     state = ApiState(
         runtime=rt,
         limiter=RateLimiter(settings),
-        follower=Follower(rt.store, settings.events_poll_seconds),
+        follower=Follower(rt.store, settings.events_poll_seconds, settings.redis_url),
         settings=settings,
     )
+    # A paid-API kind is refused while its budget is used up (402 budget_exhausted).
+    state.before_enqueue.append(budgets.refuse_spent_budgets(rt))
     # Credits are reserved inside the enqueue transaction (settled by the ledger's hook).
     state.before_enqueue.append(ledger.before_enqueue)
 
@@ -71,14 +76,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.rh = state
     errors.install(app)
     install_log_request_ids()
-    for module in (jobs, events, uploads, artifacts, keys, credits, payments, system, health):
+    app.include_router(jobs.router, dependencies=[Depends(check_webhook_url)])
+    for module in (events, uploads, artifacts, keys, credits, budgets, payments, system, health):
         app.include_router(module.router)
+    app.include_router(system_stream.router)
     dashboard.mount(app)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
-            allow_methods=["GET", "POST", "DELETE", "OPTIONS"],
+            allow_methods=["GET", "POST", "PUT", "DELETE", "OPTIONS"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
             expose_headers=EXPOSED_HEADERS,
             allow_credentials="*" not in settings.cors_origins,

@@ -30,6 +30,7 @@ class EntryOut(BaseModel):
     kind: str
     amount: int
     job_id: str | None
+    round: int = Field(0, description="a job's run: 0, then +1 per paid manual retry")
     reason: str
     provider: str | None
     created_at: float

@@ -27,7 +27,9 @@ router = APIRouter(prefix="/v1/jobs", tags=["events"], responses=ERRORS)
 
 BATCH = 500
 KEEPALIVE_SECONDS = 15.0
-RECHECK_SECONDS = 2.0  # even without a wake-up, streams re-read their job this often
+RECHECK_SECONDS = 30.0
+"""A safety net only: the Follower wakes a stream for every event (poll, LISTEN, Redis), so
+an idle stream re-reads its job this rarely and costs no query in between."""
 
 
 def _is_terminal(event: dict[str, Any]) -> bool:
@@ -39,7 +41,7 @@ async def follow(state: ApiState, job_id: str, after_id: int) -> AsyncIterator[d
     for KEEPALIVE_SECONDS (for keep-alives)."""
     queue, follower = state.runtime.queue, state.follower
     wake = follower.subscribe(job_id)
-    idle = 0.0
+    job_checked = False
     try:
         while True:
             wake.clear()
@@ -52,20 +54,22 @@ async def follow(state: ApiState, job_id: str, after_id: int) -> AsyncIterator[d
                     return
             if len(batch) == BATCH:
                 continue
-            if not batch:
+            if not batch and not job_checked:
+                # Once: a job that ended before this stream began (its events may be pruned).
+                # Any later end comes as an event.
+                job_checked = True
                 job = await run_in_threadpool(queue.get, job_id)
                 if job.state in TERMINAL:
-                    # Its terminal event was committed with the state: read what's left.
                     for event in await run_in_threadpool(queue.events, job_id, after_id, BATCH):
                         yield event
                     return
-            try:
-                await asyncio.wait_for(wake.wait(), RECHECK_SECONDS)
-                idle = 0.0
-            except TimeoutError:
-                idle += RECHECK_SECONDS
-                if idle >= KEEPALIVE_SECONDS:
-                    idle = 0.0
+            quiet = 0.0
+            while quiet < RECHECK_SECONDS:
+                try:
+                    await asyncio.wait_for(wake.wait(), KEEPALIVE_SECONDS)
+                    break
+                except TimeoutError:
+                    quiet += KEEPALIVE_SECONDS
                     yield {}
     finally:
         follower.unsubscribe(job_id, wake)

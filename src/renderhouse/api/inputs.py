@@ -1,5 +1,7 @@
 """Job inputs submitted over HTTP: files are referred to as ``upload:<id>`` (the caller's own
-uploads only) and become the stored file's local path before the generator validates them.
+uploads only). On local storage a reference becomes the stored file's path before the
+generator validates it; on S3-like storage it stays a reference, checked here, and the worker
+fetches the file (``renderhouse.uploads.Staging``).
 
 A raw server path in a file field is refused: otherwise any caller could make a worker read
 any file on the machine. A generator names its file fields with a ``file_fields`` class
@@ -10,14 +12,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
-from renderhouse.errors import InvalidInput, NotFound
+from renderhouse.errors import InvalidInput
 from renderhouse.storage.base import Storage
 from renderhouse.store.database import Store
-from renderhouse.store.schema_auth import uploads
+from renderhouse.uploads import UPLOAD_REF, stored_key
 
-UPLOAD_REF = re.compile(r"^upload:([A-Za-z0-9_-]{1,64})$")
 FILE_FIELDS: dict[str, frozenset[str]] = {
     "turntable": frozenset({"model", "lighting"}),
     "render": frozenset({"model", "product", "logo", "image"}),
@@ -42,8 +43,8 @@ def resolve(
     files: frozenset[str] = frozenset(),
     field: str = "",
 ) -> Any:
-    """``data`` with every upload reference replaced by its local path (the database is
-    read only when there is a reference)."""
+    """``data`` with every upload reference checked, and replaced by its path on local
+    storage (the database is read only when there is a reference)."""
     if isinstance(data, dict):
         return {k: resolve(store, storage, owner, v, files, k) for k, v in data.items()}
     if isinstance(data, list):
@@ -53,7 +54,7 @@ def resolve(
     match = UPLOAD_REF.match(data)
     if match:
         with store.read() as conn:
-            return _local_path(conn, storage, owner, match.group(1))
+            return _resolved(conn, storage, owner, match.group(1))
     if field in files and _PATHLIKE.search(data):
         raise InvalidInput(
             f"input.{field}: server paths are not accepted over HTTP; upload the file with "
@@ -63,16 +64,7 @@ def resolve(
     return data
 
 
-def _local_path(conn: Connection, storage: Storage, owner: str, upload_id: str) -> str:
-    row = conn.execute(
-        select(uploads.c.key).where(uploads.c.id == upload_id, uploads.c.owner == owner)
-    ).first()
-    if row is None:
-        raise NotFound(f"no upload {upload_id}", details={"upload_id": upload_id})
+def _resolved(conn: Connection, storage: Storage, owner: str, upload_id: str) -> str:
+    key = stored_key(conn, owner, upload_id)
     path = getattr(storage, "path", None)
-    if path is None:
-        raise InvalidInput(
-            "uploads can be job inputs only with local storage in this version",
-            details={"upload_id": upload_id},
-        )
-    return str(path(row.key))
+    return f"upload:{upload_id}" if path is None else str(path(key))

@@ -17,7 +17,8 @@ from renderhouse import metrics
 from renderhouse.accounts import User
 from renderhouse.api.auth import admin_user, current_user
 from renderhouse.api.state import ApiState, api_state
-from renderhouse.ops import alerts, optimize, resources
+from renderhouse.ops import alert_watch, alerts, optimize, resources
+from renderhouse.ops.firing import Notifier
 
 router = APIRouter(tags=["system"])
 
@@ -28,7 +29,9 @@ class OptimizeIn(BaseModel):
 
 @router.get("/metrics", include_in_schema=False)
 async def prometheus(state: Annotated[ApiState, Depends(api_state)]) -> Response:
-    body, content_type = await run_in_threadpool(metrics.render, state.runtime.queue)
+    body, content_type = await run_in_threadpool(
+        metrics.render, state.runtime.queue, state.settings.data_dir
+    )
     return Response(body, media_type=content_type)
 
 
@@ -41,18 +44,18 @@ async def system_metrics(
     return await run_in_threadpool(resources.snapshot, state.runtime)
 
 
-def _notifier(state: ApiState) -> alerts.Notifier:
-    notifier = state.extra.get("alert_notifier")
+def _notifier(state: ApiState) -> Notifier:
+    notifier: Notifier | None = state.extra.get("alert_notifier")
     if notifier is None:
-        notifier = state.extra["alert_notifier"] = alerts.Notifier(
-            state.settings.alert_webhook_url, state.extra.get("alert_transport")
-        )
-    return notifier  # type: ignore[no-any-return]
+        notifier = state.extra["alert_notifier"] = alert_watch.notifier(state.runtime)
+        notifier.transport = state.extra.get("alert_transport")
+    return notifier
 
 
 def _alerts(state: ApiState) -> dict[str, Any]:
-    firing = alerts.evaluate(state.runtime, resources.snapshot(state.runtime))
-    changes = _notifier(state).update(firing)
+    rt = state.runtime
+    firing = alerts.evaluate(rt, resources.snapshot(rt))
+    changes = _notifier(state).update(firing, alerts.this_host(), rt.queue.clock.now())
     return {
         "firing": [a.__dict__ | {"fingerprint": a.fingerprint} for a in firing],
         "started": [a.fingerprint for a in changes["started"]],

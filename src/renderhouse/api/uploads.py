@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import select
 
+from renderhouse import uploads as upload_refs
 from renderhouse.accounts import User
 from renderhouse.api import filetypes
 from renderhouse.api.auth import current_user
@@ -79,7 +80,7 @@ def _store(state: ApiState, user: User, tmp: Path, filename: str, size: int, sha
     detected = filetypes.detect(tmp, s.max_upload_mb * (1 << 20) * ZIP_EXPANSION)
     upload_id = "up_" + secrets.token_hex(12)
     name = filetypes.clean_name(filename, detected.extension)
-    prefix = f"uploads/{user.id}/{upload_id}"
+    prefix = upload_refs.prefix(user.id, upload_id)
     if detected.main is not None:
         _extract(state, tmp, detected, prefix)
         key = f"{prefix}/{detected.main}"

@@ -31,6 +31,7 @@ COMMANDS = {
     "users": "renderhouse.cli.users:users",
     "keys": "renderhouse.cli.users:keys",
     "credits": "renderhouse.cli.credits:credits",
+    "budgets": "renderhouse.cli.budgets:budgets",
     "backup": "renderhouse.cli.ops:backup",
     "restore": "renderhouse.cli.ops:restore",
     "cleanup": "renderhouse.cli.ops:cleanup",

@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING, cast
 
 import click
 import uvicorn
 
 from renderhouse import webhooks
 from renderhouse.cli import runtime
+from renderhouse.ledger.metering import meter_for
 from renderhouse.runtime import Runtime
 from renderhouse.worker.maintenance import Maintenance
 from renderhouse.worker.worker import Worker, WorkerConfig
-
-if TYPE_CHECKING:
-    from fastapi import FastAPI
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +29,12 @@ def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance
         breaker_failures=s.breaker_failures,
         breaker_cooldown_seconds=s.breaker_cooldown_seconds,
         listen_url=None if rt.store.is_sqlite else rt.store.url,
+        upload_cache_dir=s.data_dir / "cache" / "uploads",
     )
     duties = None
     if maintenance:
+        from renderhouse.ledger import hold_expiry
+        from renderhouse.ops import alert_watch
         from renderhouse.ops.backup import backup_schedule
 
         duties = Maintenance(
@@ -43,9 +43,16 @@ def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance
             retention_seconds=s.retention_days * 86_400.0,
             on_artifact_pruned=lambda a: rt.storage.delete(a["key"]),
             periodic=backup_schedule(s),
+            # Alert rules too, once per slot across workers: `api` + `worker` deployments
+            # get the webhook without `serve`.
+            extra=[
+                alert_watch.duty(rt),
+                hold_expiry.duty(rt.store, s.budget_hold_seconds),  # killed paid calls
+            ],
         )
     webhooks.install(rt)  # jobs end here too: their webhooks are enqueued in that transaction
-    return Worker(rt.queue, rt.registry, rt.storage, cfg, duties)
+    # Generators' paid calls (ctx.spend) are held against the ledger's budgets.
+    return Worker(rt.queue, rt.registry, rt.storage, cfg, duties, meter_for(rt.store))
 
 
 def _kinds(value: str | None) -> list[str]:
@@ -60,7 +67,9 @@ def _kinds(value: str | None) -> list[str]:
     help="Jobs at once (RENDERHOUSE_MAX_CONCURRENT_JOBS).",
 )
 @click.option(
-    "--no-maintenance", is_flag=True, help="Do not run the rescuer, pruner and periodic jobs here."
+    "--no-maintenance",
+    is_flag=True,
+    help="Do not run the rescuer, pruner, periodic jobs and alert rules here.",
 )
 @click.pass_context
 def worker(
@@ -142,20 +151,7 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
     click.echo(f"API on http://{host}:{port} (docs at /docs)")
     w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
     server = _server(rt, host, port, with_worker=True)
-    _watch_alerts(rt, server, w)
     asyncio.run(_serve_all(server, w))
-
-
-def _watch_alerts(rt: Runtime, server: uvicorn.Server, w: Worker) -> None:
-    """Evaluate alert rules on a schedule (not only when someone reads them), sharing one
-    notifier with ``/v1/system/alerts`` so the webhook hears of each change once."""
-    from renderhouse.ops import alerts
-
-    notifier = alerts.Notifier(rt.settings.alert_webhook_url)
-    app = cast("FastAPI", server.config.app)  # _server() built it from create_app
-    app.state.rh.extra["alert_notifier"] = notifier
-    if w.maintenance is not None:
-        w.maintenance.extra.append((rt.settings.alert_check_seconds, alerts.watch(rt, notifier)))
 
 
 @click.command()

@@ -36,6 +36,9 @@ class Generator:
     default_timeout: ClassVar[float] = 600.0
     resources: ClassVar[Resources] = Resources()
     description: ClassVar[str] = ""
+    paid_providers: ClassVar[tuple[str, ...]] = ()
+    """Providers whose paid APIs ``run`` calls through ``ctx.spend``; while a budget they
+    draw on is used up, the API refuses such jobs (402 ``budget_exhausted``)."""
 
     def estimate_cost(self, input: Any) -> int:
         """Credits this job is expected to cost (reserved at enqueue)."""

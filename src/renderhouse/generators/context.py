@@ -1,14 +1,17 @@
 """What a running generator may touch: progress, checkpoint, artifacts, cancellation,
-deadline and a logger, and nothing else (never the queue, the ledger or the database)."""
+deadline, a logger and paid calls under budget (``spend``), and nothing else (never the
+queue, the ledger or the database)."""
 
 from __future__ import annotations
 
 import logging
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from renderhouse.errors import RenderhouseError
+from renderhouse.generators.spending import PaidCall
 
 
 class Cancelled(RenderhouseError):
@@ -69,3 +72,9 @@ class Context(Protocol):
     def cancelled(self) -> bool: ...
 
     def raise_if_cancelled(self) -> None: ...
+
+    def spend(
+        self, estimate: int, *, provider: str | None = None
+    ) -> AbstractContextManager[PaidCall]:
+        """Hold ``estimate`` against the job's budgets for one paid call; settle the actual
+        cost on the yielded call (``renderhouse.generators.spending`` has the contract)."""

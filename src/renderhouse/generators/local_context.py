@@ -10,9 +10,11 @@ import shutil
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
+from renderhouse.generators import spending
 from renderhouse.generators.context import ArtifactRef, Cancelled
 
 ProgressFn = Callable[[float, float, str], None]
@@ -89,6 +91,7 @@ class LocalContext:
         on_progress: ProgressFn | None = None,
         checkpoint_file: Path | None = None,
         job_id: str = "local",
+        meter: spending.Meter | None = None,
     ) -> None:
         out_dir.mkdir(parents=True, exist_ok=True)
         self.job_id = job_id
@@ -99,6 +102,8 @@ class LocalContext:
         self.artifacts = DirectoryArtifacts(out_dir)
         self._on_progress = on_progress
         self._cancel = threading.Event()
+        self.meter = meter or spending.Unmetered()
+        """No budgets by default (there is no server); ``meter.spent`` adds up paid calls."""
 
     def progress(self, done: float, total: float, message: str = "") -> None:
         if self._on_progress is not None:
@@ -117,3 +122,8 @@ class LocalContext:
     def raise_if_cancelled(self) -> None:
         if self._cancel.is_set():
             raise Cancelled("the job was cancelled")
+
+    def spend(
+        self, estimate: int, *, provider: str | None = None
+    ) -> AbstractContextManager[spending.PaidCall]:
+        return spending.spend(self.meter, estimate, provider)

@@ -1,5 +1,6 @@
-"""Generators for tests of the platform itself (crashes, timeouts, checkpoints). They are
-not registered as entry points; tests add them to a ``Registry`` explicitly."""
+"""Generators for tests of the platform itself (crashes, timeouts, checkpoints, paid calls
+under budget). They are not registered as entry points; tests add them to a ``Registry``
+explicitly."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel
+import httpx
+from pydantic import BaseModel, Field
 
 from renderhouse.errors import JobFailed
 from renderhouse.generators.base import Generator, Resources
@@ -141,9 +143,87 @@ class FanGenerator(Generator):
         return {"merged": len(children)}
 
 
+class ChatInput(BaseModel):
+    base_url: str = Field(description="an OpenAI-style API, e.g. http://127.0.0.1:8000")
+    api_key: str = "sk-test"
+    model: str = "gpt-test"
+    prompt: str = "Say hello."
+    calls: int = Field(default=1, ge=1, le=100)
+    max_tokens: int = Field(default=64, ge=1, le=100_000)
+    price_per_token: int = Field(default=1, ge=0, description="money units per token")
+    crash_in_call: bool = False
+    """SIGKILL the process once the provider has answered, before settling."""
+
+
+def _most_a_call_costs(input: ChatInput) -> int:
+    """A token is at least one character, so the prompt's length bounds its tokens."""
+    return (len(input.prompt) + input.max_tokens) * input.price_per_token
+
+
+def _chat_request(input: ChatInput) -> dict[str, Any]:
+    messages = [{"role": "user", "content": input.prompt}]
+    return {"model": input.model, "messages": messages, "max_tokens": input.max_tokens}
+
+
+def _cost(input: ChatInput, reply: httpx.Response) -> int:
+    reply.raise_for_status()
+    usage = reply.json()["usage"]
+    return int(usage["prompt_tokens"] + usage["completion_tokens"]) * input.price_per_token
+
+
+class ChatGenerator(Generator):
+    """Calls an OpenAI-style ``POST /v1/chat/completions`` ``calls`` times, each inside
+    ``ctx.spend``: held at the most the call can cost, settled at what its ``usage`` says."""
+
+    kind = "test.chat"
+    Input = ChatInput
+    default_timeout = 60.0
+    resources = Resources(isolated=True)
+    paid_providers = ("openai",)
+
+    def run(self, ctx: Context, input: ChatInput) -> dict[str, Any]:  # type: ignore[override]
+        spent = 0
+        headers = {"Authorization": f"Bearer {input.api_key}"}
+        with httpx.Client(base_url=input.base_url, headers=headers, timeout=10) as client:
+            for i in range(input.calls):
+                ctx.raise_if_cancelled()
+                with ctx.spend(_most_a_call_costs(input), provider="openai") as call:
+                    reply = client.post("/v1/chat/completions", json=_chat_request(input))
+                    if input.crash_in_call:
+                        os.kill(os.getpid(), signal.SIGKILL)
+                    call.settle(cost := _cost(input, reply))
+                spent += cost
+                ctx.progress(i + 1, input.calls, f"call {i + 1}")
+        return {"calls": input.calls, "spent": spent}
+
+
+class ChatInlineGenerator(ChatGenerator):
+    """The same over ``httpx.AsyncClient`` on the worker's event loop (``InlineContext``)."""
+
+    kind = "test.chat_inline"
+    resources = Resources(isolated=False)
+
+    async def run(self, ctx: Context, input: ChatInput) -> dict[str, Any]:  # type: ignore[override]
+        spent = 0
+        headers = {"Authorization": f"Bearer {input.api_key}"}
+        async with httpx.AsyncClient(
+            base_url=input.base_url, headers=headers, timeout=10
+        ) as client:
+            for i in range(input.calls):
+                ctx.raise_if_cancelled()
+                with ctx.spend(_most_a_call_costs(input), provider="openai") as call:
+                    reply = await client.post("/v1/chat/completions", json=_chat_request(input))
+                    call.settle(cost := _cost(input, reply))
+                spent += cost
+                ctx.progress(i + 1, input.calls, f"call {i + 1}")
+        return {"calls": input.calls, "spent": spent}
+
+
 TEST_GENERATORS: list[type[Generator]] = [
     StepsGenerator,
     SleepGenerator,
     SnoozeGenerator,
     FanGenerator,
+    ChatGenerator,
+    ChatInlineGenerator,
 ]

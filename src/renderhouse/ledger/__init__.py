@@ -15,7 +15,14 @@ from renderhouse.ledger.errors import (
     PaymentRejected,
 )
 from renderhouse.ledger.reconcile import Report, reconcile
-from renderhouse.ledger.reservations import before_enqueue, enqueue_paid, install, reserve, settle
+from renderhouse.ledger.reservations import (
+    before_enqueue,
+    enqueue_paid,
+    install,
+    reservation_gate,
+    reserve,
+    settle,
+)
 
 __all__ = [
     "Balance",
@@ -33,6 +40,7 @@ __all__ = [
     "grant",
     "install",
     "reconcile",
+    "reservation_gate",
     "reserve",
     "reserve_budget",
     "set_budget",

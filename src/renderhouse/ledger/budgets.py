@@ -164,11 +164,13 @@ def settle_budget(
 
 def expire_holds(conn: Connection, older_than: float, *, now: float | None = None) -> int:
     """Settle holds abandoned before ``older_than`` (a crashed caller) at their maximum:
-    the call may have been made, so assume it was."""
+    the call may have been made, so assume it was. In (key, period) order, the order in
+    which callers lock usage rows, so this never deadlocks with them."""
+    h = budget_holds.c
     ids = conn.execute(
-        select(budget_holds.c.id, budget_holds.c.amount).where(
-            budget_holds.c.state == "held", budget_holds.c.created_at < older_than
-        )
+        select(h.id, h.amount)
+        .where(h.state == "held", h.created_at < older_than)
+        .order_by(h.key, h.period, h.window, h.id)
     ).all()
     for hold_id, amount in ids:
         settle_budget(conn, hold_id, int(amount), now=now)
@@ -194,3 +196,11 @@ def budget_status(
         "held": held,
         "remaining": remaining,
     }
+
+
+def list_budgets(conn: Connection, *, now: float | None = None) -> list[dict[str, Any]]:
+    """Every configured budget with its current window's status, by key and period."""
+    rows = conn.execute(
+        select(budgets.c.key, budgets.c.period).order_by(budgets.c.key, budgets.c.period)
+    ).all()
+    return [budget_status(conn, r.key, r.period, now=now) for r in rows]

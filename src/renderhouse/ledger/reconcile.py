@@ -1,5 +1,6 @@
 """Prove the books: the cached balances equal what the ledger says, and every paid job's
-money moved exactly as the lifecycle says it must. Read-only; run it any time."""
+money moved exactly as the lifecycle says it must, round by round (a manual retry opens a
+new round). Read-only; run it any time."""
 
 from __future__ import annotations
 
@@ -96,15 +97,21 @@ def _balances(conn: Connection, report: Report) -> None:
             report.problem(f"account {account}: the ledger derives a negative balance {want}")
 
 
+Rounds = dict[int, dict[str, int]]
+"""A job's entries per round: kind → amount, and ``n_<kind>`` → how many."""
+
+
 def _jobs(conn: Connection, report: Report) -> None:
     e = ledger_entries.c
-    money: dict[str, dict[str, int]] = {}
+    money: dict[str, Rounds] = {}
     for r in conn.execute(
-        select(e.job_id, e.kind, func.count().label("n"), func.sum(e.amount).label("amount"))
+        select(
+            e.job_id, e.round, e.kind, func.count().label("n"), func.sum(e.amount).label("amount")
+        )
         .where(e.job_id.is_not(None))
-        .group_by(e.job_id, e.kind)
+        .group_by(e.job_id, e.round, e.kind)
     ).all():
-        slot = money.setdefault(r.job_id, {})
+        slot = money.setdefault(r.job_id, {}).setdefault(int(r.round), {})
         slot[r.kind] = int(r.amount)
         slot[f"n_{r.kind}"] = int(r.n)
     paid = {
@@ -125,31 +132,60 @@ def _jobs(conn: Connection, report: Report) -> None:
         _job(report, job_id, paid.get(job_id), money.get(job_id, {}))
 
 
-def _job(report: Report, job_id: str, job: tuple[str, int] | None, m: dict[str, int]) -> None:
+def _job(report: Report, job_id: str, job: tuple[str, int] | None, rounds: Rounds) -> None:
+    """Every round but the latest is settled; the latest is settled exactly when the job
+    is terminal (a manual retry reserves the next round in the retry's transaction)."""
+    if not rounds:
+        if job is not None and job[1] > 0:
+            report.problem(f"job {job_id}: reserves {job[1]} but has no reservation entry")
+        return
+    latest = max(rounds)
+    if sorted(rounds) != list(range(latest + 1)):
+        report.problem(f"job {job_id}: rounds {sorted(rounds)} have a gap")
+    for n in sorted(rounds):
+        _round(report, job_id, job, n, rounds[n], latest=n == latest)
+
+
+def _round(
+    report: Report,
+    job_id: str,
+    job: tuple[str, int] | None,
+    n: int,
+    m: dict[str, int],
+    *,
+    latest: bool,
+) -> None:
+    what = "reservation" if n == 0 else f"round {n} reservation"
     for kind in ("reserve", "post", "void"):
         if m.get(f"n_{kind}", 0) > 1:
-            report.problem(f"job {job_id}: {m[f'n_{kind}']} {kind} entries")
+            report.problem(f"job {job_id}: {m[f'n_{kind}']} {kind} entries in round {n}")
     reserved, posted, voided = m.get("reserve"), m.get("post"), m.get("void")
     settled = posted is not None or voided is not None
     if reserved is None:
-        if job is not None and job[1] > 0:
-            report.problem(f"job {job_id}: reserves {job[1]} but has no reservation entry")
         if settled:
-            report.problem(f"job {job_id}: posted or voided without a reservation")
+            report.problem(f"job {job_id}: posted or voided without a {what}")
+        elif job is not None and job[1] > 0:
+            report.problem(f"job {job_id}: reserves {job[1]} but has no {what} entry")
         return
     if job is None:
         if not settled:
-            report.problem(f"job {job_id}: reservation of {reserved} outlived its job")
+            report.problem(f"job {job_id}: {what} of {reserved} outlived its job")
         return
     state, cost_reserved = job
     if cost_reserved != reserved:
-        report.problem(f"job {job_id}: job says {cost_reserved} reserved, the ledger {reserved}")
+        report.problem(f"job {job_id}: job says {cost_reserved} reserved, the {what} {reserved}")
     if settled and (posted or 0) + (voided or 0) != reserved:
         report.problem(
-            f"job {job_id}: post {posted} + void {voided} does not settle reservation {reserved}"
+            f"job {job_id}: post {posted} + void {voided} does not settle {what} {reserved}"
         )
+    if not latest:
+        if not settled:
+            report.problem(f"job {job_id}: {what} {reserved} is still held after a later round")
+        return
     if state in TERMINAL and not settled:
-        report.problem(f"job {job_id} is {state} but its reservation {reserved} is still held")
+        report.problem(f"job {job_id} is {state} but its {what} {reserved} is still held")
+    if state not in TERMINAL and settled:
+        report.problem(f"job {job_id} is {state} but its {what} was settled: a free rerun")
     if state in TERMINAL and state != SUCCEEDED and posted is not None:
         report.problem(f"job {job_id} is {state} but was charged {posted}")
 

@@ -1,23 +1,26 @@
 """Alert rules evaluated in-process (for deployments without Prometheus + Alertmanager; the
-same conditions ship as Prometheus rules in ``docs/prometheus-alerts.yml``), served at
-``GET /v1/system/alerts`` and, when ``alert_webhook_url`` is set, POSTed to it as JSON: once
-when an alert starts firing and once when it resolves, not on every evaluation."""
+same conditions ship as Prometheus rules in ``docs/prometheus-alerts.yml``). Served at
+``GET /v1/system/alerts``; ``ops.firing`` remembers what fires and tells the webhook of each
+change once; ``ops.alert_watch`` evaluates them on a schedule in workers and ``serve``.
+
+Every rule reads shared state (the store), except the disk rule, which is about the machine
+evaluating it and so carries its ``host``: evaluations on other machines leave it alone."""
 
 from __future__ import annotations
 
-import logging
-import threading
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+import socket
+from dataclasses import dataclass, field
 from typing import Any
-
-import httpx
 
 from renderhouse.runtime import Runtime
 
-log = logging.getLogger(__name__)
 MIN_FINISHED_FOR_RATE = 5
 """A failure rate over fewer finished jobs than this is noise, not an alert."""
+
+
+def this_host() -> str:
+    """The name a machine's own alerts carry (short enough for a ``periodic_runs`` name)."""
+    return socket.gethostname()[:120]
 
 
 @dataclass(frozen=True)
@@ -28,10 +31,13 @@ class Alert:
     labels: dict[str, str] = field(default_factory=dict)
     value: float = 0.0
     threshold: float = 0.0
+    host: str | None = None
+    """Set for alerts about one machine; None for the cluster's shared state."""
 
     @property
     def fingerprint(self) -> str:
-        return self.name + "|" + ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+        labels = ",".join(f"{k}={v}" for k, v in sorted(self.labels.items()))
+        return f"{self.name}|{labels}" + (f"@{self.host}" if self.host else "")
 
 
 def evaluate(rt: Runtime, snapshot: dict[str, Any]) -> list[Alert]:
@@ -87,9 +93,10 @@ def evaluate(rt: Runtime, snapshot: dict[str, Any]) -> list[Alert]:
                 {"path": snapshot["disk"]["path"]},
                 disk,
                 s.disk_alert_percent,
+                host=this_host(),
             )
         )
-    alerts += _refund_failures(rt)
+    alerts += _unreconciled(rt)
     return alerts
 
 
@@ -116,23 +123,12 @@ def _lost_workers(rt: Runtime) -> list[Alert]:
     ]
 
 
-def _refund_failures(rt: Runtime) -> list[Alert]:
+def _unreconciled(rt: Runtime) -> list[Alert]:
     """Money that did not move back: reservations of finished jobs the ledger still holds
-    (its reconcile finds them), plus voids this process saw fail."""
-    from prometheus_client import REGISTRY
-
-    out = []
-    failed = REGISTRY.get_sample_value("renderhouse_credit_refunds_total", {"result": "failed"})
-    if failed:
-        out.append(
-            Alert(
-                "refund_failures",
-                "critical",
-                f"{failed:.0f} credit refunds failed in this process",
-                {},
-                failed,
-            )
-        )
+    (a failed refund leaves one), found by its reconcile. Not this process's failed-refund
+    counter: a per-process count would fire on one evaluator and resolve on the next (that
+    counter is the Prometheus rule ``RenderhouseRefundFailures``)."""
+    out: list[Alert] = []
     try:
         from renderhouse.ledger import reconcile
     except ImportError:
@@ -151,45 +147,3 @@ def _refund_failures(rt: Runtime) -> list[Alert]:
             )
         )
     return out
-
-
-class Notifier:
-    """Remembers what is firing so the webhook hears about changes only."""
-
-    def __init__(self, url: str | None, transport: httpx.BaseTransport | None = None) -> None:
-        self.url, self.transport = url, transport
-        self.firing: dict[str, Alert] = {}
-        self._lock = threading.Lock()
-
-    def update(self, alerts: list[Alert]) -> dict[str, list[Alert]]:
-        with self._lock:
-            now = {a.fingerprint: a for a in alerts}
-            started = [a for f, a in now.items() if f not in self.firing]
-            resolved = [a for f, a in self.firing.items() if f not in now]
-            self.firing = now
-        if self.url and (started or resolved):
-            self._post(started, resolved)
-        return {"started": started, "resolved": resolved}
-
-    def _post(self, started: list[Alert], resolved: list[Alert]) -> None:
-        body = {
-            "source": "renderhouse",
-            "firing": [asdict(a) for a in started],
-            "resolved": [asdict(a) for a in resolved],
-        }
-        try:
-            with httpx.Client(transport=self.transport, timeout=5) as client:
-                client.post(str(self.url), json=body).raise_for_status()
-        except httpx.HTTPError as exc:
-            log.warning("alert webhook failed: %s", exc)
-
-
-def watch(rt: Runtime, notifier: Notifier) -> Callable[[], dict[str, list[Alert]]]:
-    """A maintenance duty: evaluate the rules and tell the webhook what started or resolved,
-    so an alert fires even when nobody is reading ``/v1/system/alerts``."""
-    from renderhouse.ops import resources
-
-    def check() -> dict[str, list[Alert]]:
-        return notifier.update(evaluate(rt, resources.snapshot(rt)))
-
-    return check

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, func, select, update
@@ -85,8 +85,18 @@ def cancel(
     return get(conn, job_id, owner)
 
 
+RetryHook = Callable[[Connection, Job], None]
+"""Runs in the retry's transaction with the job back in ``queued`` (the ledger reserves
+its price again); raising refuses the retry and leaves the job as it was."""
+
+
 def retry(
-    conn: Connection, dialect: Dialect, job_id: str, now: float, owner: str | None = None
+    conn: Connection,
+    dialect: Dialect,
+    job_id: str,
+    now: float,
+    owner: str | None = None,
+    hooks: Sequence[RetryHook] = (),
 ) -> Job:
     """Run a failed or cancelled job again, with a fresh allowance of one attempt."""
     job = get(conn, job_id, owner)
@@ -106,13 +116,17 @@ def retry(
             finished_at=None,
             error_code=None,
             error_message=None,
+            cost_posted=None,  # the rerun's cost is not known yet
             updated_at=now,
         )
         .returning(*jobs.c)
     ).one()
+    retried = Job.from_row(row)
+    for hook in hooks:
+        hook(conn, retried)
     events.record(conn, job_id, "state", {"state": QUEUED, "retried": True}, now)
     dialect.notify(conn, job.kind)
-    return Job.from_row(row)
+    return retried
 
 
 def children(conn: Connection, parent_id: str) -> list[dict[str, Any]]:

@@ -1,24 +1,73 @@
 """Job events (state changes, progress, artifacts), stored in the job's own transaction so
-a subscriber replaying them by id never misses or repeats one."""
+a subscriber replaying them by id never misses or repeats one.
+
+Other processes hear of them by PostgreSQL NOTIFY (delivered at commit) and, when a store
+has a publisher (``publish_with``; Redis, see ``broadcast``), by one message per committed
+transaction naming its jobs."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import weakref
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, Engine, and_, event, func, insert, or_, select, text
 
+from renderhouse.store.database import after_commit
 from renderhouse.store.schema import job_events
 
 EVENTS_CHANNEL = "renderhouse_events"
+PUBLISH_OPTION = "renderhouse_publish_events"
+_PENDING = "renderhouse_events_pending"
+_COMMITTED = "renderhouse_events_committed"
+
+Publish = Callable[[list[str]], object]
+
+
+def publish_with(engine: Engine, publish: Publish | None) -> None:
+    """After each commit that wrote events through ``engine``, call ``publish(job_ids)``.
+
+    The message leaves when the connection goes back to the pool: SQLAlchemy's ``commit``
+    event (so ``after_commit``) fires *before* the database commits, and a subscriber
+    woken then could read before the rows are visible and sleep through them."""
+    engine.update_execution_options(**{PUBLISH_OPTION: publish})
+    if publish is not None and not event.contains(engine.pool, "checkin", _publish_committed):
+        event.listen(engine.pool, "checkin", _publish_committed)
+
+
+def _publish_after_commit(conn: Connection, ids: list[str]) -> None:
+    publish: Publish | None = conn.get_execution_options().get(PUBLISH_OPTION)
+    txn = conn.get_transaction()
+    if publish is None or txn is None:
+        return
+    info = conn.info  # the pooled connection's: ``_publish_committed`` sees it at check-in
+    slot = info.get(_PENDING)
+    if slot is not None and slot[0]() is txn:
+        slot[1].update(ids)  # one message per transaction
+        return
+    pending = set(ids)
+    info[_PENDING] = (weakref.ref(txn), pending)
+
+    def committing() -> None:
+        info.setdefault(_COMMITTED, (publish, set()))[1].update(pending)
+
+    after_commit(conn, committing)  # a rolled-back transaction announces nothing
+
+
+def _publish_committed(_dbapi_conn: object, record: Any) -> None:
+    committed = record.info.pop(_COMMITTED, None) if record is not None else None
+    if committed is not None:
+        publish, ids = committed
+        publish(sorted(ids))
 
 
 def _notify(conn: Connection, job_ids: Iterable[str]) -> None:
-    """Wake event streams on other processes (PostgreSQL delivers at commit); SQLite ones poll."""
+    """Wake event streams on other processes; without PostgreSQL or Redis they poll."""
+    ids = sorted(set(job_ids))
+    _publish_after_commit(conn, ids)
     if conn.dialect.name != "postgresql":
         return
-    ids = sorted(set(job_ids))
     for i in range(0, len(ids), 200):  # one round trip per 200 jobs; payloads stay < 8000 B
         payload = ",".join(ids[i : i + 200])
         conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": EVENTS_CHANNEL, "p": payload})
@@ -48,6 +97,10 @@ def record_many(
             _notify(conn, [str(v["job_id"]) for v in values])
 
 
+def _event(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "ts": row.ts, "type": row.type, "data": json.loads(row.data)}
+
+
 def since(
     conn: Connection, job_id: str, after_id: int = 0, limit: int = 1000
 ) -> list[dict[str, Any]]:
@@ -57,4 +110,26 @@ def since(
         .order_by(job_events.c.id)
         .limit(limit)
     ).all()
-    return [{"id": r.id, "ts": r.ts, "type": r.type, "data": json.loads(r.data)} for r in rows]
+    return [_event(r) for r in rows]
+
+
+def since_many(
+    conn: Connection, wanted: Sequence[tuple[str, int]], limit: int = 1000
+) -> dict[str, list[dict[str, Any]]]:
+    """``since`` for several jobs, each named once with its own ``after_id``, in one query
+    (one wake-up of many streams costs one round trip, not one per stream)."""
+    if len(wanted) == 1:
+        ((job_id, after_id),) = wanted
+        return {job_id: since(conn, job_id, after_id, limit)}
+    match = or_(*(and_(job_events.c.job_id == j, job_events.c.id > a) for j, a in wanted))
+    rank = (
+        func.row_number()
+        .over(partition_by=job_events.c.job_id, order_by=job_events.c.id)
+        .label("rank")
+    )
+    ranked = select(job_events, rank).where(match).subquery()
+    rows = conn.execute(select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.id)).all()
+    found: dict[str, list[dict[str, Any]]] = {job_id: [] for job_id, _ in wanted}
+    for row in rows:
+        found[row.job_id].append(_event(row))
+    return found

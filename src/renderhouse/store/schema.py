@@ -158,3 +158,18 @@ periodic_runs = Table(
     Column("slot", Float, primary_key=True),
     Column("job_id", String(32)),
 )
+
+# What the alert rules found firing at their last evaluation, shared by every process that
+# evaluates them: a row is inserted once when an alert starts and deleted once when it
+# resolves, so the webhook hears of each change once however many processes evaluate.
+alerts_firing = Table(
+    "alerts_firing",
+    metadata,
+    Column("key", String(64), primary_key=True),  # sha256 of the alert's fingerprint
+    Column("host", String(255)),  # the machine an alert is about (its disk); NULL: cluster
+    Column("name", String(64), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("data", Text, nullable=False),
+    Column("started_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

@@ -6,6 +6,9 @@ Entry amounts are positive magnitudes except ``adjustment`` (signed). Per accoun
 
     available = grant + purchase + adjustment - reserve + void
     held      = reserve - post - void            (reserved for jobs not finished yet)
+
+A job's entries are grouped in rounds: round 0 is reserved with the job insert, and each
+manual retry of a settled job reserves again in the next round (``ledger/reruns.py``).
 """
 
 from __future__ import annotations
@@ -54,8 +57,10 @@ ledger_entries = Table(
     Column("payment_ref", String(128)),
     Column("actor", String(64)),
     Column("created_at", Float, nullable=False),
-    # One reservation, one post, one void per job; NULL job ids (grants) never collide.
-    UniqueConstraint("job_id", "kind", name="uq_ledger_entries_job_kind"),
+    # A job's round: 0 from its enqueue, +1 for each manual retry that reserves again.
+    Column("round", Integer, nullable=False, server_default="0"),
+    # One reservation, one post, one void per job and round; NULL job ids never collide.
+    UniqueConstraint("job_id", "kind", "round", name="uq_ledger_entries_job_kind_round"),
     # One purchase per provider payment, however often the provider calls back.
     UniqueConstraint("provider", "payment_ref", name="uq_ledger_entries_payment"),
     CheckConstraint(

@@ -9,15 +9,16 @@ import os
 import queue as thread_queue
 import threading
 import time
+from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
 
-from renderhouse.errors import StaleAttempt
+from renderhouse.generators import spending
 from renderhouse.generators.base import Registry
 from renderhouse.generators.context import ArtifactRef, Cancelled
 from renderhouse.storage import open_storage
-from renderhouse.worker import outcome
+from renderhouse.worker import metering, outcome
 
 
 class _Channel:
@@ -49,12 +50,14 @@ class _Channel:
         with self._send_lock:
             self.conn.send(msg)
 
-    def call(self, msg: dict[str, Any]) -> None:
-        """Send and wait until the parent has made it durable (or refused it)."""
+    def call(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """Send and wait until the parent has made it durable (or refused it: raised here,
+        StaleAttempt unless the ack names another error)."""
         self.send(msg)
         ack = self.acks.get()
         if not ack["ok"]:
-            raise StaleAttempt(ack.get("error", "the parent refused the report"))
+            raise metering.refusal(ack)
+        return ack
 
 
 class _Checkpoint:
@@ -114,6 +117,7 @@ class ChildContext:
         self.artifacts = _Artifacts(ch, job["storage_url"], self.job_id, job["artifacts"])
         self._ch = ch
         self._children: list[dict[str, Any]] = job.get("children", [])
+        self._meter = metering.PipeMeter(ch.call)
 
     def progress(self, done: float, total: float, message: str = "") -> None:
         self._ch.send({"t": "progress", "done": done, "total": total, "message": message})
@@ -131,6 +135,11 @@ class ChildContext:
     def raise_if_cancelled(self) -> None:
         if self._ch.cancel.is_set():
             raise Cancelled("the job was cancelled")
+
+    def spend(
+        self, estimate: int, *, provider: str | None = None
+    ) -> AbstractContextManager[spending.PaidCall]:
+        return spending.spend(self._meter, estimate, provider)
 
 
 def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:

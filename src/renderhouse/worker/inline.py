@@ -7,10 +7,12 @@ import hashlib
 import inspect
 import logging
 import time
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
 from renderhouse.errors import StaleAttempt
+from renderhouse.generators import spending
 from renderhouse.generators.base import Generator
 from renderhouse.generators.context import ArtifactRef, Cancelled
 from renderhouse.queue.queue import JobQueue
@@ -64,7 +66,9 @@ class _Artifacts:
 
 
 class InlineContext:
-    def __init__(self, queue: JobQueue, run: Running, storage: Storage) -> None:
+    def __init__(
+        self, queue: JobQueue, run: Running, storage: Storage, meter: spending.Meter | None = None
+    ) -> None:
         self.job_id = run.job.id
         self.attempt = run.job.attempt
         self.deadline = (run.job.attempted_at or time.time()) + run.job.timeout
@@ -72,6 +76,7 @@ class InlineContext:
         self.checkpoint = _Checkpoint(queue, run)
         self.artifacts = _Artifacts(queue, run, storage)
         self._queue, self._run = queue, run
+        self._meter = meter or spending.Unmetered()
 
     def progress(self, done: float, total: float, message: str = "") -> None:
         self._queue.progress(self.job_id, self.attempt, done, total, message)
@@ -90,13 +95,24 @@ class InlineContext:
         if self._run.cancel.is_set():
             raise Cancelled("the job was cancelled")
 
+    def spend(
+        self, estimate: int, *, provider: str | None = None
+    ) -> AbstractContextManager[spending.PaidCall]:
+        """Blocks the event loop for its database write, like ``progress`` does."""
+        return spending.spend(self._meter, estimate, provider)
+
 
 async def run_inline(
-    queue: JobQueue, gen: Generator, run: Running, storage: Storage
+    queue: JobQueue,
+    gen: Generator,
+    run: Running,
+    storage: Storage,
+    meter: spending.Meter | None = None,
 ) -> dict[str, Any]:
     job = run.job
     try:
-        value = gen.run(InlineContext(queue, run, storage), gen.parse_input(job.input))
+        ctx = InlineContext(queue, run, storage, meter)
+        value = gen.run(ctx, gen.parse_input(job.input))
         if not inspect.isawaitable(value):
             return outcome.from_return(value)
         task = asyncio.ensure_future(value)

@@ -10,8 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renderhouse.errors import StaleAttempt
+from renderhouse.generators.spending import Meter, Unmetered
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
+from renderhouse.worker import metering
 from renderhouse.worker.pool import Child, ChildPool
 
 log = logging.getLogger(__name__)
@@ -50,10 +52,12 @@ def job_message(
 
 
 def run_isolated(
-    queue: JobQueue, pool: ChildPool, run: Running, storage_url: str
+    queue: JobQueue, pool: ChildPool, run: Running, storage_url: str, meter: Meter | None = None
 ) -> dict[str, Any]:
-    """Returns the final message: done / error / snooze / cancelled / handed_back / lost."""
+    """Returns the final message: done / error / snooze / cancelled / handed_back / lost.
+    ``meter`` answers the job's paid calls (none: unmetered)."""
     job = run.job
+    meter = meter or Unmetered()
     child = pool.acquire()
     try:
         child.send(job_message(job, storage_url, queue.artifacts(job.id), queue.children(job.id)))
@@ -126,6 +130,8 @@ def run_isolated(
             elif t == "artifact":
                 queue.add_artifact(job.id, job.attempt, msg["ref"])
                 _try_send(child, {"t": "ack", "ok": True})
+            elif t in ("spend", "settle"):
+                _try_send(child, metering.answer(meter, msg))
             else:
                 child.jobs_run += 1
                 pool.release(child)

@@ -1,5 +1,6 @@
-"""Runs the maintenance duties (rescuer, pruner, periodic jobs) on their own schedules
-inside a worker or ``serve``. Each duty is safe to run on many machines at once."""
+"""Runs the maintenance duties (rescuer, pruner, periodic jobs, and ``extra`` ones such as the
+alert rules) on their own schedules inside a worker or ``serve``. Each duty is safe to run
+on many machines at once."""
 
 from __future__ import annotations
 

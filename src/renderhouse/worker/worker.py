@@ -4,24 +4,28 @@ leases, watch for cancellation, apply outcomes, and shut down gracefully on SIGT
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import os
 import secrets
 import signal
 import socket
+import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from renderhouse import logs, metrics
+from renderhouse import logs, metrics, uploads
 from renderhouse.errors import StaleAttempt
 from renderhouse.generators.base import Registry
 from renderhouse.queue import scheduler
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
-from renderhouse.worker import registration
+from renderhouse.uploads import Staging
+from renderhouse.worker import metering, outcome, registration
 from renderhouse.worker.breaker import CircuitBreaker
 from renderhouse.worker.completer import BatchCompleter
 from renderhouse.worker.inline import run_inline
@@ -47,6 +51,10 @@ class WorkerConfig:
     breaker_failures: int = 5
     breaker_cooldown_seconds: float = 30.0
     listen_url: str | None = None
+    upload_cache_dir: Path = field(
+        default_factory=lambda: Path(tempfile.gettempdir()) / "renderhouse-uploads"
+    )
+    """Where uploads kept on S3-like storage are fetched to (``renderhouse.uploads``)."""
     worker_id: str = field(
         default_factory=lambda: f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
     )
@@ -60,9 +68,14 @@ class Worker:
         storage: Storage,
         config: WorkerConfig,
         maintenance: Maintenance | None = None,
+        meter_for: metering.MeterFor = metering.unmetered,
     ) -> None:
+        """``meter_for`` gives each job's budgets for ``ctx.spend``; a deployment passes the
+        ledger's (``ledger.metering.meter_for``), the default enforces none."""
         self.queue, self.registry, self.storage, self.config = queue, registry, storage, config
         self.maintenance = maintenance
+        self.meter_for = meter_for
+        self.staging = Staging(queue.store, storage, config.upload_cache_dir)
         self.kinds = config.kinds or registry.kinds()
         for kind in self.kinds:
             registry.cls(kind)  # unknown kinds fail at start-up, not at the first job
@@ -231,18 +244,34 @@ class Worker:
         job = run.job
         logs.bind_job(job)  # this task's context: every log line of the job carries its ids
         try:
-            if job.kind in self.isolated:
+            meter = self.meter_for(job)
+            unstaged = await self._stage(run)  # upload references -> local files
+            if unstaged is not None:
+                msg = unstaged
+            elif job.kind in self.isolated:
                 assert self.pool is not None
                 msg = await asyncio.to_thread(
-                    run_isolated, self.queue, self.pool, run, self.storage.url
+                    run_isolated, self.queue, self.pool, run, self.storage.url, meter
                 )
             else:
-                msg = await run_inline(self.queue, self.registry.get(job.kind), run, self.storage)
+                gen = self.registry.get(job.kind)
+                msg = await run_inline(self.queue, gen, run, self.storage, meter)
             await self._record(run, msg)
         finally:
             self.running.pop(job.id, None)
             self.finished += 1
             self._wake.set()
+
+    async def _stage(self, run: Running) -> dict[str, Any] | None:
+        """Give the job local paths for its upload references; the failure if it can't."""
+        if not uploads.mentions(run.job.input):
+            return None
+        try:
+            staged = await asyncio.to_thread(self.staging.stage, run.job.owner, run.job.input)
+        except Exception as exc:
+            return outcome.from_exception(exc)
+        run.job = dataclasses.replace(run.job, input=staged)
+        return None
 
     async def _record(self, run: Running, msg: dict[str, Any]) -> None:
         """Apply the outcome, retrying through a database blip for as long as the lease
@@ -284,7 +313,7 @@ class Worker:
         after: Job | None = None
         try:
             if t == "fanout":
-                q.fan_out(job.id, job.attempt, msg["children"])
+                q.fan_out(job.id, job.attempt, self.staging.unstage(msg["children"]))
             elif t == "snooze":
                 q.snooze(job.id, job.attempt, float(msg["seconds"]))
             elif t == "handed_back":

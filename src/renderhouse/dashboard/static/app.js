@@ -1,11 +1,18 @@
 // Renderhouse dashboard: plain JS against the public API, no build step.
 // Untrusted text (job inputs, messages, names) is only ever set with textContent.
+// The overview follows GET /v1/system/stream and a job page its /v1/jobs/{id}/events
+// (both through keepStreaming in sse.js); only while a stream is down does the overview
+// fall back to polling, slowly.
 "use strict";
 
 const KEY = "renderhouse.apiKey";
+const FALLBACK_POLL_MS = 15000;
+const TERMINAL = ["succeeded", "failed", "cancelled"];
 const $ = (id) => document.getElementById(id);
-let timer = null;
 let stream = null;
+let fallback = null;
+let artifactsTimer = null;
+let me = null;
 
 function apiKey() { return sessionStorage.getItem(KEY); }
 
@@ -39,6 +46,23 @@ function bytes(n) {
 function show(section) {
   for (const id of ["login", "overview", "job"]) $(id).hidden = id !== section;
   $("logout").hidden = section === "login";
+  $("live").hidden = section === "login";
+}
+
+function setLive(status) {
+  const labels = { connecting: "● connecting…", live: "● live",
+                   reconnecting: "● reconnecting…", ended: "● finished" };
+  $("live").textContent = labels[status] || status;
+  $("live").className = "live is-" + status;
+}
+
+function follow(path, handlers) {
+  setLive("connecting");
+  return keepStreaming(path, Object.assign({
+    headers: () => ({ Authorization: "Bearer " + apiKey() }),
+    onStatus: setLive,
+    onUnauthorised: logout,
+  }, handlers));
 }
 
 function logout() {
@@ -48,10 +72,10 @@ function logout() {
 }
 
 function stopAll() {
-  if (timer) clearInterval(timer);
-  timer = null;
   if (stream) stream.abort();
   stream = null;
+  stopFallback();
+  clearTimeout(artifactsTimer);
 }
 
 // -- overview -------------------------------------------------------------------------
@@ -89,10 +113,14 @@ function chart(series) {
 
 function jobItem(job) {
   const li = el("li");
-  const a = el("a", `${job.kind} ${job.id.slice(-8)}`);
-  a.href = `#/jobs/${job.id}`;
-  const pct = Math.round((job.progress?.fraction || 0) * 100);
+  const name = `${job.kind} ${job.id.slice(-8)}`;
+  // The job pages and their events answer only to the owner's key.
+  const a = job.mine ? el("a", name) : el("span", name);
+  if (job.mine) a.href = `#/jobs/${job.id}`;
+  const done = job.state === "succeeded" ? 1 : job.progress?.fraction || 0;
+  const pct = Math.round(done * 100);
   li.append(a, " ", el("span", job.state, "state " + job.state), " ", el("span", `${pct}%`));
+  if (!job.mine) li.append(" ", el("small", "owner " + job.owner.slice(-8), "muted"));
   if (job.state === "running") {
     const bar = el("div", undefined, "progress");
     const fillBar = el("div");
@@ -103,8 +131,7 @@ function jobItem(job) {
   return li;
 }
 
-async function refreshOverview() {
-  const m = await api("/v1/system/metrics");
+function renderSystem(m) {
   $("resources").replaceChildren(
     card("CPU", m.cpu.percent.toFixed(0) + "%  · load " + m.cpu.load_1m.toFixed(2)),
     card("memory", m.memory.percent.toFixed(0) + "% of " + bytes(m.memory.total)),
@@ -126,17 +153,59 @@ async function refreshOverview() {
     `(${(h.failure_rate * 100).toFixed(1)}% failure rate)`;
   fill($("workers"), m.workers.map((w) =>
     el("li", `${w.hostname} · ${w.kinds.join(", ")} · beat ${w.heartbeat_age}s ago`)), "no live worker");
-  const running = await api("/v1/jobs?state=running&limit=20");
-  fill($("running"), running.data.map(jobItem), "nothing running");
-  const recent = await api("/v1/jobs?limit=10");
-  fill($("recent"), recent.data.map(jobItem), "no jobs yet");
-  const alerts = await api("/v1/system/alerts");
-  fill($("alerts"), alerts.firing.map((a) =>
+  fill($("alerts"), (m.alerts || []).map((a) =>
     el("li", `${a.severity}: ${a.summary}`, a.severity === "critical" ? "bad" : "warn")), "none firing");
-  try {
-    const c = await api("/v1/credits");
-    $("credits").textContent = JSON.stringify(c.balance ?? c);
-  } catch (e) { $("credits").textContent = "–"; }
+}
+
+// One snapshot (from the stream, or assembled by the fallback poll) paints the overview.
+function renderOverview(s) {
+  me = s.user;
+  $("who").textContent = s.user ? s.user.name + (s.user.admin ? " · admin" : "") : "";
+  for (const node of document.querySelectorAll(".admin-only")) node.hidden = !s.system;
+  if (s.system) renderSystem(s.system);
+  fill($("running"), s.running.map(jobItem), "nothing running");
+  fill($("recent"), s.recent.map(jobItem), "no jobs yet");
+  $("credits").textContent = s.credits
+    ? `${s.credits.available} available · ${s.credits.held} held` : "–";
+}
+
+function summary(job) {
+  return Object.assign({}, job, { mine: !me || job.owner === me.id, error: job.error?.code });
+}
+
+async function pollOverview() {
+  const [running, recent, credits] = await Promise.all([
+    api("/v1/jobs?state=running&limit=20"), api("/v1/jobs?limit=10"),
+    api("/v1/credits").catch(() => null),
+  ]);
+  let system = null;
+  if (me?.admin) {
+    system = await api("/v1/system/metrics");
+    system.alerts = (await api("/v1/system/alerts")).firing;
+  }
+  renderOverview({ user: me, system, credits,
+                   running: running.data.map(summary), recent: recent.data.map(summary) });
+}
+
+function startFallback() {
+  if (fallback || $("overview").hidden) return;
+  pollOverview().catch(() => {});
+  fallback = setInterval(() => pollOverview().catch(() => {}), FALLBACK_POLL_MS);
+}
+
+function stopFallback() {
+  if (fallback) clearInterval(fallback);
+  fallback = null;
+}
+
+function watchOverview() {
+  stream = follow("/v1/system/stream", {
+    onEvent: (type, data) => {
+      if (type === "overview") { stopFallback(); renderOverview(data); }
+      if (type === "error") logout(); // the key was revoked while we watched
+    },
+    onStatus: (status) => { setLive(status); if (status === "reconnecting") startFallback(); },
+  });
 }
 
 async function submitJob(event) {
@@ -194,30 +263,10 @@ async function loadArtifacts(id) {
   if (viewer && $("viewer").getAttribute("src") !== viewer.url) $("viewer").src = viewer.url;
 }
 
-async function follow(id) {
-  // fetch + a stream reader, not EventSource: EventSource cannot send the API key header.
-  stream = new AbortController();
-  const resp = await fetch(`/v1/jobs/${id}/events`, {
-    headers: { Authorization: "Bearer " + apiKey() }, signal: stream.signal,
-  });
-  const reader = resp.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      const fields = {};
-      for (const line of block.split("\n")) {
-        const i = line.indexOf(":");
-        if (i > 0) fields[line.slice(0, i)] = line.slice(i + 1).trim();
-      }
-      if (fields.data) onEvent(id, fields.event || "message", JSON.parse(fields.data));
-    }
-  }
+function scheduleArtifacts(id) {
+  // A turntable adds a frame after frame: one listing for a burst of artifact events.
+  clearTimeout(artifactsTimer);
+  artifactsTimer = setTimeout(() => loadArtifacts(id).catch(() => {}), 300);
 }
 
 function onEvent(id, type, data) {
@@ -225,10 +274,10 @@ function onEvent(id, type, data) {
     JSON.stringify(Object.fromEntries(Object.entries(data).filter(([k]) => k !== "ts"))));
   $("events").append(item);
   if (type === "progress" && data.total) setProgress(data.done / data.total, data.message);
-  if (type === "artifact") loadArtifacts(id).catch(() => {});
+  if (type === "artifact") scheduleArtifacts(id);
   if (type === "state") {
-    api(`/v1/jobs/${id}`).then(renderJob);
-    if (["succeeded", "failed", "cancelled"].includes(data.state)) loadArtifacts(id);
+    api(`/v1/jobs/${id}`).then(renderJob).catch(() => {});
+    if (TERMINAL.includes(data.state)) scheduleArtifacts(id);
   }
 }
 
@@ -238,8 +287,17 @@ async function openJob(id) {
   $("viewer-panel").hidden = true;
   $("viewer").removeAttribute("src");
   renderJob(await api(`/v1/jobs/${id}`));
+  if (location.hash !== `#/jobs/${id}`) return; // left while it loaded: follow nothing
   loadArtifacts(id).catch(() => {});
-  follow(id).catch(() => {});
+  let ended = false;
+  stream = follow(`/v1/jobs/${id}/events`, {
+    resume: true,
+    finished: () => ended,
+    onEvent: (type, data) => {
+      if (type === "state" && TERMINAL.includes(data.state)) ended = true;
+      onEvent(id, type, data);
+    },
+  });
 }
 
 // -- routing --------------------------------------------------------------------------
@@ -250,8 +308,7 @@ async function route() {
   try {
     if (m) { await openJob(m[1]); return; }
     show("overview");
-    await refreshOverview();
-    timer = setInterval(() => refreshOverview().catch(() => {}), 2000);
+    watchOverview();
   } catch (e) { if (apiKey()) $("login-error").textContent = e.message; }
 }
 

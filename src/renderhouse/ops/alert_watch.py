@@ -1,0 +1,69 @@
+"""Maintenance duty: evaluate the alert rules on a schedule in every worker and in
+``serve``, so the webhook hears of an alert although nobody reads ``/v1/system/alerts``,
+also in a deployment of ``renderhouse api`` + ``renderhouse worker`` processes.
+
+Once per slot of ``alert_check_seconds`` across all processes, with the claim the periodic
+jobs use: the cluster rules run where the (``alerts``, slot) row of ``periodic_runs`` is
+inserted, a machine's own rules (its disk) where (``alerts@<host>``, slot) is. Whoever
+evaluates, ``ops.firing`` announces each change once."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+from sqlalchemy import Connection, delete
+
+from renderhouse.ops import alerts, resources
+from renderhouse.ops.alerts import Alert
+from renderhouse.ops.firing import Notifier
+from renderhouse.runtime import Runtime
+from renderhouse.store.dialect import upsert_insert
+from renderhouse.store.schema import periodic_runs
+
+KEEP_SLOTS = 10
+"""Claimed slots kept in ``periodic_runs``; older ones are deleted as new ones are claimed."""
+
+
+def notifier(rt: Runtime) -> Notifier:
+    """The notifier for ``rt``'s settings; any number of them share one state (the store)."""
+    stale = max(3600.0, 3 * rt.settings.alert_check_seconds)
+    return Notifier(rt.store, rt.settings.alert_webhook_url, stale_after=stale)
+
+
+def _claim(conn: Connection, name: str, slot: float, every: float) -> bool:
+    conn.execute(
+        delete(periodic_runs).where(
+            periodic_runs.c.name == name, periodic_runs.c.slot < slot - KEEP_SLOTS * every
+        )
+    )
+    row = conn.execute(
+        upsert_insert(conn, periodic_runs)
+        .values(name=name, slot=slot)
+        .on_conflict_do_nothing()
+        .returning(periodic_runs.c.name)
+    ).first()
+    return row is not None
+
+
+def duty(
+    rt: Runtime, notify: Notifier | None = None
+) -> tuple[float, Callable[[], dict[str, list[Alert]]]]:
+    """``(every seconds, callable)`` for ``Maintenance.extra``; the callable returns what
+    started and resolved (empty when another process had this slot)."""
+    every = rt.settings.alert_check_seconds
+    notify = notify or notifier(rt)
+    host = alerts.this_host()
+
+    def check_alerts() -> dict[str, list[Alert]]:
+        now = rt.queue.clock.now()
+        slot = math.floor(now / every) * every
+        with rt.store.begin() as conn:
+            cluster = _claim(conn, "alerts", slot, every)
+            mine = _claim(conn, f"alerts@{host}", slot, every)
+        if not (cluster or mine):
+            return {"started": [], "resolved": []}
+        found = alerts.evaluate(rt, resources.snapshot(rt))
+        return notify.update(found, host if mine else None, now, cluster=cluster)
+
+    return every, check_alerts
