@@ -217,3 +217,12 @@ async def test_no_credits_is_402(app, users) -> None:
         )
         assert_error(r, 402, "insufficient_credits")
         assert (await admin.get("/v1/jobs")).json()["data"] == []
+
+
+@pytest.mark.parametrize("kind", ["webhook", "backup"])
+async def test_internal_kinds_cannot_be_submitted(alice: httpx.AsyncClient, kind: str) -> None:
+    """Webhook deliveries and backups are enqueued by Renderhouse itself: from a caller they
+    are unknown kinds (no POST relay, no backup trigger), and the error does not list them."""
+    r = await alice.post("/v1/jobs", json={"kind": kind, "input": {"url": "https://example.com/"}})
+    error = assert_error(r, 422, "unknown_kind")
+    assert kind not in error["details"]["known"] and "noop" in error["details"]["known"]

@@ -78,7 +78,7 @@ def submit(
     """Enqueue a job. The same Idempotency-Key with the same body returns the first job
     (200); with a different body, 409."""
     rt = state.runtime
-    generator = rt.registry.get(body.kind)
+    generator = rt.registry.public(body.kind)
     files = inputs.file_fields(body.kind, generator)
     raw = inputs.resolve(rt.store, rt.storage, user.id, body.input, files)
     parsed = generator.parse_input(raw)

@@ -28,6 +28,7 @@ class BackupInput(BaseModel):
 
 class BackupGenerator(Generator):
     kind = "backup"
+    internal = True
     Input = BackupInput
     default_timeout = 3600.0
     resources = Resources(cpu=0.5, memory_mb=128, isolated=False)

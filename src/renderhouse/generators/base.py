@@ -36,6 +36,9 @@ class Generator:
     default_timeout: ClassVar[float] = 600.0
     resources: ClassVar[Resources] = Resources()
     description: ClassVar[str] = ""
+    internal: ClassVar[bool] = False
+    """Enqueued by Renderhouse itself (webhook deliveries, scheduled backups): the HTTP API
+    answers for it as for an unknown kind, so it cannot be used as a relay or a trigger."""
     paid_providers: ClassVar[tuple[str, ...]] = ()
     """Providers whose paid APIs ``run`` calls through ``ctx.spend``; while a budget they
     draw on is used up, the API refuses such jobs (402 ``budget_exhausted``)."""
@@ -106,6 +109,17 @@ class Registry:
                 f"unknown job kind {kind!r}; known kinds: {', '.join(self.kinds()) or 'none'}",
                 details={"kind": kind, "known": self.kinds()},
             ) from None
+
+    def public(self, kind: str) -> Generator:
+        """``get`` for a kind callers may submit; internal kinds are refused as unknown."""
+        generator = self.get(kind)
+        if generator.internal:
+            public = [k for k in self.kinds() if not self.cls(k).internal]
+            raise UnknownKind(
+                f"unknown job kind {kind!r}; known kinds: {', '.join(public) or 'none'}",
+                details={"kind": kind, "known": public},
+            )
+        return generator
 
     def get(self, kind: str) -> Generator:
         """The (process-wide, warm) instance for ``kind``."""

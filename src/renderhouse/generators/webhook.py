@@ -31,6 +31,7 @@ class WebhookInput(BaseModel):
 
 class WebhookGenerator(Generator):
     kind = "webhook"
+    internal = True
     Input = WebhookInput
     default_timeout = 30.0
     resources = Resources(cpu=0.0, memory_mb=0, isolated=False)

@@ -3,8 +3,8 @@
 also in a deployment of ``renderhouse api`` + ``renderhouse worker`` processes.
 
 Once per slot of ``alert_check_seconds`` across all processes, with the claim the periodic
-jobs use: the cluster rules run where the (``alerts``, slot) row of ``periodic_runs`` is
-inserted, a machine's own rules (its disk) where (``alerts@<host>``, slot) is. Whoever
+jobs use: the cluster rules run where the (``rh:alerts``, slot) row of ``periodic_runs``
+is inserted, a machine's own rules (its disk) where (``rh:alerts@<host>``, slot) is. Whoever
 evaluates, ``ops.firing`` announces each change once."""
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from renderhouse.runtime import Runtime
 from renderhouse.store.dialect import upsert_insert
 from renderhouse.store.schema import periodic_runs
 
+CLUSTER = "rh:alerts"
+"""The duty's name in ``periodic_runs`` (a prefix no periodic job's name has)."""
 KEEP_SLOTS = 10
 """Claimed slots kept in ``periodic_runs``; older ones are deleted as new ones are claimed."""
 
@@ -59,8 +61,8 @@ def duty(
         now = rt.queue.clock.now()
         slot = math.floor(now / every) * every
         with rt.store.begin() as conn:
-            cluster = _claim(conn, "alerts", slot, every)
-            mine = _claim(conn, f"alerts@{host}", slot, every)
+            cluster = _claim(conn, CLUSTER, slot, every)
+            mine = _claim(conn, f"{CLUSTER}@{host}", slot, every)
         if not (cluster or mine):
             return {"started": [], "resolved": []}
         found = alerts.evaluate(rt, resources.snapshot(rt))

@@ -20,7 +20,7 @@ MIN_FINISHED_FOR_RATE = 5
 
 def this_host() -> str:
     """The name a machine's own alerts carry (short enough for a ``periodic_runs`` name)."""
-    return socket.gethostname()[:120]
+    return socket.gethostname()[:100]
 
 
 @dataclass(frozen=True)

@@ -8,58 +8,38 @@ transaction naming its jobs."""
 from __future__ import annotations
 
 import json
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, event, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text
 
-from renderhouse.store.database import after_commit
+from renderhouse.store.database import after_commit, transaction_values
 from renderhouse.store.schema import job_events
 
 EVENTS_CHANNEL = "renderhouse_events"
 PUBLISH_OPTION = "renderhouse_publish_events"
 _PENDING = "renderhouse_events_pending"
-_COMMITTED = "renderhouse_events_committed"
 
 Publish = Callable[[list[str]], object]
 
 
 def publish_with(engine: Engine, publish: Publish | None) -> None:
-    """After each commit that wrote events through ``engine``, call ``publish(job_ids)``.
-
-    The message leaves when the connection goes back to the pool: SQLAlchemy's ``commit``
-    event (so ``after_commit``) fires *before* the database commits, and a subscriber
-    woken then could read before the rows are visible and sleep through them."""
+    """After each commit that wrote events through ``engine``, call ``publish(job_ids)``."""
     engine.update_execution_options(**{PUBLISH_OPTION: publish})
-    if publish is not None and not event.contains(engine.pool, "checkin", _publish_committed):
-        event.listen(engine.pool, "checkin", _publish_committed)
 
 
 def _publish_after_commit(conn: Connection, ids: list[str]) -> None:
+    """One message per committed transaction, naming every job it wrote events for."""
     publish: Publish | None = conn.get_execution_options().get(PUBLISH_OPTION)
-    txn = conn.get_transaction()
-    if publish is None or txn is None:
+    if publish is None:
         return
-    info = conn.info  # the pooled connection's: ``_publish_committed`` sees it at check-in
-    slot = info.get(_PENDING)
-    if slot is not None and slot[0]() is txn:
-        slot[1].update(ids)  # one message per transaction
+    values = transaction_values(conn)
+    pending: set[str] | None = values.get(_PENDING)
+    if pending is not None:
+        pending.update(ids)
         return
-    pending = set(ids)
-    info[_PENDING] = (weakref.ref(txn), pending)
-
-    def committing() -> None:
-        info.setdefault(_COMMITTED, (publish, set()))[1].update(pending)
-
-    after_commit(conn, committing)  # a rolled-back transaction announces nothing
-
-
-def _publish_committed(_dbapi_conn: object, record: Any) -> None:
-    committed = record.info.pop(_COMMITTED, None) if record is not None else None
-    if committed is not None:
-        publish, ids = committed
-        publish(sorted(ids))
+    pending = values[_PENDING] = set(ids)
+    after_commit(conn, lambda: publish(sorted(pending)))
 
 
 def _notify(conn: Connection, job_ids: Iterable[str]) -> None:

@@ -3,10 +3,11 @@ surface SQLite's "database is locked" (WAL, ``BEGIN IMMEDIATE``, a long busy tim
 
 from __future__ import annotations
 
+import logging
 import time
-import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from renderhouse.errors import StoreError
 from renderhouse.store.dialect import Dialect, dialect_for
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
+SQLITE_POOL_SIZE = 40  # anyio's default worker-thread count
 
 
 def normalise_url(url: str) -> str:
@@ -40,24 +42,27 @@ class Store:
 
     @contextmanager
     def begin(self) -> Iterator[Connection]:
-        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: no lock upgrades, no deadlock)."""
+        """A write transaction (``BEGIN IMMEDIATE`` on SQLite: no lock upgrades, no deadlock).
+        Callbacks given to ``after_commit`` run once it has committed."""
         try:
-            with self.engine.begin() as conn:
+            with self.engine.begin() as conn, _scoped(conn) as scope:
                 yield conn
         except OperationalError as exc:
             raise StoreError(
                 f"the database could not complete the transaction: {exc.orig}",
                 details={"url": self.engine.url.render_as_string(hide_password=True)},
             ) from exc
+        _run(scope.callbacks)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
         """A read-only transaction (deferred on SQLite, so readers never take the write lock)."""
         try:
-            with self._read_engine.begin() as conn:
+            with self._read_engine.begin() as conn, _scoped(conn) as scope:
                 yield conn
         except OperationalError as exc:
             raise StoreError(f"the database could not be read: {exc.orig}") from exc
+        _run(scope.callbacks)
 
     def ping(self) -> None:
         with self.read() as conn:
@@ -70,9 +75,15 @@ class Store:
 def _create_engine(url: str, pool_size: int) -> Engine:
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
+        pool: dict[str, Any] = {}
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000})
+            # As many kept connections as the API's worker threads: overflow connections are
+            # opened, configured (WAL, pragmas) and closed per use, which dominated a busy
+            # server's profile.
+            pool = {"pool_size": max(pool_size, SQLITE_POOL_SIZE), "max_overflow": pool_size}
+        timeout = {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}
+        engine = create_engine(url, connect_args=timeout, **pool)
         _configure_sqlite(engine)
         return engine
     engine = create_engine(url, pool_size=pool_size, max_overflow=pool_size)
@@ -124,27 +135,54 @@ def _configure_sqlite(engine: Engine) -> None:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-_AFTER_COMMIT = "renderhouse_after_commit"
-_hooked: weakref.WeakSet[Engine] = weakref.WeakSet()
+_SCOPE = "renderhouse_transaction"
+log = logging.getLogger(__name__)
+
+
+def _run(callbacks: list[Callable[[], object]]) -> None:
+    """The transaction is committed: a failing callback is logged, never reported to the
+    caller as if its transaction had failed, and does not stop the others."""
+    for fn in callbacks:
+        try:
+            fn()
+        except Exception:
+            log.exception("an after-commit callback failed")
+
+
+@dataclass
+class _Scope:
+    """What lives exactly as long as one ``Store`` transaction."""
+
+    callbacks: list[Callable[[], object]] = field(default_factory=list)
+    values: dict[str, Any] = field(default_factory=dict)
+
+
+@contextmanager
+def _scoped(conn: Connection) -> Iterator[_Scope]:
+    """Hang a fresh scope on the connection for this transaction and always take it away
+    again (``info`` belongs to the pooled connection and outlives the transaction)."""
+    scope = conn.info[_SCOPE] = _Scope()
+    try:
+        yield scope
+    finally:
+        conn.info.pop(_SCOPE, None)
+
+
+def _scope(conn: Connection) -> _Scope:
+    scope: _Scope | None = conn.info.get(_SCOPE)
+    if scope is None:
+        raise RuntimeError("this needs a transaction from Store.begin() or Store.read()")
+    return scope
 
 
 def after_commit(conn: Connection, fn: Callable[[], object]) -> None:
-    """Run ``fn`` once if ``conn``'s transaction commits; forget it if it rolls back.
-
-    The callbacks wait in the connection's ``info`` and one listener per engine runs or drops
-    them: adding and removing listeners on every transaction cost more than the enqueue."""
-    engine = conn.engine
-    if engine not in _hooked:
-        event.listen(engine, "commit", _run_after_commit)
-        event.listen(engine, "rollback", _drop_after_commit)
-        _hooked.add(engine)
-    conn.info.setdefault(_AFTER_COMMIT, []).append(fn)
+    """Run ``fn`` once ``conn``'s transaction has committed (after the database's COMMIT
+    returned, so whoever ``fn`` wakes sees the rows); never if it rolls back. ``conn`` must
+    come from ``Store.begin()`` or ``Store.read()``. SQLAlchemy's own ``commit`` event would
+    not do: it fires before the COMMIT is sent."""
+    _scope(conn).callbacks.append(fn)
 
 
-def _run_after_commit(conn: Connection) -> None:
-    for fn in conn.info.pop(_AFTER_COMMIT, ()):
-        fn()
-
-
-def _drop_after_commit(conn: Connection) -> None:
-    conn.info.pop(_AFTER_COMMIT, None)
+def transaction_values(conn: Connection) -> dict[str, Any]:
+    """A dict private to ``conn``'s current transaction (e.g. to batch work per commit)."""
+    return _scope(conn).values
