@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from renderhouse import dashboard, ledger, metrics, webhooks
@@ -28,7 +28,6 @@ from renderhouse.api.follow import Follower
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
-from renderhouse.api.webhook_targets import check_webhook_url
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
@@ -76,7 +75,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.state.rh = state
     errors.install(app)
     install_log_request_ids()
-    app.include_router(jobs.router, dependencies=[Depends(check_webhook_url)])
+    app.include_router(jobs.router)
     for module in (events, uploads, artifacts, keys, credits, budgets, payments, system, health):
         app.include_router(module.router)
     app.include_router(system_stream.router)

@@ -15,6 +15,7 @@ from renderhouse.api.auth import current_user
 from renderhouse.api.errors import IdempotencyConflict
 from renderhouse.api.schemas import ERRORS, JobCreate, JobOut, JobPage
 from renderhouse.api.state import ApiState, api_state
+from renderhouse.api.webhook_targets import check_webhook_url
 from renderhouse.errors import InvalidInput
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import STATES, Job
@@ -79,6 +80,8 @@ def submit(
     (200); with a different body, 409."""
     rt = state.runtime
     generator = rt.registry.public(body.kind)
+    if body.webhook_url is not None:
+        check_webhook_url(str(body.webhook_url), state.settings.webhook_allow_private)
     files = inputs.file_fields(body.kind, generator)
     raw = inputs.resolve(rt.store, rt.storage, user.id, body.input, files)
     parsed = generator.parse_input(raw)

@@ -3,56 +3,30 @@
 than as a failed delivery later. Delivery checks again (``generators.webhook``): this is
 the early answer, that is the guarantee.
 
-It is a dependency of the jobs router, not a schema validator, because the policy is a
-setting and resolving a name must not block the event loop, where bodies are validated."""
+It runs inside the submit route's worker thread, after authentication (no anonymous caller
+can probe what the server resolves) and after the body's own validation; the name lookup
+gets its own small pool so a slow resolver is abandoned after ``LOOKUP_SECONDS``, not
+waited for."""
 
 from __future__ import annotations
 
-import asyncio
-import json
 import logging
-from typing import Annotated
-
-from fastapi import Depends, Request
+from concurrent.futures import ThreadPoolExecutor
 
 from renderhouse import netguard
-from renderhouse.accounts import User
-from renderhouse.api.auth import current_user
 
 log = logging.getLogger(__name__)
 
 LOOKUP_SECONDS = 2.0
 """A name that does not resolve this fast is let through: delivery resolves it again."""
 
+_lookups = ThreadPoolExecutor(max_workers=4, thread_name_prefix="webhook-lookup")
 
-async def check_webhook_url(
-    request: Request, _user: Annotated[User, Depends(current_user)]
-) -> None:
-    """Refuse a forbidden ``webhook_url`` in a JSON body (after authentication, so no
-    anonymous caller can probe what the server resolves)."""
-    if request.method != "POST":
-        return
-    raw = await request.body()
-    if not raw:
-        return
+
+def check_webhook_url(url: str, allow_private: bool) -> None:
+    """Raise ForbiddenTarget (422) when ``url`` may not receive webhooks."""
+    target = netguard.parse(url)
     try:
-        body = json.loads(raw)
-    except ValueError:
-        return  # the body's own validation reports it
-    url = body.get("webhook_url") if isinstance(body, dict) else None
-    if not isinstance(url, str):
-        return
-    try:
-        target = netguard.parse(url)
-    except netguard.ForbiddenTarget as exc:
-        if exc.details.get("reason") != "credentials":
-            return  # not an http(s) URL at all: the schema says so in its own words
-        raise
-    allow_private = request.app.state.rh.settings.webhook_allow_private
-    try:
-        # asyncio's executor, not anyio's: a timed-out lookup is abandoned, not awaited.
-        await asyncio.wait_for(
-            asyncio.to_thread(netguard.addresses, target, allow_private), LOOKUP_SECONDS
-        )
+        _lookups.submit(netguard.addresses, target, allow_private).result(LOOKUP_SECONDS)
     except (OSError, TimeoutError) as exc:
         log.info("webhook_url host %s did not resolve at submit (%s)", target.host, exc)

@@ -33,6 +33,7 @@ class CachedCheck:
         self._result: Result | None = None
         self._lock = threading.Lock()
         self._refreshing = False
+        self._thread: threading.Thread | None = None
 
     def _run(self) -> Result:
         started = time.perf_counter()
@@ -60,13 +61,21 @@ class CachedCheck:
             with self._lock:
                 if not self._refreshing:
                     self._refreshing = True
-                    threading.Thread(target=self._refresh, daemon=True).start()
+                    self._thread = threading.Thread(target=self._refresh, daemon=True)
+                    self._thread.start()
         return current
 
 
 class Readiness:
     def __init__(self, checks: Sequence[tuple[str, Check]], ttl: float = 1.0) -> None:
         self.checks = [CachedCheck(name, fn, ttl) for name, fn in checks]
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait for background refreshes, before closing the store they may be using
+        (a connection checked out across ``dispose`` is never closed)."""
+        for check in self.checks:
+            if check._thread is not None:
+                check._thread.join(timeout)
 
     def results(self) -> tuple[bool, dict[str, Any]]:
         out: dict[str, Any] = {}
