@@ -84,7 +84,7 @@ def environment(url: str, data: Path) -> dict[str, str]:
 def start_server(url: str, data: Path, port: int, processes: int) -> subprocess.Popen[bytes]:
     server = [sys.executable, "-m", "uvicorn", "--factory", "renderhouse.api.app:from_environment"]
     server += ["--port", str(port), "--workers", str(processes), "--log-level", "warning"]
-    server += ["--no-access-log", "--backlog", "4096"]
+    server += ["--no-access-log", "--backlog", "4096", "--timeout-keep-alive", "30"]
     return subprocess.Popen(server, env=environment(url, data), preexec_fn=_more_files)
 
 
@@ -119,7 +119,9 @@ for pair in string.gmatch(os.getenv("KEYS"), "[^,]+") do
   owners[owner] = key
 end
 local last, last_key = nil, nil
-function delay() return delay_ms end
+-- Uniform 0..2x the mean pause: arrivals spread out instead of 1,000 clients moving in
+-- lockstep waves (which measures the waves' queueing, not the server at that rate).
+function delay() return math.random(0, 2 * delay_ms) end
 local function headers(key)
   return {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}
 end
@@ -293,7 +295,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, data, port, args.processes)
     worker: subprocess.Popen[bytes] | None = None
-    pace = round(1000 * args.clients / args.rate)
+    pace = round(0.97 * 1000 * args.clients / args.rate)  # the rest of each cycle is the latency
     try:
         asyncio.run(wait_ready(base))
         print(f"nproc={os.cpu_count()} server processes={args.processes} users={args.users}")

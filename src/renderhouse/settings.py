@@ -77,6 +77,13 @@ class Settings(BaseSettings):
     )
     artifact_url_ttl_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
     events_poll_seconds: float = Field(default=0.15, gt=0, le=10)
+    api_threads: int = Field(
+        default=8,
+        ge=1,
+        le=256,
+        description="Threads per API process for blocking work (database calls). Few is "
+        "faster: each extra runnable thread competes with the event loop for the GIL.",
+    )
     stream_max_per_second: float = Field(
         default=2.0, gt=0, le=50, description="Snapshots a second, at most, per system stream."
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -61,6 +62,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # anyio's default of 40 threads halved a busy server's throughput (GIL contention
+        # with the event loop; docs/benchmarks.md, HTTP API).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
         await state.follower.close()
         if owned:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from sqlalchemy import Connection, TextClause, select, text
@@ -265,14 +266,11 @@ def _row(nj: NewJob, fair_key: int, now: float) -> dict[str, Any]:
     }
 
 
+_NULL_ROW = {c.name: None for c in jobs.columns}
+
+
 def _job_from_row_values(row: dict[str, Any]) -> Job:
-    values = {c.name: None for c in jobs.columns}
-    values.update(row)
-
-    class _Row:
-        _mapping = values
-
-    return Job.from_row(_Row())
+    return Job.from_row(SimpleNamespace(_mapping={**_NULL_ROW, **row}))
 
 
 def _by_key(conn: Connection, owner: str, key: str) -> Job | None:
