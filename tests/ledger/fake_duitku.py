@@ -3,18 +3,15 @@
 
 from __future__ import annotations
 
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, HTTPException
 
 from renderhouse.ledger.duitku import md5
+from tests.fake_provider import serving
 
 MERCHANT, API_KEY = "D0001", "duitku-test-api-key"
 
@@ -81,19 +78,6 @@ class FakeDuitku:
 @contextmanager
 def running_fake_duitku() -> Iterator[FakeDuitku]:
     fake = FakeDuitku()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    fake.url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    config = uvicorn.Config(fake.app(), log_level="warning", lifespan="off", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.01)
-    try:
+    with serving(fake.app()) as url:
+        fake.url = url
         yield fake
-    finally:
-        server.should_exit = True
-        thread.join(10)
-        sock.close()
