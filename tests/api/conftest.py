@@ -17,6 +17,7 @@ from renderhouse import accounts, ledger
 from renderhouse.api import create_app
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
+from tests.threaded_server import serving
 
 
 @pytest.fixture
@@ -117,24 +118,5 @@ def assert_error(response: httpx.Response, status: int, code: str | None = None)
 def live_server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     """The app on a real socket (uvicorn in a thread): for WebSockets, the client's
     streaming and dropped connections, which in-process transports cannot show."""
-    import socket
-    import threading
-    import time as _time
-
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(settings, runtime), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = _time.time() + 10
-    while not server.started and _time.time() < deadline:
-        _time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
+    with serving(create_app(settings, runtime)) as url:
+        yield url

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
@@ -14,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from renderhouse import accounts
 from renderhouse.api import create_app
@@ -22,7 +20,7 @@ from renderhouse.api.system_stream import Timing
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 from tests.api.conftest import Users
-from tests.storage.conftest import free_port
+from tests.threaded_server import serving
 
 pytestmark = pytest.mark.anyio
 TIMING = Timing(max_per_second=4, heartbeat_seconds=0.4, refresh_seconds=1.0)
@@ -37,16 +35,8 @@ def settings(settings: Settings) -> Settings:
 def server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     app = create_app(settings, runtime)
     app.state.rh.extra["stream_timing"] = TIMING
-    port = free_port()
-    srv = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.time() + 10
-    while not srv.started and time.time() < deadline:
-        time.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(10)
+    with serving(app) as url:
+        yield url
 
 
 class Stream:

@@ -48,6 +48,13 @@ def running_worker(
         cfg,
         Maintenance(queue, rescue_every=0.2) if maintenance else None,
     )
+    with running(worker):
+        yield worker
+
+
+@contextmanager
+def running(worker: Worker) -> Iterator[Worker]:
+    """Run an already built ``worker`` on a thread; stop it (and check it stopped) after."""
     thread = threading.Thread(target=asyncio.run, args=(worker.run(),), daemon=True)
     thread.start()
     wait_until(lambda: worker._loop is not None, what="the worker loop")

@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 
 from renderhouse.ledger.duitku import md5
-from tests.fake_provider import serving
+from tests.threaded_server import serving
 
 MERCHANT, API_KEY = "D0001", "duitku-test-api-key"
 

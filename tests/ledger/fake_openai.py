@@ -14,7 +14,7 @@ from typing import Any
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 
-from tests.fake_provider import serving
+from tests.threaded_server import serving
 
 API_KEY = "sk-test"
 

@@ -5,10 +5,6 @@ flight is settled at its estimate by the hold-expiry duty. On both databases."""
 
 from __future__ import annotations
 
-import asyncio
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -25,8 +21,7 @@ from renderhouse.queue.jobs import TERMINAL
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 from renderhouse.store.schema_ledger import budget_holds
-from renderhouse.worker.worker import Worker
-from tests.integration.running import wait_until
+from tests.integration.running import running, wait_until
 from tests.ledger.fake_openai import running_fake_openai
 
 KINDS = ["test.chat", "test.chat_inline"]
@@ -42,19 +37,6 @@ def runtime(db_url: str, tmp_path: Path, **settings: Any) -> Runtime:
     )
     rt.__dict__["registry"] = Registry([ChatGenerator, ChatInlineGenerator])
     return rt
-
-
-@contextmanager
-def running(worker: Worker) -> Iterator[Worker]:
-    thread = threading.Thread(target=asyncio.run, args=(worker.run(),), daemon=True)
-    thread.start()
-    wait_until(lambda: worker._loop is not None, what="the worker loop")
-    try:
-        yield worker
-    finally:
-        worker.stop_threadsafe()
-        thread.join(60)
-        assert not thread.is_alive(), "the worker did not stop"
 
 
 def chat(

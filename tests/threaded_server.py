@@ -1,5 +1,5 @@
-"""Running a fake cloud provider (an ASGI app speaking the provider's real protocol) on a
-free local port in a background thread, for as long as a test needs it."""
+"""Serving an ASGI app (our API, or a fake cloud provider speaking the provider's real
+protocol) on a free local port in a background thread, for as long as a test needs it."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ import uvicorn
 
 
 @contextmanager
-def serving(app: Any) -> Iterator[str]:
+def serving(app: Any, *, lifespan: str = "auto") -> Iterator[str]:
     """Serve ``app`` on 127.0.0.1; yields its base URL and stops it afterwards."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none")
+    config = uvicorn.Config(app, log_level="warning", lifespan=lifespan)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
