@@ -139,9 +139,42 @@ def verify_key(conn: Connection, key: str, now: float | None = None) -> tuple[Us
 
 
 def touch_key(conn: Connection, prefix: str, now: float | None = None) -> None:
+    touch_keys(conn, [prefix], now)
+
+
+def touch_keys(conn: Connection, prefixes: list[str], now: float | None = None) -> None:
+    """Record that these keys were used (``last_used_at``, kept to ``LAST_USED_RESOLUTION``)."""
     conn.execute(
-        update(api_keys).where(api_keys.c.prefix == prefix).values(last_used_at=now or time.time())
+        update(api_keys)
+        .where(api_keys.c.prefix.in_(prefixes))
+        .values(last_used_at=now or time.time())
     )
+
+
+def live_keys(conn: Connection, prefixes: list[str]) -> dict[str, User]:
+    """The users behind those of ``prefixes`` that are still valid keys (neither revoked nor
+    of a disabled user), as ``verify_key`` would return them: re-checks keys whose secret
+    was verified before, by prefix alone, many at once."""
+    rows = conn.execute(
+        select(
+            api_keys.c.prefix,
+            api_keys.c.user_id,
+            api_keys.c.scope,
+            users.c.name.label("user_name"),
+            users.c.org,
+            users.c.is_admin,
+        )
+        .join(users, users.c.id == api_keys.c.user_id)
+        .where(
+            api_keys.c.prefix.in_(prefixes),
+            api_keys.c.revoked_at.is_(None),
+            users.c.disabled.is_(False),
+        )
+    ).all()
+    return {
+        r.prefix: User(r.user_id, r.user_name, r.org, bool(r.is_admin), r.scope, r.prefix)
+        for r in rows
+    }
 
 
 def user_by_id(conn: Connection, user_id: str, scope: str = "user") -> User | None:

@@ -75,7 +75,7 @@ def users(runtime: Runtime) -> Users:
 async def app(settings: Settings, runtime: Runtime) -> AsyncIterator[FastAPI]:
     application = create_app(settings, runtime)
     yield application
-    await application.state.rh.follower.close()
+    await application.state.rh.close()
 
 
 def client_for(app: FastAPI, key: str | None = None, **kwargs: Any) -> httpx.AsyncClient:

@@ -35,7 +35,7 @@ async def test_per_user_limit_and_headers(settings, runtime, users: Users) -> No
         err = assert_error(limited, 429, "rate_limited")
         assert int(limited.headers["retry-after"]) >= 1 and err["details"]["scope"] == "user"
         assert (await bob.get("/v1/jobs")).status_code == 200  # bob has his own budget
-    await app.state.rh.follower.close()
+    await app.state.rh.close()
 
 
 async def test_upload_route_limit(settings, runtime, users: Users) -> None:

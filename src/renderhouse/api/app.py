@@ -26,9 +26,12 @@ from renderhouse.api import (
     uploads,
 )
 from renderhouse.api.follow import Follower
+from renderhouse.api.key_cache import KeyCache
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
+from renderhouse.api.submit_lane import SubmitLane
+from renderhouse.queue.group_commit import GroupCommit
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
@@ -54,6 +57,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         limiter=RateLimiter(settings),
         follower=Follower(rt.store, settings.events_poll_seconds, settings.redis_url),
         settings=settings,
+        group_commit=GroupCommit(rt.store),
+        keys=KeyCache(rt.store, settings.auth_cache_seconds),
     )
     # A paid-API kind is refused while its budget is used up (402 budget_exhausted).
     state.before_enqueue.append(budgets.refuse_spent_budgets(rt))
@@ -66,7 +71,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         # with the event loop; docs/benchmarks.md, HTTP API).
         anyio.to_thread.current_default_thread_limiter().total_tokens = settings.api_threads
         yield
-        await state.follower.close()
+        await state.close()
         if owned:
             rt.close()
 
@@ -84,6 +89,9 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(system_stream.router)
     dashboard.mount(app)
+    # Innermost: POST /v1/jobs's common case answered without FastAPI's machinery, still
+    # inside CORS, metrics and request ids (api/submit_lane.py).
+    app.add_middleware(SubmitLane)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

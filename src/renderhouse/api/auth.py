@@ -4,13 +4,13 @@ JWT bearer token (HS256 with the secret key; RS256 from ``jwt_jwks_url`` when se
 EventSource and WebSocket cannot send headers. Authentication is followed at once by the
 caller's rate limit, so every authenticated route is limited per user.
 
-A checked API key is trusted for ``auth_cache_seconds`` (2 s) by the process that checked it,
-which saves a database read per request; a revocation therefore reaches other API processes
-within that time (at once in the process that revoked it)."""
+A checked API key is trusted for ``auth_cache_seconds`` (2 s) by the process that checked it
+and re-checked in the background while in use (``key_cache``), which saves a database read
+per request; a revocation therefore reaches other API processes within that time (at once
+in the process that revoked it)."""
 
 from __future__ import annotations
 
-import hashlib
 import time
 from typing import Annotated, Any
 
@@ -25,7 +25,6 @@ from renderhouse.api.errors import Forbidden, Unauthorized
 from renderhouse.api.state import ApiState
 
 STREAM_SUFFIXES = ("/events", "/ws")
-AUTH_CACHE_MAX = 10_000
 _jwks_clients: dict[str, jwt.PyJWKClient] = {}
 
 
@@ -60,39 +59,31 @@ def _decode_jwt(state: ApiState, token: str) -> dict[str, Any]:
         raise Unauthorized(f"the bearer token is not valid: {exc}") from None
 
 
-def _cached_user(state: ApiState, token: str) -> User | None:
+def cached_user(state: ApiState, token: str) -> User | None:
     """The user behind a recently verified API key, without touching the database."""
     if not token.startswith(accounts.KEY_TAG):
         return None
-    cached = state.auth_cache.get(hashlib.sha256(token.encode()).digest())
-    if cached is not None and cached[0] > time.monotonic():
-        return cached[1]
-    return None
+    return state.keys.get(token)
 
 
 def resolve_user(state: ApiState, token: str) -> User:
     """The user behind ``token`` or Unauthorized; runs in a worker thread (database reads)."""
     store = state.runtime.store
     if token.startswith(accounts.KEY_TAG):
-        cached_user = _cached_user(state, token)
-        if cached_user is not None:
-            return cached_user
-        digest = hashlib.sha256(token.encode()).digest()
-        now = time.monotonic()
+        known = cached_user(state, token)
+        if known is not None:
+            return known
         with store.read() as conn:
             found = accounts.verify_key(conn, token)
         if found is None:
-            state.auth_cache.pop(digest, None)
+            state.keys.forget(token)
             raise Unauthorized("the API key is unknown or revoked")
         user, stale = found
+        now = time.time()
         if stale and user.key_prefix:
             with store.begin() as conn:
-                accounts.touch_key(conn, user.key_prefix)
-        ttl = state.settings.auth_cache_seconds
-        if ttl > 0:
-            if len(state.auth_cache) > AUTH_CACHE_MAX:
-                state.auth_cache.clear()
-            state.auth_cache[digest] = (now + ttl, user)
+                accounts.touch_key(conn, user.key_prefix, now)
+        state.keys.put(token, user, touched=now)
         return user
     claims = _decode_jwt(state, token)
     with store.read() as conn:
@@ -122,7 +113,7 @@ async def current_user(request: Request) -> User:
     Redis runs in a worker thread. The hot path thus skips a thread hand-off per request."""
     state: ApiState = request.app.state.rh
     token = credential(request)
-    user = _cached_user(state, token) if token is not None else None
+    user = cached_user(state, token) if token is not None else None
     if user is None or not state.limiter.in_process:
         return await run_in_threadpool(authenticate, request)
     request.state.ratelimit_headers = state.limiter.check(user.id, request.method, request.url.path)

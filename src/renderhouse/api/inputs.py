@@ -64,6 +64,16 @@ def resolve(
     return data
 
 
+def has_upload_refs(data: Any) -> bool:
+    """Whether ``resolve`` would read the database for ``data`` (an ``upload:`` reference
+    anywhere in it)."""
+    if isinstance(data, dict):
+        return any(has_upload_refs(v) for v in data.values())
+    if isinstance(data, list):
+        return any(has_upload_refs(v) for v in data)
+    return isinstance(data, str) and UPLOAD_REF.match(data) is not None
+
+
 def _resolved(conn: Connection, storage: Storage, owner: str, upload_id: str) -> str:
     key = stored_key(conn, owner, upload_id)
     path = getattr(storage, "path", None)

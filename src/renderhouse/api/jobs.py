@@ -3,19 +3,17 @@ another user's job id answers 404, exactly like an id that does not exist."""
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import select
 
 from renderhouse.accounts import User
-from renderhouse.api import inputs
+from renderhouse.api import submission
 from renderhouse.api.auth import current_user
 from renderhouse.api.errors import IdempotencyConflict
 from renderhouse.api.schemas import ERRORS, JobCreate, JobOut, JobPage
 from renderhouse.api.state import ApiState, api_state
-from renderhouse.api.webhook_targets import check_webhook_url
 from renderhouse.errors import InvalidInput
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import STATES, Job
@@ -35,15 +33,6 @@ class _Replay(Exception):
         self.job = job
 
 
-def _same_request(job: Job, nj: NewJob) -> bool:
-    return (job.kind, job.input, job.priority, job.webhook_url) == (
-        nj.kind,
-        json.loads(json.dumps(nj.input, sort_keys=True)),
-        nj.priority,
-        nj.webhook_url,
-    )
-
-
 def _existing(state: ApiState, owner: str, key: str) -> Job | None:
     with state.runtime.store.read() as conn:
         row = conn.execute(
@@ -52,21 +41,29 @@ def _existing(state: ApiState, owner: str, key: str) -> Job | None:
     return Job.from_row(row) if row is not None else None
 
 
-def _json(job: Job, status_code: int = 200) -> Response:
-    """A job as its JSON response, serialised once by pydantic's own encoder: returning the
-    model instead would validate and encode it a second time on the hottest routes (the
-    OpenAPI schema still comes from ``response_model``)."""
-    body = JobOut.of(job).model_dump_json()
-    return Response(body, status_code=status_code, media_type="application/json")
-
-
 def _replay(job: Job, nj: NewJob) -> Response:
-    if not _same_request(job, nj):
+    if not submission.same_request(job, nj):
         raise IdempotencyConflict(
             "this Idempotency-Key was used for a different request; use a new key",
             details={"job_id": job.id},
         )
-    return _json(job, 200)
+    return submission.job_response(job, 200)
+
+
+def _enqueue_keyed(state: ApiState, user: User, nj: NewJob) -> Response:
+    """A keyed submission in a transaction of its own: a concurrent request with the same
+    key that wins makes this one roll back its hooks' work and answer as a replay."""
+    found = _existing(state, user.id, str(nj.idempotency_key))
+    if found is not None:
+        return _replay(found, nj)
+    try:
+        with state.runtime.store.begin() as conn:
+            job, created = submission.enqueue_in(state, user, nj, conn)
+            if not created:
+                raise _Replay(job)
+    except _Replay as replay:
+        return _replay(replay.job, nj)
+    return submission.job_response(job, 201)
 
 
 @router.post("", status_code=201, response_model=JobOut)
@@ -78,38 +75,11 @@ def submit(
 ) -> Response:
     """Enqueue a job. The same Idempotency-Key with the same body returns the first job
     (200); with a different body, 409."""
-    rt = state.runtime
-    generator = rt.registry.public(body.kind)
-    if body.webhook_url is not None:
-        check_webhook_url(str(body.webhook_url), state.settings.webhook_allow_private)
-    files = inputs.file_fields(body.kind, generator)
-    raw = inputs.resolve(rt.store, rt.storage, user.id, body.input, files)
-    parsed = generator.parse_input(raw)
-    nj = NewJob(
-        kind=body.kind,
-        input=parsed.model_dump(mode="json"),
-        owner=user.id,
-        priority=body.priority,
-        max_attempts=state.settings.retry_attempts,
-        timeout=generator.default_timeout,
-        idempotency_key=idempotency_key,
-        webhook_url=str(body.webhook_url) if body.webhook_url else None,
-        cost_estimated=generator.estimate_cost(parsed),
-    )
+    nj = submission.prepare(state, user, body, idempotency_key)
     if idempotency_key is not None:
-        found = _existing(state, user.id, idempotency_key)
-        if found is not None:
-            return _replay(found, nj)
-    try:
-        with rt.store.begin() as conn:
-            for hook in state.before_enqueue:
-                nj = hook(conn, user, nj) or nj
-            job, created = rt.queue.enqueue(nj, conn)
-            if not created:
-                raise _Replay(job)
-    except _Replay as replay:
-        return _replay(replay.job, nj)
-    return _json(job, 201)
+        return _enqueue_keyed(state, user, nj)
+    job, _ = submission.enqueue_grouped(state, user, nj).result()
+    return submission.job_response(job, 201)
 
 
 @router.get("", response_model=JobPage)
@@ -137,7 +107,7 @@ def get_job(
     user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> Response:
-    return _json(state.runtime.queue.get(job_id, owner=user.id))
+    return submission.job_response(state.runtime.queue.get(job_id, owner=user.id))
 
 
 @router.post("/{job_id}/cancel", response_model=JobOut)

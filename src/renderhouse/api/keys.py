@@ -93,4 +93,4 @@ def revoke_key(
 ) -> None:
     with state.runtime.store.begin() as conn:
         accounts.revoke_key(conn, prefix)
-    state.auth_cache.clear()
+    state.keys.clear()

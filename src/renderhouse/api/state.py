@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import anyio.to_thread
 from fastapi import Request
 from sqlalchemy import Connection
 
@@ -16,7 +17,9 @@ from renderhouse.settings import Settings
 
 if TYPE_CHECKING:
     from renderhouse.api.follow import Follower
+    from renderhouse.api.key_cache import KeyCache
     from renderhouse.api.ratelimit import RateLimiter
+    from renderhouse.queue.group_commit import GroupCommit
 
 BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
 """Runs inside the enqueue transaction (the credits reservation's seam). Return a changed
@@ -29,9 +32,18 @@ class ApiState:
     limiter: RateLimiter
     follower: Follower
     settings: Settings
+    group_commit: GroupCommit
+    keys: KeyCache
+    """API keys this process verified, re-checked in the background (``key_cache.py``)."""
+    """Shares one transaction among concurrent submissions (``queue/group_commit.py``)."""
     before_enqueue: list[BeforeEnqueue] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
-    auth_cache: dict[bytes, tuple[float, User]] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Stop the app's background threads and streams (before its runtime closes)."""
+        await anyio.to_thread.run_sync(self.group_commit.close)
+        await anyio.to_thread.run_sync(self.keys.close)
+        await self.follower.close()
 
 
 async def api_state(request: Request) -> ApiState:

@@ -35,6 +35,7 @@ class Store:
         self.engine: Engine = _create_engine(self.url, pool_size)
         self.dialect: Dialect = dialect_for(self.engine)
         self._read_engine = self.engine.execution_options(renderhouse_read=True)
+        self._on_dispose: list[Callable[[], object]] = []
 
     @property
     def is_sqlite(self) -> bool:
@@ -68,7 +69,14 @@ class Store:
         with self.read() as conn:
             conn.execute(text("SELECT 1"))
 
+    def on_dispose(self, fn: Callable[[], object]) -> None:
+        """Call ``fn`` whenever this store is disposed, before its connections close: threads
+        that use the store stop there even if their owner forgot (they restart on demand)."""
+        self._on_dispose.append(fn)
+
     def dispose(self) -> None:
+        for fn in list(self._on_dispose):
+            fn()
         self.engine.dispose()
 
 

@@ -1,0 +1,80 @@
+"""What ``POST /v1/jobs`` does, shared by its FastAPI route and its fast lane
+(``submit_lane``), so both validate, price, reserve and answer identically."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import Future
+
+from fastapi import Response
+from sqlalchemy import Connection
+
+from renderhouse.accounts import User
+from renderhouse.api import inputs
+from renderhouse.api.schemas import JobCreate, JobOut
+from renderhouse.api.state import ApiState
+from renderhouse.api.webhook_targets import check_webhook_url
+from renderhouse.queue.enqueue import NewJob
+from renderhouse.queue.jobs import Job
+
+
+def needs_io(body: JobCreate) -> bool:
+    """Whether preparing ``body`` may wait on I/O (a webhook host's DNS, uploads to read):
+    such a submission is prepared on a worker thread, never on the event loop."""
+    return body.webhook_url is not None or inputs.has_upload_refs(body.input)
+
+
+def prepare(state: ApiState, user: User, body: JobCreate, idempotency_key: str | None) -> NewJob:
+    """Validate a submission into the job to enqueue, or raise (unknown kind, invalid input
+    naming its field, forbidden webhook target)."""
+    rt = state.runtime
+    generator = rt.registry.public(body.kind)
+    if body.webhook_url is not None:
+        check_webhook_url(str(body.webhook_url), state.settings.webhook_allow_private)
+    files = inputs.file_fields(body.kind, generator)
+    raw = inputs.resolve(rt.store, rt.storage, user.id, body.input, files)
+    parsed = generator.parse_input(raw)
+    return NewJob(
+        kind=body.kind,
+        input=parsed.model_dump(mode="json"),
+        owner=user.id,
+        priority=body.priority,
+        max_attempts=state.settings.retry_attempts,
+        timeout=generator.default_timeout,
+        idempotency_key=idempotency_key,
+        webhook_url=str(body.webhook_url) if body.webhook_url else None,
+        cost_estimated=generator.estimate_cost(parsed),
+    )
+
+
+def enqueue_in(state: ApiState, user: User, nj: NewJob, conn: Connection) -> tuple[Job, bool]:
+    """The enqueue transaction's work: the ``before_enqueue`` hooks (budgets, pricing), then
+    the insert with its credit reservation. Returns (job, created)."""
+    for hook in state.before_enqueue:
+        nj = hook(conn, user, nj) or nj
+    return state.runtime.queue.enqueue(nj, conn)
+
+
+def enqueue_grouped(state: ApiState, user: User, nj: NewJob) -> Future[tuple[Job, bool]]:
+    """Enqueue a job without an idempotency key through the API's group commit: its
+    transaction is shared with whatever other submissions arrived meanwhile."""
+    assert nj.idempotency_key is None, "keyed submissions need their replay check"
+    return state.group_commit.submit(lambda conn: enqueue_in(state, user, nj, conn), nj.owner)
+
+
+def same_request(job: Job, nj: NewJob) -> bool:
+    """Whether an idempotent replay asks for the same job as the one already made."""
+    return (job.kind, job.input, job.priority, job.webhook_url) == (
+        nj.kind,
+        json.loads(json.dumps(nj.input, sort_keys=True)),
+        nj.priority,
+        nj.webhook_url,
+    )
+
+
+def job_response(job: Job, status_code: int = 200) -> Response:
+    """A job as its JSON response, serialised once by pydantic's own encoder: returning the
+    model instead would validate and encode it a second time on the hottest routes (the
+    OpenAPI schema still comes from ``response_model``)."""
+    body = JobOut.of(job).model_dump_json()
+    return Response(body, status_code=status_code, media_type="application/json")

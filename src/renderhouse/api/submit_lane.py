@@ -1,0 +1,141 @@
+"""A fast lane for ``POST /v1/jobs``, the API's hottest route.
+
+FastAPI's per-request machinery (dependency solving, body parsing, exception middleware,
+a worker-thread hop for a sync route) cost several times the enqueue itself (see
+docs/benchmarks.md, HTTP API). This ASGI layer answers the common case directly: an API key
+this process verified recently, in-process rate limits, a JSON body with no upload
+references, no webhook and no ``Idempotency-Key``. It validates with the route's own model
+and ``submission`` functions, then awaits the group commit, so nothing blocks the event loop.
+
+Anything else passes through untouched to the FastAPI route (the body replayed to it), which
+therefore stays the one place that renders validation errors, authenticates uncached keys,
+resolves uploads and webhook hosts and replays idempotent requests. A request falls through
+before it is counted against any rate limit, so it is never counted twice. The lane sits
+inside the request-id, metrics and CORS layers, so its responses carry the same headers."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from renderhouse.api import auth, errors, submission
+from renderhouse.api.schemas import JobCreate
+from renderhouse.api.state import ApiState
+from renderhouse.errors import RenderhouseError
+
+PATH = "/v1/jobs"
+MAX_LANE_BODY = 64 * 1024
+"""Bodies longer than this take the route (which applies the app's own size limit)."""
+
+
+class SubmitLane:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self._route: Any = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
+            await self.app(scope, receive, send)
+            return
+        state: ApiState = scope["app"].state.rh
+        user = _cached_caller(state, scope)
+        if user is None:
+            await self.app(scope, receive, send)
+            return
+        chunks, complete = await _read_body(receive)
+        body = _lane_body(state, b"".join(chunks)) if complete else None
+        if body is None:
+            await self.app(scope, _replay(chunks, complete, receive), send)
+            return
+        try:
+            nj = submission.prepare(state, user, body, None)
+        except RenderhouseError:
+            # The route renders it, exactly as for a request that never took the lane.
+            await self.app(scope, _replay(chunks, complete, receive), send)
+            return
+        scope["route"] = self._submit_route(scope)
+        ctx = scope.setdefault("state", {})
+        ctx["user"] = user
+        try:
+            ctx["ratelimit_headers"] = state.limiter.check(user.id, "POST", PATH)
+            job, _ = await asyncio.wrap_future(submission.enqueue_grouped(state, user, nj))
+        except RenderhouseError as exc:
+            await errors.render(exc)(scope, receive, send)
+            return
+        await submission.job_response(job, 201)(scope, receive, send)
+
+    def _submit_route(self, scope: Scope) -> Any:
+        """The FastAPI route this lane stands in for (metrics label requests by it)."""
+        if self._route is None:
+            for route in scope["app"].routes:
+                if getattr(route, "path", None) == PATH and "POST" in getattr(route, "methods", ()):
+                    self._route = route
+        return self._route
+
+
+def _cached_caller(state: ApiState, scope: Scope) -> Any:
+    """The caller when the lane can serve it: a recently verified API key, limits counted
+    in this process and no Idempotency-Key; None sends the request to the route."""
+    if not state.limiter.in_process:
+        return None
+    token = None
+    json_body = False
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, credential = value.decode("latin-1").partition(" ")
+            if scheme.lower() == "bearer":
+                token = credential.strip()
+        elif name == b"x-api-key" and token is None:
+            token = value.decode("latin-1").strip()
+        elif name == b"idempotency-key":
+            return None
+        elif name == b"content-type":
+            json_body = value.split(b";")[0].strip().lower() == b"application/json"
+    if not token or not json_body:
+        return None
+    return auth.cached_user(state, token)
+
+
+def _lane_body(state: ApiState, raw: bytes) -> JobCreate | None:
+    """The parsed body when the lane can prepare it without I/O, else None."""
+    try:
+        body = JobCreate.model_validate_json(raw)
+    except ValidationError:
+        return None
+    return None if submission.needs_io(body) else body
+
+
+async def _read_body(receive: Receive) -> tuple[list[bytes], bool]:
+    """The request body's chunks, up to ``MAX_LANE_BODY``; ``complete`` says whether that
+    was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] != "http.request":
+            return chunks, False
+        chunk = message.get("body", b"")
+        chunks.append(chunk)
+        size += len(chunk)
+        if not message.get("more_body", False):
+            return chunks, True
+        if size > MAX_LANE_BODY:
+            return chunks, False
+
+
+def _replay(
+    chunks: list[bytes], complete: bool, receive: Receive
+) -> Callable[[], Awaitable[Message]]:
+    """A ``receive`` that hands over the chunks already read, then the rest of the body."""
+    pending = [b"".join(chunks)]
+
+    async def again() -> Message:
+        if pending:
+            return {"type": "http.request", "body": pending.pop(), "more_body": not complete}
+        return await receive()
+
+    return again
