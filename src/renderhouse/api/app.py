@@ -31,6 +31,7 @@ from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
 from renderhouse.api.submit_lane import SubmitLane
+from renderhouse.queue.async_enqueue import AsyncEnqueuer
 from renderhouse.queue.group_commit import GroupCommit
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
@@ -60,10 +61,18 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         group_commit=GroupCommit(rt.store),
         keys=KeyCache(rt.store, settings.auth_cache_seconds),
     )
+    if rt.store.dialect.name == "postgresql":
+        state.async_enqueue = AsyncEnqueuer(rt.queue)
     # A paid-API kind is refused while its budget is used up (402 budget_exhausted).
-    state.before_enqueue.append(budgets.refuse_spent_budgets(rt))
-    # Credits are reserved inside the enqueue transaction (settled by the ledger's hook).
+    budget_check = budgets.refuse_spent_budgets(rt)
+    state.before_enqueue.append(budget_check)
+    state.hook_needs_connection[budget_check] = lambda kind: bool(
+        rt.registry.cls(kind).paid_providers
+    )
+    # Credits are reserved inside the enqueue transaction (settled by the ledger's hook);
+    # pricing itself reads nothing.
     state.before_enqueue.append(ledger.before_enqueue)
+    state.hook_needs_connection[ledger.before_enqueue] = lambda kind: False
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

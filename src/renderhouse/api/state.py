@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from renderhouse.api.follow import Follower
     from renderhouse.api.key_cache import KeyCache
     from renderhouse.api.ratelimit import RateLimiter
+    from renderhouse.queue.async_enqueue import AsyncEnqueuer
     from renderhouse.queue.group_commit import GroupCommit
 
 BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
@@ -34,13 +35,21 @@ class ApiState:
     settings: Settings
     group_commit: GroupCommit
     keys: KeyCache
+    async_enqueue: AsyncEnqueuer | None = None
+    """PostgreSQL only: the submit lane's enqueue on the event loop (``async_enqueue.py``)."""
     """API keys this process verified, re-checked in the background (``key_cache.py``)."""
     """Shares one transaction among concurrent submissions (``queue/group_commit.py``)."""
     before_enqueue: list[BeforeEnqueue] = field(default_factory=list)
+    hook_needs_connection: dict[Any, Callable[[str], bool]] = field(default_factory=dict)
+    """For a ``before_enqueue`` hook: whether it reads the database for a job of this kind
+    (a hook missing here always does). Jobs whose hooks never do may be enqueued from the
+    event loop."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:
         """Stop the app's background threads and streams (before its runtime closes)."""
+        if self.async_enqueue is not None:
+            await self.async_enqueue.close()
         await anyio.to_thread.run_sync(self.group_commit.close)
         await anyio.to_thread.run_sync(self.keys.close)
         await self.follower.close()

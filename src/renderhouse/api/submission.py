@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from concurrent.futures import Future
+from typing import cast
 
 from fastapi import Response
 from sqlalchemy import Connection
@@ -60,6 +61,32 @@ def enqueue_grouped(state: ApiState, user: User, nj: NewJob) -> Future[tuple[Job
     transaction is shared with whatever other submissions arrived meanwhile."""
     assert nj.idempotency_key is None, "keyed submissions need their replay check"
     return state.group_commit.submit(lambda conn: enqueue_in(state, user, nj, conn), nj.owner)
+
+
+def hooks_need_connection(state: ApiState, kind: str) -> bool:
+    """Whether any ``before_enqueue`` hook reads the database for a job of ``kind``."""
+    return any(
+        state.hook_needs_connection.get(hook, _always)(kind) for hook in state.before_enqueue
+    )
+
+
+def _always(_kind: str) -> bool:
+    return True
+
+
+async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> Job | None:
+    """Enqueue from the event loop when nothing on the way may block it (PostgreSQL, hooks
+    that read nothing for this kind, a fresh queue-depth count); None when it cannot, and
+    the caller takes ``enqueue_grouped``."""
+    enqueuer, queue = state.async_enqueue, state.runtime.queue
+    if enqueuer is None or hooks_need_connection(state, nj.kind):
+        return None
+    if not queue.check_depth_cached(1):
+        return None
+    for hook in state.before_enqueue:
+        # Only hooks that said they read nothing for this kind get here: no connection.
+        nj = hook(cast(Connection, None), user, nj) or nj
+    return await enqueuer.enqueue(nj)
 
 
 def same_request(job: Job, nj: NewJob) -> bool:

@@ -5,7 +5,8 @@ a worker-thread hop for a sync route) cost several times the enqueue itself (see
 docs/benchmarks.md, HTTP API). This ASGI layer answers the common case directly: an API key
 this process verified recently, in-process rate limits, a JSON body with no upload
 references, no webhook and no ``Idempotency-Key``. It validates with the route's own model
-and ``submission`` functions, then awaits the group commit, so nothing blocks the event loop.
+and ``submission`` functions, then enqueues from the event loop on PostgreSQL
+(``async_enqueue``) or through the group-commit thread, so nothing blocks the event loop.
 
 Anything else passes through untouched to the FastAPI route (the body replayed to it), which
 therefore stays the one place that renders validation errors, authenticates uncached keys,
@@ -22,12 +23,14 @@ from typing import Any
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from renderhouse.api import auth, errors, submission
+from renderhouse.api import auth, errors, jobs, submission
 from renderhouse.api.schemas import JobCreate
 from renderhouse.api.state import ApiState
 from renderhouse.errors import RenderhouseError
 
 PATH = "/v1/jobs"
+_SUBMIT_ROUTE = next(r for r in jobs.router.routes if getattr(r, "endpoint", None) is jobs.submit)
+"""The route this lane stands in for: metrics label requests by its path."""
 MAX_LANE_BODY = 64 * 1024
 """Bodies longer than this take the route (which applies the app's own size limit)."""
 
@@ -35,7 +38,6 @@ MAX_LANE_BODY = 64 * 1024
 class SubmitLane:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._route: Any = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope["path"] != PATH:
@@ -57,24 +59,18 @@ class SubmitLane:
             # The route renders it, exactly as for a request that never took the lane.
             await self.app(scope, _replay(chunks, complete, receive), send)
             return
-        scope["route"] = self._submit_route(scope)
+        scope["route"] = _SUBMIT_ROUTE
         ctx = scope.setdefault("state", {})
         ctx["user"] = user
         try:
             ctx["ratelimit_headers"] = state.limiter.check(user.id, "POST", PATH)
-            job, _ = await asyncio.wrap_future(submission.enqueue_grouped(state, user, nj))
+            job = await submission.enqueue_on_loop(state, user, nj)
+            if job is None:
+                job, _ = await asyncio.wrap_future(submission.enqueue_grouped(state, user, nj))
         except RenderhouseError as exc:
             await errors.render(exc)(scope, receive, send)
             return
         await submission.job_response(job, 201)(scope, receive, send)
-
-    def _submit_route(self, scope: Scope) -> Any:
-        """The FastAPI route this lane stands in for (metrics label requests by it)."""
-        if self._route is None:
-            for route in scope["app"].routes:
-                if getattr(route, "path", None) == PATH and "POST" in getattr(route, "methods", ()):
-                    self._route = route
-        return self._route
 
 
 def _cached_caller(state: ApiState, scope: Scope) -> Any:

@@ -216,10 +216,10 @@ def _one_statement(gate_cte: str | None) -> TextClause:
     return stmt
 
 
-def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | None) -> Job:
-    """The common case (one job, no idempotency key) on PostgreSQL in one round trip: the
-    gate (a paid job's reservation), the owner's fair key, the job, its ``queued`` event and
-    the workers' NOTIFY, as one statement of data-modifying CTEs instead of six."""
+def postgres_plan(nj: NewJob, now: float, gate: Gate | None) -> tuple[TextClause, dict[str, Any]]:
+    """The single-statement enqueue of ``nj`` on PostgreSQL and its parameters: it yields
+    the job's fair key, or no row when the gate refused the job (and then wrote nothing
+    that outlives the transaction's rollback)."""
     row = _row(nj, 0, now)
     params = {c: row[c] for c in _JOB_COLUMNS}
     params.update(
@@ -230,12 +230,24 @@ def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | 
     )
     if gate is not None:
         params.update(gate.params)
-    fair_key = conn.execute(_one_statement(gate.cte if gate else None), params).scalar()
+    return _one_statement(gate.cte if gate else None), params
+
+
+def planned_job(nj: NewJob, now: float, fair_key: int) -> Job:
+    """The job ``postgres_plan``'s statement inserted, without reading it back."""
+    return _job_from_row_values(_row(nj, fair_key, now))
+
+
+def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | None) -> Job:
+    """The common case (one job, no idempotency key) on PostgreSQL in one round trip: the
+    gate (a paid job's reservation), the owner's fair key, the job, its ``queued`` event and
+    the workers' NOTIFY, as one statement of data-modifying CTEs instead of six."""
+    stmt, params = postgres_plan(nj, now, gate)
+    fair_key = conn.execute(stmt, params).scalar()
     if fair_key is None:
         assert gate is not None  # only a refusing gate leaves the job row unwritten
         raise gate.refused(conn)
-    row["fair_key"] = fair_key
-    return _job_from_row_values(row)
+    return planned_job(nj, now, fair_key)
 
 
 def _row(nj: NewJob, fair_key: int, now: float) -> dict[str, Any]:

@@ -64,6 +64,21 @@ class JobQueue:
             listener(created)
         self._wake(kinds)
 
+    def announce(self, created: list[Job]) -> None:
+        """Tell this process's listeners and waiting workers about jobs committed by a writer
+        outside ``enqueue`` (the API's asynchronous enqueue)."""
+        self._committed(created, {job.kind for job in created})
+
+    def check_depth_cached(self, adding: int) -> bool:
+        """``_check_depth`` without I/O: raises QueueFull as it would, or returns False when
+        the cached count is due for a refresh (the caller enqueues the ordinary way)."""
+        if self.max_queue_size is None:
+            return True
+        if self._depth is None or time.monotonic() - self._depth[0] > DEPTH_REFRESH_SECONDS:
+            return False
+        self._check_depth(None, adding)
+        return True
+
     def _check_depth(self, conn: Connection | None, adding: int) -> None:
         """Refuse work past ``max_queue_size``. The count is refreshed at most once a second
         (counting a large backlog on every enqueue would cost more than the enqueue)."""
