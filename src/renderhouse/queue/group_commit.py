@@ -66,7 +66,10 @@ class GroupCommit:
         with self._lock:
             if self._thread is None:
                 self._thread = threading.Thread(
-                    target=self._run, name=f"group-commit-{self.name}", daemon=True
+                    target=self._run,
+                    args=(self._queue,),
+                    name=f"group-commit-{self.name}",
+                    daemon=True,
                 )
                 self._thread.start()
             self._queue.put(unit)
@@ -79,19 +82,22 @@ class GroupCommit:
             thread, self._thread = self._thread, None
             if thread is None:
                 return
-            self._queue.put(None)
+            # Each thread has its own queue: a thread started by a later ``submit`` must not
+            # take this one's stop marker.
+            stopping, self._queue = self._queue, queue.SimpleQueue()
+            stopping.put(None)
         thread.join(timeout)
 
-    def _run(self) -> None:
+    def _run(self, units: queue.SimpleQueue[_Unit | None]) -> None:
         while True:
-            first = self._queue.get()
+            first = units.get()
             if first is None:
                 return
             batch = [first]
             stop = False
             while len(batch) < self.max_batch:
                 try:
-                    more = self._queue.get_nowait()
+                    more = units.get_nowait()
                 except queue.Empty:
                     break
                 if more is None:
