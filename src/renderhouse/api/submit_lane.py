@@ -32,6 +32,7 @@ PATH = "/v1/jobs"
 _SUBMIT_ROUTE = next(r for r in jobs.router.routes if getattr(r, "endpoint", None) is jobs.submit)
 """The route this lane stands in for: metrics label requests by its path."""
 MAX_LANE_BODY = 64 * 1024
+_LANE_HEADERS = frozenset({b"authorization", b"x-api-key", b"idempotency-key", b"content-type"})
 """Bodies longer than this take the route (which applies the app's own size limit)."""
 
 
@@ -78,22 +79,20 @@ def _cached_caller(state: ApiState, scope: Scope) -> Any:
     in this process and no Idempotency-Key; None sends the request to the route."""
     if not state.limiter.in_process:
         return None
-    token = None
-    json_body = False
+    first: dict[bytes, bytes] = {}  # a repeated header counts by its first value, as Starlette's
     for name, value in scope["headers"]:
-        if name == b"authorization":
-            scheme, _, credential = value.decode("latin-1").partition(" ")
-            if scheme.lower() == "bearer":
-                token = credential.strip()
-        elif name == b"x-api-key" and token is None:
-            token = value.decode("latin-1").strip()
-        elif name == b"idempotency-key":
-            return None
-        elif name == b"content-type":
-            json_body = value.split(b";")[0].strip().lower() == b"application/json"
-    if not token or not json_body:
+        if name in _LANE_HEADERS:
+            first.setdefault(name, value)
+    if b"idempotency-key" in first:
         return None
-    return auth.cached_user(state, token)
+    media_type = first.get(b"content-type", b"").split(b";")[0].strip().lower()
+    if media_type != b"application/json":
+        return None
+    scheme, _, credential = first.get(b"authorization", b"").decode("latin-1").partition(" ")
+    token = credential.strip() if scheme.lower() == "bearer" else ""
+    if not token:
+        token = first.get(b"x-api-key", b"").decode("latin-1").strip()
+    return auth.cached_user(state, token) if token else None
 
 
 def _lane_body(state: ApiState, raw: bytes) -> JobCreate | None:
