@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 from concurrent.futures import Future
 from typing import cast
 
@@ -17,6 +19,8 @@ from renderhouse.api.state import ApiState
 from renderhouse.api.webhook_targets import check_webhook_url
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
+
+log = logging.getLogger(__name__)
 
 
 def needs_io(body: JobCreate) -> bool:
@@ -81,12 +85,30 @@ async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> Job | None
     enqueuer, queue = state.async_enqueue, state.runtime.queue
     if enqueuer is None or hooks_need_connection(state, nj.kind):
         return None
+    if queue.depth_stale():
+        _refresh_depth(state)
     if not queue.check_depth_cached(1):
         return None
     for hook in state.before_enqueue:
         # Only hooks that said they read nothing for this kind get here: no connection.
         nj = hook(cast(Connection, None), user, nj) or nj
     return await enqueuer.enqueue(nj)
+
+
+def _refresh_depth(state: ApiState) -> None:
+    """Recount the queue on a worker thread, one recount at a time: the event loop goes on
+    checking against the previous count meanwhile (at most a second or two old)."""
+    if state.extra.get("depth_refresh") is not None:
+        return
+
+    def done(finished: asyncio.Future[None]) -> None:
+        state.extra["depth_refresh"] = None
+        if not finished.cancelled() and finished.exception() is not None:
+            log.warning("could not count the queue: %s", finished.exception())
+
+    task = asyncio.get_running_loop().run_in_executor(None, state.runtime.queue.refresh_depth)
+    task.add_done_callback(done)
+    state.extra["depth_refresh"] = task
 
 
 def same_request(job: Job, nj: NewJob) -> bool:

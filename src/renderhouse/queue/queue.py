@@ -70,14 +70,33 @@ class JobQueue:
         self._committed(created, {job.kind for job in created})
 
     def check_depth_cached(self, adding: int) -> bool:
-        """``_check_depth`` without I/O: raises QueueFull as it would, or returns False when
-        the cached count is due for a refresh (the caller enqueues the ordinary way)."""
+        """``_check_depth`` without I/O, against the last count however old: raises
+        QueueFull as it would, or returns False when nothing was ever counted (the caller
+        enqueues the ordinary way). A stale count is refreshed by ``refresh_depth``."""
         if self.max_queue_size is None:
             return True
-        if self._depth is None or time.monotonic() - self._depth[0] > DEPTH_REFRESH_SECONDS:
+        if self._depth is None:
             return False
-        self._check_depth(None, adding)
+        depth = self._depth[1]
+        if depth + adding > self.max_queue_size:
+            raise QueueFull(
+                f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
+                details={"queued": depth, "limit": self.max_queue_size},
+            )
+        self._depth = (self._depth[0], depth + adding)
         return True
+
+    def depth_stale(self) -> bool:
+        """Whether the cached queue depth is due for ``refresh_depth``."""
+        return self.max_queue_size is not None and (
+            self._depth is None or time.monotonic() - self._depth[0] > DEPTH_REFRESH_SECONDS
+        )
+
+    def refresh_depth(self) -> None:
+        """Count the queued jobs again (blocking; the API runs it off its event loop)."""
+        now = time.monotonic()
+        with self.store.read() as conn:
+            self._depth = (now, control.queued_count(conn))
 
     def _check_depth(self, conn: Connection | None, adding: int) -> None:
         """Refuse work past ``max_queue_size``. The count is refreshed at most once a second
