@@ -77,13 +77,7 @@ class JobQueue:
             return True
         if self._depth is None:
             return False
-        depth = self._depth[1]
-        if depth + adding > self.max_queue_size:
-            raise QueueFull(
-                f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
-                details={"queued": depth, "limit": self.max_queue_size},
-            )
-        self._depth = (self._depth[0], depth + adding)
+        self._admit(self._depth, self.max_queue_size, adding)
         return True
 
     def depth_stale(self) -> bool:
@@ -107,13 +101,17 @@ class JobQueue:
         if self._depth is None or now - self._depth[0] > DEPTH_REFRESH_SECONDS:
             with self._tx(conn) as c:
                 self._depth = (now, control.queued_count(c))
-        depth = self._depth[1]
-        if depth + adding > self.max_queue_size:
+        self._admit(self._depth, self.max_queue_size, adding)
+
+    def _admit(self, counted: tuple[float, int], limit: int, adding: int) -> None:
+        """Raise QueueFull if ``adding`` more jobs would pass ``limit``, else count them."""
+        depth = counted[1]
+        if depth + adding > limit:
             raise QueueFull(
-                f"the queue holds {depth} jobs (limit {self.max_queue_size}); retry later",
-                details={"queued": depth, "limit": self.max_queue_size},
+                f"the queue holds {depth} jobs (limit {limit}); retry later",
+                details={"queued": depth, "limit": limit},
             )
-        self._depth = (self._depth[0], depth + adding)
+        self._depth = (counted[0], depth + adding)
 
     @contextmanager
     def _tx(self, conn: Connection | None) -> Iterator[Connection]:
