@@ -218,9 +218,7 @@ class Follower:
     async def _listen(self) -> None:
         import psycopg
 
-        url = self.store.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
+        url = self.store.libpq_url
         while True:
             try:
                 async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:

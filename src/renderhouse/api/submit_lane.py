@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from renderhouse.api import auth, errors, jobs, submission
@@ -32,7 +33,6 @@ PATH = "/v1/jobs"
 _SUBMIT_ROUTE = next(r for r in jobs.router.routes if getattr(r, "endpoint", None) is jobs.submit)
 """The route this lane stands in for: metrics label requests by its path."""
 MAX_LANE_BODY = 64 * 1024
-_LANE_HEADERS = frozenset({b"authorization", b"x-api-key", b"idempotency-key", b"content-type"})
 """Bodies longer than this take the route (which applies the app's own size limit)."""
 
 
@@ -79,19 +79,14 @@ def _cached_caller(state: ApiState, scope: Scope) -> Any:
     in this process and no Idempotency-Key; None sends the request to the route."""
     if not state.limiter.in_process:
         return None
-    first: dict[bytes, bytes] = {}  # a repeated header counts by its first value, as Starlette's
-    for name, value in scope["headers"]:
-        if name in _LANE_HEADERS:
-            first.setdefault(name, value)
-    if b"idempotency-key" in first:
+    conn = HTTPConnection(scope)
+    if "idempotency-key" in conn.headers:
         return None
-    media_type = first.get(b"content-type", b"").split(b";")[0].strip().lower()
-    if media_type != b"application/json":
+    media_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
         return None
-    scheme, _, credential = first.get(b"authorization", b"").decode("latin-1").partition(" ")
-    token = credential.strip() if scheme.lower() == "bearer" else ""
-    if not token:
-        token = first.get(b"x-api-key", b"").decode("latin-1").strip()
+    # The route's own reading of the credentials, so both see the same caller.
+    token = auth.credential(conn)
     return auth.cached_user(state, token) if token else None
 
 

@@ -59,9 +59,7 @@ class AsyncEnqueuer:
         self.queue = queue
         self.max_batch = max_batch
         self._dialect = store.engine.dialect
-        self._conninfo = store.engine.url.set(drivername="postgresql").render_as_string(
-            hide_password=False
-        )
+        self._conninfo = store.libpq_url
         self._sql: dict[TextClause, str] = {}
         self._conn: psycopg.AsyncConnection[Any] | None = None
         self._pending: list[_Pending] = []

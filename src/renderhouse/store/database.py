@@ -38,6 +38,12 @@ class Store:
         self._on_dispose: list[Callable[[], object]] = []
 
     @property
+    def libpq_url(self) -> str:
+        """The database URL as psycopg and libpq take it (no SQLAlchemy driver suffix), for
+        connections the store's pool does not manage (LISTEN, the API's async enqueue)."""
+        return self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+    @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
