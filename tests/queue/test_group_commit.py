@@ -47,6 +47,16 @@ def insert_lane(
     return work
 
 
+def recording(ran: list[str], owner: str) -> Callable[[Connection], str]:
+    """``insert_lane(owner)`` that also notes in ``ran`` that it ran."""
+
+    def work(conn: Connection) -> str:
+        ran.append(owner)
+        return insert_lane(owner)(conn)
+
+    return work
+
+
 def lanes(store: Store) -> dict[str, int]:
     with store.read() as conn:
         rows = conn.execute(select(owner_lanes.c.owner, owner_lanes.c.next_key)).all()
@@ -112,15 +122,8 @@ def test_concurrent_submits_from_threads_share_transactions(store: Store, gc: Gr
 def test_units_run_in_order_key_order_within_a_batch(store: Store, gc: GroupCommit) -> None:
     ran: list[str] = []
 
-    def unit(key: str) -> Callable[[Connection], str]:
-        def work(conn: Connection) -> str:
-            ran.append(key)
-            return insert_lane(key)(conn)
-
-        return work
-
     blocker = Blocker(gc)
-    futures = [gc.submit(unit(k), k) for k in ("carol", "alice", "bob")]
+    futures = [gc.submit(recording(ran, k), k) for k in ("carol", "alice", "bob")]
     blocker.done()
     assert [f.result(timeout=WAIT) for f in futures] == ["carol", "alice", "bob"]
     assert ran == ["alice", "bob", "carol"]
@@ -181,16 +184,9 @@ def test_a_constraint_violation_does_not_take_the_batch_down(store: Store, gc: G
 def test_a_unit_cancelled_before_it_ran_is_dropped(store: Store, gc: GroupCommit) -> None:
     ran: list[str] = []
 
-    def unit(key: str) -> Callable[[Connection], str]:
-        def work(conn: Connection) -> str:
-            ran.append(key)
-            return insert_lane(key)(conn)
-
-        return work
-
     blocker = Blocker(gc)
-    kept = gc.submit(unit("kept"), "a")
-    dropped = gc.submit(unit("dropped"), "b")
+    kept = gc.submit(recording(ran, "kept"), "a")
+    dropped = gc.submit(recording(ran, "dropped"), "b")
     assert dropped.cancel()
     blocker.done()
     assert kept.result(timeout=WAIT) == "kept"
