@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, text
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select
 
 from renderhouse.store.database import after_commit, transaction_values
+from renderhouse.store.notify_sender import notify_after_commit
 from renderhouse.store.schema import job_events
 
 EVENTS_CHANNEL = "renderhouse_events"
@@ -46,11 +47,8 @@ def _notify(conn: Connection, job_ids: Iterable[str]) -> None:
     """Wake event streams on other processes; without PostgreSQL or Redis they poll."""
     ids = sorted(set(job_ids))
     _publish_after_commit(conn, ids)
-    if conn.dialect.name != "postgresql":
-        return
-    for i in range(0, len(ids), 200):  # one round trip per 200 jobs; payloads stay < 8000 B
-        payload = ",".join(ids[i : i + 200])
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": EVENTS_CHANNEL, "p": payload})
+    if conn.dialect.name == "postgresql":
+        notify_after_commit(conn, EVENTS_CHANNEL, ids)  # payloads: job ids joined by commas
 
 
 def record(conn: Connection, job_id: str, type_: str, data: dict[str, Any], ts: float) -> None:

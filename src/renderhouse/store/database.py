@@ -16,6 +16,7 @@ from sqlalchemy.exc import DisconnectionError, OperationalError
 
 from renderhouse.errors import StoreError
 from renderhouse.store.dialect import Dialect, dialect_for
+from renderhouse.store.notify_sender import SENDER_OPTION, NotifySender
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SQLITE_POOL_SIZE = 40  # anyio's default worker-thread count
@@ -34,8 +35,18 @@ class Store:
         self.url = normalise_url(url)
         self.engine: Engine = _create_engine(self.url, pool_size)
         self.dialect: Dialect = dialect_for(self.engine)
-        self._read_engine = self.engine.execution_options(renderhouse_read=True)
         self._on_dispose: list[Callable[[], object]] = []
+        self.notify_sender: NotifySender | None = None
+        read_options: dict[str, Any] = {"renderhouse_read": True}
+        if not self.is_sqlite:
+            self.notify_sender = NotifySender(self.libpq_url)
+            self.engine.update_execution_options(**{SENDER_OPTION: self.notify_sender})
+            self.on_dispose(self.notify_sender.close)
+            # Reads run each statement on its own: under READ COMMITTED every statement takes
+            # a fresh snapshot anyway, and BEGIN and COMMIT were two of a lookup's three
+            # round trips (``GET /v1/jobs/{id}``, the hottest read).
+            read_options["isolation_level"] = "AUTOCOMMIT"
+        self._read_engine = self.engine.execution_options(**read_options)
 
     @property
     def libpq_url(self) -> str:
@@ -63,7 +74,8 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
-        """A read-only transaction (deferred on SQLite, so readers never take the write lock)."""
+        """Reads: a deferred transaction on SQLite (readers never take the write lock),
+        autocommit statements on PostgreSQL (see ``__init__``)."""
         try:
             with self._read_engine.begin() as conn, _scoped(conn) as scope:
                 yield conn
@@ -195,6 +207,11 @@ def after_commit(conn: Connection, fn: Callable[[], object]) -> None:
     come from ``Store.begin()`` or ``Store.read()``. SQLAlchemy's own ``commit`` event would
     not do: it fires before the COMMIT is sent."""
     _scope(conn).callbacks.append(fn)
+
+
+def in_transaction(conn: Connection) -> bool:
+    """Whether ``conn`` is in a transaction from ``Store.begin()`` or ``Store.read()``."""
+    return conn.info.get(_SCOPE) is not None
 
 
 def transaction_values(conn: Connection) -> dict[str, Any]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, func, text
+from sqlalchemy import Connection, Engine, func
 from sqlalchemy.sql import ColumnElement, Select
+
+from renderhouse.store.notify_sender import notify_after_commit
 
 NOTIFY_CHANNEL = "renderhouse_jobs"
 
@@ -38,7 +40,8 @@ class PostgresDialect(Dialect):
         return select.with_for_update(skip_locked=True)
 
     def notify(self, conn: Connection, payload: str) -> None:
-        conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": NOTIFY_CHANNEL, "p": payload})
+        """Sent once ``conn``'s transaction has committed (see ``notify_sender``)."""
+        notify_after_commit(conn, NOTIFY_CHANNEL, [payload])
 
 
 def dialect_for(engine: Engine) -> Dialect:

@@ -34,17 +34,18 @@ class _Checkpoint:
 
 
 class _Artifacts:
+    """Earlier attempts' artifacts are read when first asked for: most jobs never ask, and
+    reading them for every job cost a query per job on the worker's hottest path."""
+
     def __init__(self, queue: JobQueue, run: Running, storage: Storage) -> None:
         self._queue, self._run, self._storage = queue, run, storage
         self._prefix = f"jobs/{run.job.id}/"
-        self._existing = {
-            a["name"]: ArtifactRef(a["name"], a["key"], a["content_type"], a["size"], a["sha256"])
-            for a in queue.artifacts(run.job.id)
-        }
+        self._earlier: dict[str, ArtifactRef] | None = None
+        self._added: dict[str, ArtifactRef] = {}
 
     def _record(self, ref: ArtifactRef) -> ArtifactRef:
         self._queue.add_artifact(self._run.job.id, self._run.job.attempt, ref.__dict__)
-        self._existing[ref.name] = ref
+        self._added[ref.name] = ref
         return ref
 
     def put_bytes(self, name: str, data: bytes, content_type: str) -> ArtifactRef:
@@ -58,7 +59,14 @@ class _Artifacts:
         return self._record(ArtifactRef(name, self._prefix + name, content_type, size, digest))
 
     def existing(self) -> dict[str, ArtifactRef]:
-        return dict(self._existing)
+        if self._earlier is None:
+            self._earlier = {
+                a["name"]: ArtifactRef(
+                    a["name"], a["key"], a["content_type"], a["size"], a["sha256"]
+                )
+                for a in self._queue.artifacts(self._run.job.id)
+            }
+        return {**self._earlier, **self._added}
 
     def read(self, ref: ArtifactRef) -> bytes:
         with self._storage.open(ref.key) as fh:

@@ -43,7 +43,8 @@ class Listener:
                     self.on_notify("*")
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
-                            self.on_notify(note.payload)
+                            for payload in note.payload.split(","):  # see notify_sender
+                                self.on_notify(payload)
             except psycopg.Error as exc:
                 if self.connected.is_set():
                     log.warning("lost the LISTEN connection (%s); reconnecting", exc)
