@@ -6,64 +6,19 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import select
 
 from renderhouse.accounts import User
 from renderhouse.api import submission
 from renderhouse.api.auth import current_user
-from renderhouse.api.errors import IdempotencyConflict
 from renderhouse.api.schemas import ERRORS, JobCreate, JobOut, JobPage
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.errors import InvalidInput
-from renderhouse.queue.enqueue import NewJob
-from renderhouse.queue.jobs import STATES, Job
-from renderhouse.store.schema import jobs
+from renderhouse.queue.jobs import STATES
 
 router = APIRouter(prefix="/v1/jobs", tags=["jobs"], responses=ERRORS)
 
 MAX_PAGE = 200
 JOB_ID = r"^[0-9a-f]{12,32}$"
-
-
-class _Replay(Exception):
-    """Raised inside the enqueue transaction to roll back work the hooks did for a job
-    that turned out to exist already (a concurrent request with the same key won)."""
-
-    def __init__(self, job: Job) -> None:
-        self.job = job
-
-
-def _existing(state: ApiState, owner: str, key: str) -> Job | None:
-    with state.runtime.store.read() as conn:
-        row = conn.execute(
-            select(jobs).where(jobs.c.owner == owner, jobs.c.idempotency_key == key)
-        ).first()
-    return Job.from_row(row) if row is not None else None
-
-
-def _replay(job: Job, nj: NewJob) -> Response:
-    if not submission.same_request(job, nj):
-        raise IdempotencyConflict(
-            "this Idempotency-Key was used for a different request; use a new key",
-            details={"job_id": job.id},
-        )
-    return submission.job_response(job, 200)
-
-
-def _enqueue_keyed(state: ApiState, user: User, nj: NewJob) -> Response:
-    """A keyed submission in a transaction of its own: a concurrent request with the same
-    key that wins makes this one roll back its hooks' work and answer as a replay."""
-    found = _existing(state, user.id, str(nj.idempotency_key))
-    if found is not None:
-        return _replay(found, nj)
-    try:
-        with state.runtime.store.begin() as conn:
-            job, created = submission.enqueue_in(state, user, nj, conn)
-            if not created:
-                raise _Replay(job)
-    except _Replay as replay:
-        return _replay(replay.job, nj)
-    return submission.job_response(job, 201)
 
 
 @router.post("", status_code=201, response_model=JobOut)
@@ -77,7 +32,8 @@ def submit(
     (200); with a different body, 409."""
     nj = submission.prepare(state, user, body, idempotency_key)
     if idempotency_key is not None:
-        return _enqueue_keyed(state, user, nj)
+        job, created = submission.enqueue_keyed(state, user, nj)
+        return submission.answer(job, created, nj)
     job, _ = submission.enqueue_grouped(state, user, nj).result()
     return submission.job_response(job, 201)
 

@@ -14,9 +14,12 @@ from sqlalchemy import Connection
 
 from renderhouse.accounts import User
 from renderhouse.api import inputs
+from renderhouse.api.errors import IdempotencyConflict
 from renderhouse.api.schemas import JobCreate, JobOut
 from renderhouse.api.state import ApiState
 from renderhouse.api.webhook_targets import check_webhook_url
+from renderhouse.errors import QueueFull
+from renderhouse.queue import enqueue
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
 
@@ -78,21 +81,67 @@ def _always(_kind: str) -> bool:
     return True
 
 
-async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> Job | None:
+class _Replay(Exception):
+    """Raised inside the enqueue transaction to roll back work the hooks did for a job
+    that turned out to exist already (a concurrent request with the same key won)."""
+
+    def __init__(self, job: Job) -> None:
+        self.job = job
+
+
+def enqueue_keyed(state: ApiState, user: User, nj: NewJob) -> tuple[Job, bool]:
+    """A keyed submission in a transaction of its own: (job, created). A concurrent request
+    with the same key that wins makes this one roll back its hooks' work and answer with
+    the winner's job."""
+    with state.runtime.store.read() as conn:
+        found = enqueue.by_key(conn, user.id, str(nj.idempotency_key))
+    if found is not None:
+        return found, False
+    try:
+        with state.runtime.store.begin() as conn:
+            job, created = enqueue_in(state, user, nj, conn)
+            if not created:
+                raise _Replay(job)
+    except _Replay as replay:
+        return replay.job, False
+    return job, True
+
+
+def answer(job: Job, created: bool, nj: NewJob) -> Response:
+    """201 with a new job; for an idempotent replay, 200 with the first job when the
+    request is the same, else 409."""
+    if created:
+        return job_response(job, 201)
+    if not same_request(job, nj):
+        raise IdempotencyConflict(
+            "this Idempotency-Key was used for a different request; use a new key",
+            details={"job_id": job.id},
+        )
+    return job_response(job, 200)
+
+
+async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> tuple[Job, bool] | None:
     """Enqueue from the event loop when nothing on the way may block it (PostgreSQL, hooks
-    that read nothing for this kind, a fresh queue-depth count); None when it cannot, and
-    the caller takes ``enqueue_grouped``."""
+    that read nothing for this kind, a fresh queue-depth count): (job, created). None when
+    it cannot, and the caller takes ``enqueue_grouped`` or ``enqueue_keyed``."""
     enqueuer, queue = state.async_enqueue, state.runtime.queue
     if enqueuer is None or hooks_need_connection(state, nj.kind):
         return None
     if queue.depth_stale():
         _refresh_depth(state)
-    if not queue.check_depth_cached(1):
-        return None
+    try:
+        if not queue.check_depth_cached(1):
+            return None
+    except QueueFull:
+        if nj.idempotency_key is not None:
+            return None  # a replay is still answered: ``enqueue_keyed`` looks before it counts
+        raise
     for hook in state.before_enqueue:
         # Only hooks that said they read nothing for this kind get here: no connection.
         nj = hook(cast(Connection, None), user, nj) or nj
-    return await enqueuer.enqueue(nj)
+    if nj.idempotency_key is not None:
+        return await enqueuer.enqueue_keyed(nj)
+    return await enqueuer.enqueue(nj), True
 
 
 def _refresh_depth(state: ApiState) -> None:

@@ -4,13 +4,15 @@ FastAPI's per-request machinery (dependency solving, body parsing, exception mid
 a worker-thread hop for a sync route) cost several times the enqueue itself (see
 docs/benchmarks.md, HTTP API). This ASGI layer answers the common case directly: an API key
 this process verified recently, in-process rate limits, a JSON body with no upload
-references, no webhook and no ``Idempotency-Key``. It validates with the route's own model
-and ``submission`` functions, then enqueues from the event loop on PostgreSQL
-(``async_enqueue``) or through the group-commit thread, so nothing blocks the event loop.
+references and no webhook. It validates with the route's own model and ``submission``
+functions, then enqueues from the event loop on PostgreSQL (``async_enqueue``) or through
+the group-commit thread, so nothing blocks the event loop. Requests with an
+``Idempotency-Key`` take the lane only on PostgreSQL, where the event loop's enqueue looks
+the key up in its own transaction.
 
 Anything else passes through untouched to the FastAPI route (the body replayed to it), which
 therefore stays the one place that renders validation errors, authenticates uncached keys,
-resolves uploads and webhook hosts and replays idempotent requests. A request falls through
+resolves uploads and webhook hosts. A request falls through
 before it is counted against any rate limit, so it is never counted twice. The lane sits
 inside the request-id, metrics and CORS layers, so its responses carry the same headers."""
 
@@ -21,6 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -34,6 +37,8 @@ _SUBMIT_ROUTE = next(r for r in jobs.router.routes if getattr(r, "endpoint", Non
 """The route this lane stands in for: metrics label requests by its path."""
 MAX_LANE_BODY = 64 * 1024
 """Bodies longer than this take the route (which applies the app's own size limit)."""
+MAX_IDEMPOTENCY_KEY = 255
+"""As the route's ``Header(max_length=255)``: a longer key takes the route, which says 422."""
 
 
 class SubmitLane:
@@ -45,7 +50,8 @@ class SubmitLane:
             await self.app(scope, receive, send)
             return
         state: ApiState = scope["app"].state.rh
-        user = _cached_caller(state, scope)
+        conn = HTTPConnection(scope)
+        user = _cached_caller(state, conn)
         if user is None:
             await self.app(scope, receive, send)
             return
@@ -55,7 +61,7 @@ class SubmitLane:
             await self.app(scope, _replay(chunks, complete, receive), send)
             return
         try:
-            nj = submission.prepare(state, user, body, None)
+            nj = submission.prepare(state, user, body, conn.headers.get("idempotency-key"))
         except RenderhouseError:
             # The route renders it, exactly as for a request that never took the lane.
             await self.app(scope, _replay(chunks, complete, receive), send)
@@ -65,22 +71,26 @@ class SubmitLane:
         ctx["user"] = user
         try:
             ctx["ratelimit_headers"] = state.limiter.check(user.id, "POST", PATH)
-            job = await submission.enqueue_on_loop(state, user, nj)
-            if job is None:
-                job, _ = await asyncio.wrap_future(submission.enqueue_grouped(state, user, nj))
+            outcome = await submission.enqueue_on_loop(state, user, nj)
+            if outcome is None and nj.idempotency_key is not None:
+                outcome = await run_in_threadpool(submission.enqueue_keyed, state, user, nj)
+            elif outcome is None:
+                outcome = await asyncio.wrap_future(submission.enqueue_grouped(state, user, nj))
+            response = submission.answer(*outcome, nj)
         except RenderhouseError as exc:
             await errors.render(exc)(scope, receive, send)
             return
-        await submission.job_response(job, 201)(scope, receive, send)
+        await response(scope, receive, send)
 
 
-def _cached_caller(state: ApiState, scope: Scope) -> Any:
+def _cached_caller(state: ApiState, conn: HTTPConnection) -> Any:
     """The caller when the lane can serve it: a recently verified API key, limits counted
-    in this process and no Idempotency-Key; None sends the request to the route."""
+    in this process and an Idempotency-Key only where the event loop's enqueue can look
+    it up; None sends the request to the route."""
     if not state.limiter.in_process:
         return None
-    conn = HTTPConnection(scope)
-    if "idempotency-key" in conn.headers:
+    key = conn.headers.get("idempotency-key")
+    if key is not None and (state.async_enqueue is None or len(key) > MAX_IDEMPOTENCY_KEY):
         return None
     media_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":

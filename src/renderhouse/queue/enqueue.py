@@ -13,7 +13,7 @@ from sqlalchemy import Connection, TextClause, select, text
 from renderhouse.errors import InvalidInput
 from renderhouse.queue import events
 from renderhouse.queue.jobs import QUEUED, Job, new_job_id
-from renderhouse.store.dialect import NOTIFY_CHANNEL, Dialect, upsert_insert
+from renderhouse.store.dialect import Dialect, upsert_insert
 from renderhouse.store.schema import jobs, owner_lanes
 
 MAX_PRIORITY = 100
@@ -103,7 +103,9 @@ def insert_jobs(
     ``gate_for`` gives the gate each created job must pass (see ``Gate``)."""
     if len(new_jobs) == 1 and new_jobs[0].idempotency_key is None and dialect.name == "postgresql":
         nj = new_jobs[0]
-        return [(_insert_one_postgres(conn, nj, now, gate_for(nj) if gate_for else None), True)]
+        job = _insert_one_postgres(conn, nj, now, gate_for(nj) if gate_for else None)
+        dialect.notify(conn, nj.kind)
+        return [(job, True)]
     out = _insert_many(conn, dialect, new_jobs, now)
     for nj, (_, created) in zip(new_jobs, out, strict=True):
         gate = gate_for(nj) if created and gate_for is not None else None
@@ -119,7 +121,7 @@ def _insert_many(
     pending: list[tuple[int, NewJob]] = []
     for i, nj in enumerate(new_jobs):
         if nj.idempotency_key is not None:
-            existing = _by_key(conn, nj.owner, nj.idempotency_key)
+            existing = by_key(conn, nj.owner, nj.idempotency_key)
             if existing is not None:
                 results[i] = (existing, False)
                 continue
@@ -146,7 +148,7 @@ def _insert_many(
             if nj.idempotency_key is None:
                 job, created = _job_from_row_values(row), True
             else:
-                found = _by_key(conn, owner, nj.idempotency_key)
+                found = by_key(conn, owner, nj.idempotency_key)
                 assert found is not None
                 job, created = found, found.id == nj.id
             results[i] = (job, created)
@@ -190,47 +192,49 @@ _INSERT_ONE_POSTGRES = """
         RETURNING next_key
     ), job AS (
         INSERT INTO jobs ({columns}, fair_key)
-        SELECT {values}, lane.next_key - :quantum FROM lane{gated}
+        SELECT {values}, lane.next_key - :quantum FROM lane{gated}{conflict}
         RETURNING id, fair_key
     ), event AS (
         INSERT INTO job_events (job_id, ts, type, data)
         SELECT id, :created_at, 'state', :event FROM job
     )
-    SELECT fair_key, pg_notify(:channel, :kind) FROM job
+    SELECT fair_key FROM job
     """
-_STATEMENTS: dict[str | None, TextClause] = {}
+_ON_KEY_CONFLICT = "\n        ON CONFLICT (owner, idempotency_key) DO NOTHING"
+_STATEMENTS: dict[tuple[str | None, bool], TextClause] = {}
 
 
-def _one_statement(gate_cte: str | None) -> TextClause:
+def _one_statement(gate_cte: str | None, keyed: bool) -> TextClause:
     """The single-statement enqueue, with a gate's CTEs when there is one (built once per
     distinct gate text: gates are module constants, so this stays a handful of entries)."""
-    stmt = _STATEMENTS.get(gate_cte)
+    stmt = _STATEMENTS.get((gate_cte, keyed))
     if stmt is None:
         sql = _INSERT_ONE_POSTGRES.format(
             gate=f"{gate_cte}, " if gate_cte else "",
             gated=", gate" if gate_cte else "",
+            conflict=_ON_KEY_CONFLICT if keyed else "",
             columns=", ".join(_JOB_COLUMNS),
             values=", ".join(":" + c for c in _JOB_COLUMNS),
         )
-        stmt = _STATEMENTS[gate_cte] = text(sql)
+        stmt = _STATEMENTS[(gate_cte, keyed)] = text(sql)
     return stmt
 
 
 def postgres_plan(nj: NewJob, now: float, gate: Gate | None) -> tuple[TextClause, dict[str, Any]]:
     """The single-statement enqueue of ``nj`` on PostgreSQL and its parameters: it yields
-    the job's fair key, or no row when the gate refused the job (and then wrote nothing
-    that outlives the transaction's rollback)."""
+    the job's fair key, or no row when the gate refused the job or, for a job with an
+    idempotency key, when that key exists already. No row means the transaction must roll
+    back: the other CTEs (the owner's fair key, the gate's reservation) have still run."""
     row = _row(nj, 0, now)
     params = {c: row[c] for c in _JOB_COLUMNS}
     params.update(
         now_ms=int(now * 1000),
         quantum=FAIR_QUANTUM_MS,
         event=json.dumps({"state": QUEUED}),
-        channel=NOTIFY_CHANNEL,
     )
     if gate is not None:
         params.update(gate.params)
-    return _one_statement(gate.cte if gate else None), params
+    return _one_statement(gate.cte if gate else None, nj.idempotency_key is not None), params
 
 
 def planned_job(nj: NewJob, now: float, fair_key: int) -> Job:
@@ -240,8 +244,9 @@ def planned_job(nj: NewJob, now: float, fair_key: int) -> Job:
 
 def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | None) -> Job:
     """The common case (one job, no idempotency key) on PostgreSQL in one round trip: the
-    gate (a paid job's reservation), the owner's fair key, the job, its ``queued`` event and
-    the workers' NOTIFY, as one statement of data-modifying CTEs instead of six."""
+    gate (a paid job's reservation), the owner's fair key, the job and its ``queued`` event
+    as one statement of data-modifying CTEs instead of five (the workers' NOTIFY goes after
+    the commit, see ``store.notify_sender``)."""
     stmt, params = postgres_plan(nj, now, gate)
     fair_key = conn.execute(stmt, params).scalar()
     if fair_key is None:
@@ -285,7 +290,13 @@ def _job_from_row_values(row: dict[str, Any]) -> Job:
     return Job.from_row(SimpleNamespace(_mapping={**_NULL_ROW, **row}))
 
 
-def _by_key(conn: Connection, owner: str, key: str) -> Job | None:
+def job_from_mapping(row: dict[str, Any]) -> Job:
+    """A job from a ``jobs`` row read without SQLAlchemy (column name to value)."""
+    return Job.from_row(SimpleNamespace(_mapping=row))
+
+
+def by_key(conn: Connection, owner: str, key: str) -> Job | None:
+    """The owner's job with this idempotency key, if any."""
     row = conn.execute(
         select(jobs).where(jobs.c.owner == owner, jobs.c.idempotency_key == key)
     ).first()
