@@ -31,6 +31,7 @@ from typing import Any
 
 import httpx
 import psycopg
+from fsync_probe import FsyncProbe, data_directory
 
 from renderhouse import accounts
 from renderhouse.queue.enqueue import NewJob
@@ -113,6 +114,12 @@ async def wait_ready(base: str) -> None:
 WRK_SCRIPT = """
 local keys, owners, n = {}, {}, 0
 local delay_ms, mix = tonumber(os.getenv("DELAY_MS")), os.getenv("MIX") == "1"
+local keyed, run = os.getenv("KEYED") == "1", os.getenv("RUN")
+local threads = 0  -- each thread gets a global `tid` from setup
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", threads)
+end
 for pair in string.gmatch(os.getenv("KEYS"), "[^,]+") do
   local owner, key = string.match(pair, "([^=]+)=(.+)")
   keys[#keys + 1] = key
@@ -125,16 +132,26 @@ function delay() return math.random(0, 2 * delay_ms) end
 local function headers(key)
   return {["Authorization"] = "Bearer " .. key, ["Content-Type"] = "application/json"}
 end
+local function submit_headers(key)
+  local h = headers(key)
+  -- A fresh key per request: every submission runs the idempotency check and records its key.
+  if keyed then h["Idempotency-Key"] = run .. "-" .. tid .. "-" .. n end
+  return h
+end
 function request()
   n = n + 1
   if mix and last ~= nil and n % 2 == 0 then
     return wrk.format("GET", "/v1/jobs/" .. last, headers(last_key))
   end
-  return wrk.format("POST", "/v1/jobs", headers(keys[(n % #keys) + 1]), '{"kind":"noop"}')
+  local key = keys[(n % #keys) + 1]
+  return wrk.format("POST", "/v1/jobs", submit_headers(key), '{"kind":"noop"}')
 end
 function response(status, headers, body)
   local id, owner = string.match(body, '"id":"(%x+)".-"owner":"([^"]+)"')
   if id and owners[owner] then last, last_key = id, owners[owner] end
+end
+function done(summary, latency, requests)
+  io.write(string.format("p95_us %d\\n", latency:percentile(95.0)))
 end
 """
 
@@ -146,6 +163,7 @@ def wrk(
     seconds: float,
     delay_ms: int,
     mix: bool = False,
+    keyed: bool = False,
 ) -> dict[str, Any]:
     """Run wrk (closed loop; each connection waits ``delay_ms`` after each response, which
     paces 1,000 connections to a chosen rate) and parse its summary."""
@@ -156,17 +174,22 @@ def wrk(
         "KEYS": ",".join(f"{owner}={key}" for owner, key in keys),
         "DELAY_MS": str(delay_ms),
         "MIX": "1" if mix else "0",
+        "KEYED": "1" if keyed else "0",
+        "RUN": f"{os.getpid()}-{time.monotonic_ns()}",
     }
     cmd = ["wrk", "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s"]
-    out = subprocess.run(
+    run = subprocess.run(
         [*cmd, "-s", str(script), base],
         env=env,
         capture_output=True,
         text=True,
         check=True,
         preexec_fn=_more_files,
-    ).stdout
+    )
     script.unlink()
+    if run.stderr.strip():  # a Lua error: wrk would go on with plain GET / requests
+        raise RuntimeError(f"wrk: {run.stderr.strip()}")
+    out = run.stdout
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -174,6 +197,8 @@ def wrk(
             return float("nan")
         return float(m.group(1)) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[m.group(2)]
 
+    m95 = re.search(r"^p95_us (\d+)$", out, re.M)
+    p95 = round(int(m95.group(1)) / 1000, 2) if m95 else float("nan")
     errors = {}
     for name, pattern in (
         ("non2xx", r"Non-2xx or 3xx responses: (\d+)"),
@@ -189,6 +214,7 @@ def wrk(
         "rps": round(rps, 1),
         "p50_ms": ms("50%"),
         "p90_ms": ms("90%"),
+        "p95_ms": p95,
         "p99_ms": ms("99%"),
         "errors": errors,
     }
@@ -320,26 +346,30 @@ def main() -> None:
         with open("/proc/loadavg") as fh:
             print("load average before:", fh.read().split()[:3])
         wrk(base, keys, 64, 3, 0)  # warm-up: connections, caches, prepared statements
+        paced = f"{args.clients} clients paced to {args.rate}/s"
         phases = [
-            ("POST /v1/jobs, 64 clients flat out", keys, 64, 0),
-            (
-                f"POST /v1/jobs, {args.clients} clients paced to {args.rate}/s",
-                keys,
-                args.clients,
-                pace,
-            ),
-            (f"  same, all {args.clients} clients one user", keys[:1], args.clients, pace),
+            ("POST /v1/jobs, 64 clients flat out", keys, 64, 0, False),
+            ("  same, each with its own Idempotency-Key", keys, 64, 0, True),
+            (f"POST /v1/jobs, {paced}", keys, args.clients, pace, False),
+            ("  same, each with its own Idempotency-Key", keys, args.clients, pace, True),
+            (f"  same, all {args.clients} clients one user", keys[:1], args.clients, pace, False),
         ]
-        for label, ks, clients, delay in [] if args.fanout_only else phases:
-            print(f"{label}: {json.dumps(wrk(base, ks, clients, args.seconds, delay))}")
+        disk = data_directory(url)
+        for label, ks, clients, delay, keyed in [] if args.fanout_only else phases:
+            with FsyncProbe(disk) as probe:
+                result = wrk(base, ks, clients, args.seconds, delay, keyed=keyed)
+            print(f"{label}: {json.dumps(result)}")
+            print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
         # The worker runs only what is submitted from here on: the earlier phases left tens of
         # thousands of queued jobs, and a worker chewing through that backlog on the same two
         # cores would measure the backlog, not the mix (in a steady state jobs in = jobs out).
         print("queued jobs dropped before the worker starts:", drop_queued(url))
         worker = start_worker(url, data)
         if not args.fanout_only:
-            mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
+            with FsyncProbe(disk) as probe:
+                mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
             print(f"submit + poll, {args.clients} clients, worker running: {json.dumps(mixed)}")
+            print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
         print("queue drained before fan-out:", wait_drained(url, 120))
         fan = asyncio.run(fanout(base, admin_key, owner, rt, args.subscribers, args.events))
         print("sse fan-out:", json.dumps(fan))
