@@ -31,8 +31,10 @@ from renderhouse.api.key_cache import KeyCache
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
+from renderhouse.api.status_lane import StatusLane
 from renderhouse.api.submit_lane import SubmitLane
 from renderhouse.queue.async_enqueue import AsyncEnqueuer
+from renderhouse.queue.async_reads import AsyncJobReader
 from renderhouse.queue.group_commit import GroupCommit
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
@@ -64,6 +66,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     if rt.store.dialect.name == "postgresql":
         state.async_enqueue = AsyncEnqueuer(rt.queue)
+        state.job_reader = AsyncJobReader(rt.store)
     # A paid-API kind is refused while its budget is used up (402 budget_exhausted).
     budget_check = budgets.refuse_spent_budgets(rt)
     state.before_enqueue.append(budget_check)
@@ -105,9 +108,11 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(system_stream.router)
     dashboard.mount(app)
-    # Innermost: POST /v1/jobs's common case answered without FastAPI's machinery, still
-    # inside CORS, metrics and request ids (api/submit_lane.py).
+    # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
+    # FastAPI's machinery, still inside CORS, metrics and request ids (api/submit_lane.py,
+    # api/status_lane.py).
     app.add_middleware(SubmitLane)
+    app.add_middleware(StatusLane)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -66,6 +66,16 @@ def cached_user(state: ApiState, token: str) -> User | None:
     return state.keys.get(token)
 
 
+def lane_caller(state: ApiState, conn: HTTPConnection) -> User | None:
+    """The caller when a lane (``submit_lane``, ``status_lane``) can serve the request on
+    the event loop: a recently verified API key, read as the routes read credentials, and
+    rate limits counted in this process. None sends the request to the route."""
+    if not state.limiter.in_process:
+        return None
+    token = credential(conn)
+    return cached_user(state, token) if token else None
+
+
 def resolve_user(state: ApiState, token: str) -> User:
     """The user behind ``token`` or Unauthorized; runs in a worker thread (database reads)."""
     store = state.runtime.store

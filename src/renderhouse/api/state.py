@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from renderhouse.api.key_cache import KeyCache
     from renderhouse.api.ratelimit import RateLimiter
     from renderhouse.queue.async_enqueue import AsyncEnqueuer
+    from renderhouse.queue.async_reads import AsyncJobReader
     from renderhouse.queue.group_commit import GroupCommit
 
 BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
@@ -34,11 +35,13 @@ class ApiState:
     follower: Follower
     settings: Settings
     group_commit: GroupCommit
+    """Shares one transaction among concurrent submissions (``queue/group_commit.py``)."""
     keys: KeyCache
+    """API keys this process verified, re-checked in the background (``key_cache.py``)."""
     async_enqueue: AsyncEnqueuer | None = None
     """PostgreSQL only: the submit lane's enqueue on the event loop (``async_enqueue.py``)."""
-    """API keys this process verified, re-checked in the background (``key_cache.py``)."""
-    """Shares one transaction among concurrent submissions (``queue/group_commit.py``)."""
+    job_reader: AsyncJobReader | None = None
+    """PostgreSQL only: the status lane's job reads on the event loop (``async_reads.py``)."""
     before_enqueue: list[BeforeEnqueue] = field(default_factory=list)
     hook_needs_connection: dict[Any, Callable[[str], bool]] = field(default_factory=dict)
     """For a ``before_enqueue`` hook: whether it reads the database for a job of this kind
@@ -50,6 +53,8 @@ class ApiState:
         """Stop the app's background threads and streams (before its runtime closes)."""
         if self.async_enqueue is not None:
             await self.async_enqueue.close()
+        if self.job_reader is not None:
+            await self.job_reader.close()
         await anyio.to_thread.run_sync(self.group_commit.close)
         await anyio.to_thread.run_sync(self.keys.close)
         await self.follower.close()

@@ -84,20 +84,16 @@ class SubmitLane:
 
 
 def _cached_caller(state: ApiState, conn: HTTPConnection) -> Any:
-    """The caller when the lane can serve it: a recently verified API key, limits counted
-    in this process and an Idempotency-Key only where the event loop's enqueue can look
-    it up; None sends the request to the route."""
-    if not state.limiter.in_process:
-        return None
+    """The caller when the lane can serve it (``auth.lane_caller``), a JSON body, and an
+    Idempotency-Key only where the event loop's enqueue can look it up; None sends the
+    request to the route."""
     key = conn.headers.get("idempotency-key")
     if key is not None and (state.async_enqueue is None or len(key) > MAX_IDEMPOTENCY_KEY):
         return None
     media_type = conn.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "application/json":
         return None
-    # The route's own reading of the credentials, so both see the same caller.
-    token = auth.credential(conn)
-    return auth.cached_user(state, token) if token else None
+    return auth.lane_caller(state, conn)
 
 
 def _lane_body(state: ApiState, raw: bytes) -> JobCreate | None:
