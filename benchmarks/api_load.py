@@ -1,6 +1,7 @@
 """HTTP API load on PostgreSQL: POST /v1/jobs at full speed and at a fixed rate from 1,000
-concurrent clients, a submit-and-poll mix with a worker running the jobs, then Server-Sent
-Events fan-out latency with N subscribers on one job.
+concurrent clients, half of them submitting while the other half poll (without, then with a
+worker running the jobs), then Server-Sent Events fan-out latency with N subscribers on one
+job.
 
     apt-get install wrk   # the load generator (C, a few MB): Python clients top out first
     .venv/bin/python benchmarks/api_load.py --clients 1000 --rate 500 --seconds 20
@@ -113,7 +114,7 @@ async def wait_ready(base: str) -> None:
 
 WRK_SCRIPT = """
 local keys, owners, n = {}, {}, 0
-local delay_ms, mix = tonumber(os.getenv("DELAY_MS")), os.getenv("MIX") == "1"
+local delay_ms, poll = tonumber(os.getenv("DELAY_MS")), os.getenv("POLL") == "1"
 local keyed, run = os.getenv("KEYED") == "1", os.getenv("RUN")
 local threads = 0  -- each thread gets a global `tid` from setup
 function setup(thread)
@@ -140,7 +141,8 @@ local function submit_headers(key)
 end
 function request()
   n = n + 1
-  if mix and last ~= nil and n % 2 == 0 then
+  -- A poller submits one job, then polls the newest job its thread has seen.
+  if poll and last ~= nil then
     return wrk.format("GET", "/v1/jobs/" .. last, headers(last_key))
   end
   local key = keys[(n % #keys) + 1]
@@ -162,34 +164,64 @@ def wrk(
     clients: int,
     seconds: float,
     delay_ms: int,
-    mix: bool = False,
+    poll: bool = False,
     keyed: bool = False,
 ) -> dict[str, Any]:
     """Run wrk (closed loop; each connection waits ``delay_ms`` after each response, which
     paces 1,000 connections to a chosen rate) and parse its summary."""
-    script = Path(f"/tmp/rh-bench-wrk-{os.getpid()}.lua")
+    return wrk_result(wrk_start(base, keys, clients, seconds, delay_ms, poll, keyed))
+
+
+def wrk_pair(
+    base: str, keys: list[tuple[str, str]], clients: int, seconds: float, delay_ms: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``clients`` submitting and as many polling at once, in two wrk processes so that each
+    side's latency is its own: (submitters, pollers)."""
+    submit = wrk_start(base, keys, clients, seconds, delay_ms, False, False)
+    poll = wrk_start(base, keys, clients, seconds, delay_ms, True, False)
+    return wrk_result(submit), wrk_result(poll)
+
+
+def wrk_start(
+    base: str,
+    keys: list[tuple[str, str]],
+    clients: int,
+    seconds: float,
+    delay_ms: int,
+    poll: bool,
+    keyed: bool,
+) -> tuple[subprocess.Popen[str], Path]:
+    """Start wrk with its script; ``wrk_result`` waits for it."""
+    script = Path(f"/tmp/rh-bench-wrk-{os.getpid()}-{time.monotonic_ns()}.lua")
     script.write_text(WRK_SCRIPT)
     env = {
         **os.environ,
         "KEYS": ",".join(f"{owner}={key}" for owner, key in keys),
         "DELAY_MS": str(delay_ms),
-        "MIX": "1" if mix else "0",
+        "POLL": "1" if poll else "0",
         "KEYED": "1" if keyed else "0",
         "RUN": f"{os.getpid()}-{time.monotonic_ns()}",
     }
     cmd = ["wrk", "-t2", f"-c{clients}", f"-d{round(seconds)}s", "--latency", "--timeout", "10s"]
-    run = subprocess.run(
+    proc = subprocess.Popen(
         [*cmd, "-s", str(script), base],
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        check=True,
         preexec_fn=_more_files,
     )
+    return proc, script
+
+
+def wrk_result(started: tuple[subprocess.Popen[str], Path]) -> dict[str, Any]:
+    proc, script = started
+    out, err = proc.communicate()
     script.unlink()
-    if run.stderr.strip():  # a Lua error: wrk would go on with plain GET / requests
-        raise RuntimeError(f"wrk: {run.stderr.strip()}")
-    out = run.stdout
+    if proc.returncode != 0:
+        raise RuntimeError(f"wrk exited with {proc.returncode}: {err.strip()}")
+    if err.strip():  # a Lua error: wrk would go on with plain GET / requests
+        raise RuntimeError(f"wrk: {err.strip()}")
 
     def ms(label: str) -> float:
         m = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
@@ -218,6 +250,28 @@ def wrk(
         "p99_ms": ms("99%"),
         "errors": errors,
     }
+
+
+def paced_delay(clients: int, rate: int) -> int:
+    """The mean pause (ms) after each response that paces ``clients`` to ``rate`` requests
+    per second in all; the rest of each cycle is the latency."""
+    return round(0.97 * 1000 * clients / rate)
+
+
+def mixed_phase(
+    label: str,
+    disk: Path | None,
+    base: str,
+    keys: list[tuple[str, str]],
+    clients: int,
+    seconds: float,
+    delay_ms: int,
+) -> None:
+    with FsyncProbe(disk) as probe:
+        submitters, pollers = wrk_pair(base, keys, clients, seconds, delay_ms)
+    print(f"{label}: {json.dumps(submitters)}")
+    print(f"  and {clients} clients polling their jobs: {json.dumps(pollers)}")
+    print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
 
 
 def _more_files() -> None:
@@ -339,7 +393,7 @@ def main() -> None:
     base = f"http://127.0.0.1:{port}"
     server = start_server(url, data, port, args.processes)
     worker: subprocess.Popen[bytes] | None = None
-    pace = round(0.97 * 1000 * args.clients / args.rate)  # the rest of each cycle is the latency
+    pace = paced_delay(args.clients, args.rate)
     try:
         asyncio.run(wait_ready(base))
         print(f"nproc={os.cpu_count()} server processes={args.processes} users={args.users}")
@@ -360,16 +414,23 @@ def main() -> None:
                 result = wrk(base, ks, clients, args.seconds, delay, keyed=keyed)
             print(f"{label}: {json.dumps(result)}")
             print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
+        half = args.clients // 2
+        if not args.fanout_only:
+            # The issue's mix: half the clients submit at the full rate while the other half
+            # poll their jobs as often; each side's latency measured by its own wrk.
+            label = f"submit + poll, {half} clients submitting at {args.rate}/s"
+            mixed_phase(label, disk, base, keys, half, args.seconds, paced_delay(half, args.rate))
         # The worker runs only what is submitted from here on: the earlier phases left tens of
         # thousands of queued jobs, and a worker chewing through that backlog on the same two
         # cores would measure the backlog, not the mix (in a steady state jobs in = jobs out).
         print("queued jobs dropped before the worker starts:", drop_queued(url))
         worker = start_worker(url, data)
         if not args.fanout_only:
-            with FsyncProbe(disk) as probe:
-                mixed = wrk(base, keys, args.clients, args.seconds, pace, mix=True)
-            print(f"submit + poll, {args.clients} clients, worker running: {json.dumps(mixed)}")
-            print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
+            # In a steady state the worker runs what comes in: at half the rate, as much as it
+            # and the server can do together on two cores.
+            rate = args.rate // 2
+            label = f"submit + poll, worker running, {half} clients submitting at {rate}/s"
+            mixed_phase(label, disk, base, keys, half, args.seconds, paced_delay(half, rate))
         print("queue drained before fan-out:", wait_drained(url, 120))
         fan = asyncio.run(fanout(base, admin_key, owner, rt, args.subscribers, args.events))
         print("sse fan-out:", json.dumps(fan))
