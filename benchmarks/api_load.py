@@ -44,6 +44,7 @@ from renderhouse.store.migrate import upgrade
 PG = os.environ.get("RENDERHOUSE_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres")
 DB = "rh_bench_api"
 PROBE = "fanout-probe"
+POLLED_JOBS = 2000
 
 
 def pct(values: list[float], p: float) -> float:
@@ -113,20 +114,27 @@ async def wait_ready(base: str) -> None:
 
 
 WRK_SCRIPT = """
-local keys, owners, n = {}, {}, 0
-local delay_ms, poll = tonumber(os.getenv("DELAY_MS")), os.getenv("POLL") == "1"
+local keys, n = {}, 0
+local delay_ms, polls = tonumber(os.getenv("DELAY_MS")), nil
 local keyed, run = os.getenv("KEYED") == "1", os.getenv("RUN")
 local threads = 0  -- each thread gets a global `tid` from setup
 function setup(thread)
   threads = threads + 1
   thread:set("tid", threads)
 end
-for pair in string.gmatch(os.getenv("KEYS"), "[^,]+") do
-  local owner, key = string.match(pair, "([^=]+)=(.+)")
-  keys[#keys + 1] = key
-  owners[owner] = key
+function init(args)
+  math.randomseed(tid * 7919 + os.time())  -- threads pick different jobs to poll
 end
-local last, last_key = nil, nil
+for pair in string.gmatch(os.getenv("KEYS"), "[^,]+") do
+  keys[#keys + 1] = string.match(pair, "[^=]+=(.+)")
+end
+if os.getenv("POLLS") ~= "" then  -- "job-id key" lines: a poller's jobs, with their owners' keys
+  polls = {}
+  for line in io.lines(os.getenv("POLLS")) do
+    local id, key = string.match(line, "([^ ]+) (.+)")
+    polls[#polls + 1] = {id, key}
+  end
+end
 -- Uniform 0..2x the mean pause: arrivals spread out instead of 1,000 clients moving in
 -- lockstep waves (which measures the waves' queueing, not the server at that rate).
 function delay() return math.random(0, 2 * delay_ms) end
@@ -141,16 +149,12 @@ local function submit_headers(key)
 end
 function request()
   n = n + 1
-  -- A poller submits one job, then polls the newest job its thread has seen.
-  if poll and last ~= nil then
-    return wrk.format("GET", "/v1/jobs/" .. last, headers(last_key))
+  if polls then
+    local job = polls[math.random(#polls)]
+    return wrk.format("GET", "/v1/jobs/" .. job[1], headers(job[2]))
   end
   local key = keys[(n % #keys) + 1]
   return wrk.format("POST", "/v1/jobs", submit_headers(key), '{"kind":"noop"}')
-end
-function response(status, headers, body)
-  local id, owner = string.match(body, '"id":"(%x+)".-"owner":"([^"]+)"')
-  if id and owners[owner] then last, last_key = id, owners[owner] end
 end
 function done(summary, latency, requests)
   io.write(string.format("p95_us %d\\n", latency:percentile(95.0)))
@@ -164,21 +168,25 @@ def wrk(
     clients: int,
     seconds: float,
     delay_ms: int,
-    poll: bool = False,
     keyed: bool = False,
 ) -> dict[str, Any]:
     """Run wrk (closed loop; each connection waits ``delay_ms`` after each response, which
     paces 1,000 connections to a chosen rate) and parse its summary."""
-    return wrk_result(wrk_start(base, keys, clients, seconds, delay_ms, poll, keyed))
+    return wrk_result(wrk_start(base, keys, clients, seconds, delay_ms, None, keyed))
 
 
 def wrk_pair(
-    base: str, keys: list[tuple[str, str]], clients: int, seconds: float, delay_ms: int
+    base: str,
+    keys: list[tuple[str, str]],
+    polls: Path,
+    clients: int,
+    seconds: float,
+    delay_ms: int,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """``clients`` submitting and as many polling at once, in two wrk processes so that each
-    side's latency is its own: (submitters, pollers)."""
-    submit = wrk_start(base, keys, clients, seconds, delay_ms, False, False)
-    poll = wrk_start(base, keys, clients, seconds, delay_ms, True, False)
+    """``clients`` submitting and as many polling the jobs in ``polls`` at once, in two wrk
+    processes so that each side's latency is its own: (submitters, pollers)."""
+    submit = wrk_start(base, keys, clients, seconds, delay_ms, None, False)
+    poll = wrk_start(base, keys, clients, seconds, delay_ms, polls, False)
     return wrk_result(submit), wrk_result(poll)
 
 
@@ -188,7 +196,7 @@ def wrk_start(
     clients: int,
     seconds: float,
     delay_ms: int,
-    poll: bool,
+    polls: Path | None,
     keyed: bool,
 ) -> tuple[subprocess.Popen[str], Path]:
     """Start wrk with its script; ``wrk_result`` waits for it."""
@@ -198,7 +206,7 @@ def wrk_start(
         **os.environ,
         "KEYS": ",".join(f"{owner}={key}" for owner, key in keys),
         "DELAY_MS": str(delay_ms),
-        "POLL": "1" if poll else "0",
+        "POLLS": str(polls or ""),
         "KEYED": "1" if keyed else "0",
         "RUN": f"{os.getpid()}-{time.monotonic_ns()}",
     }
@@ -258,19 +266,34 @@ def paced_delay(clients: int, rate: int) -> int:
     return round(0.97 * 1000 * clients / rate)
 
 
+def poll_targets(rt: Runtime, keys: list[tuple[str, str]], n: int) -> Path:
+    """``n`` new ``noop`` jobs spread over the users, as "job-id key" lines in a file: what
+    the pollers poll, a random one per request (distinct ids, as many clients' jobs are)."""
+    lines = []
+    for i in range(n):
+        owner, key = keys[i % len(keys)]
+        job, _ = rt.queue.enqueue(NewJob(kind="noop", input={}, owner=owner))
+        lines.append(f"{job.id} {key}\n")
+    path = Path(f"/tmp/rh-bench-polls-{os.getpid()}.txt")
+    path.write_text("".join(lines))
+    return path
+
+
 def mixed_phase(
     label: str,
     disk: Path | None,
     base: str,
     keys: list[tuple[str, str]],
+    polls: Path,
     clients: int,
     seconds: float,
     delay_ms: int,
 ) -> None:
     with FsyncProbe(disk) as probe:
-        submitters, pollers = wrk_pair(base, keys, clients, seconds, delay_ms)
+        submitters, pollers = wrk_pair(base, keys, polls, clients, seconds, delay_ms)
+    polls.unlink()
     print(f"{label}: {json.dumps(submitters)}")
-    print(f"  and {clients} clients polling their jobs: {json.dumps(pollers)}")
+    print(f"  and {clients} clients polling jobs: {json.dumps(pollers)}")
     print(f"    disk flushes meanwhile: {json.dumps(probe.summary())}")
 
 
@@ -383,7 +406,7 @@ def main() -> None:
     _more_files()
     url = fresh_database()
     data = Path(f"/tmp/rh-bench-api-{os.getpid()}")
-    rt = Runtime(Settings(database_url=url, data_dir=data))
+    rt = Runtime(Settings(database_url=url, data_dir=data, max_queue_size=100_000_000))
     with rt.store.begin() as conn:
         admin_key = accounts.bootstrap_admin(conn)
         owner = accounts.find_user(conn, "admin").id
@@ -419,7 +442,9 @@ def main() -> None:
             # The issue's mix: half the clients submit at the full rate while the other half
             # poll their jobs as often; each side's latency measured by its own wrk.
             label = f"submit + poll, {half} clients submitting at {args.rate}/s"
-            mixed_phase(label, disk, base, keys, half, args.seconds, paced_delay(half, args.rate))
+            polls = poll_targets(rt, keys, POLLED_JOBS)
+            delay = paced_delay(half, args.rate)
+            mixed_phase(label, disk, base, keys, polls, half, args.seconds, delay)
         # The worker runs only what is submitted from here on: the earlier phases left tens of
         # thousands of queued jobs, and a worker chewing through that backlog on the same two
         # cores would measure the backlog, not the mix (in a steady state jobs in = jobs out).
@@ -430,7 +455,10 @@ def main() -> None:
             # and the server can do together on two cores.
             rate = args.rate // 2
             label = f"submit + poll, worker running, {half} clients submitting at {rate}/s"
-            mixed_phase(label, disk, base, keys, half, args.seconds, paced_delay(half, rate))
+            polls = poll_targets(rt, keys, POLLED_JOBS)
+            wait_drained(url, 120)  # polled jobs the worker has run, not a backlog
+            delay = paced_delay(half, rate)
+            mixed_phase(label, disk, base, keys, polls, half, args.seconds, delay)
         print("queue drained before fan-out:", wait_drained(url, 120))
         fan = asyncio.run(fanout(base, admin_key, owner, rt, args.subscribers, args.events))
         print("sse fan-out:", json.dumps(fan))
