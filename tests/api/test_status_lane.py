@@ -163,13 +163,14 @@ async def test_a_dead_connection_is_replaced_without_an_error(
     job = job_of(runtime, users.alice_id)
     await alice.get("/v1/jobs")  # caches the key
     assert (await alice.get(f"/v1/jobs/{job.id}")).status_code == 200
-    assert reader._conn is not None
-    pid = reader._conn.info.backend_pid
+    assert reader.connection.current is not None
+    pid = reader.connection.current.info.backend_pid
     with psycopg.connect(runtime.store.libpq_url, autocommit=True) as other:
         other.execute("SELECT pg_terminate_backend(%s)", (pid,))
     r = await alice.get(f"/v1/jobs/{job.id}")
     assert r.status_code == 200 and r.json()["id"] == job.id
-    assert reader._conn is not None and reader._conn.info.backend_pid != pid
+    now = reader.connection.current
+    assert now is not None and now.info.backend_pid != pid
     assert reader.reads == 2
 
 
@@ -180,16 +181,17 @@ async def test_an_unreachable_database_is_a_503_then_recovers(
     reader = reader_of(app)
     job = job_of(runtime, users.alice_id)
     await alice.get("/v1/jobs")  # caches the key
-    good = reader._conninfo
-    await reader._drop()
-    reader._conninfo = "postgresql://root@127.0.0.1:1/nowhere"  # nothing listens on port 1
+    good = reader.connection.conninfo
+    await reader.connection.drop()
+    # Nothing listens on port 1.
+    reader.connection.conninfo = "postgresql://root@127.0.0.1:1/nowhere"
     try:
         down = await alice.get(f"/v1/jobs/{job.id}", headers={"X-Request-ID": "down"})
         err = assert_error(down, 503, "store_unavailable")
         assert "could not be reached" in err["message"]
         assert down.headers["x-request-id"] == "down"
     finally:
-        reader._conninfo = good
+        reader.connection.conninfo = good
     up = await alice.get(f"/v1/jobs/{job.id}")
     assert up.status_code == 200 and up.json()["id"] == job.id and reader.reads == 1
 

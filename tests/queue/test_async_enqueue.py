@@ -341,7 +341,7 @@ async def test_a_lost_connection_fails_its_caller_then_reconnects(
     store: Store, queue: JobQueue, enqueuer: AsyncEnqueuer
 ) -> None:
     await asyncio.wait_for(enqueuer.enqueue(free("alice")), WAIT)
-    conn = enqueuer._conn
+    conn = enqueuer.connection.current
     assert conn is not None
     with store.begin() as c:
         c.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": conn.info.backend_pid})
@@ -389,8 +389,8 @@ async def test_store_dispose_drops_the_connection_and_enqueue_reconnects(
     store: Store, queue: JobQueue, enqueuer: AsyncEnqueuer
 ) -> None:
     await asyncio.wait_for(enqueuer.enqueue(free("alice")), WAIT)
-    assert enqueuer._conn is not None
-    pid = enqueuer._conn.info.backend_pid
+    assert enqueuer.connection.current is not None
+    pid = enqueuer.connection.current.info.backend_pid
     store.dispose()
     for _ in range(200):
         with store.read() as conn:

@@ -320,7 +320,8 @@ async def test_a_concurrent_writer_with_the_same_key(
         other_pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
         task = asyncio.ensure_future(gathered(enqueuer, [mine, *extra]))
         waiting = await _blocked_by(store, other_pid)
-        assert enqueuer._conn is not None and waiting == [enqueuer._conn.info.backend_pid]
+        loop_conn = enqueuer.connection.current
+        assert loop_conn is not None and waiting == [loop_conn.info.backend_pid]
         assert not task.done()
         if outcome == "rollback":
             raise _RollBack

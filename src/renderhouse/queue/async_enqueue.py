@@ -40,6 +40,7 @@ from renderhouse.queue.enqueue import Gate, NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.store.dialect import NOTIFY_CHANNEL
+from renderhouse.store.loop_connection import LoopConnection
 
 log = logging.getLogger(__name__)
 
@@ -94,15 +95,13 @@ class AsyncEnqueuer:
         self.queue = queue
         self.max_batch = max_batch
         self._dialect = store.engine.dialect
-        self._conninfo = store.libpq_url
         self._notify = store.notify_sender
         self._sql: dict[TextClause, str] = {}
-        self._conn: psycopg.AsyncConnection[Any] | None = None
+        self.connection = LoopConnection(store)
         self._pending: list[_Pending] = []
         self._flusher: asyncio.Task[None] | None = None
         self.batches = 0
         self.jobs = 0
-        store.on_dispose(self._abandon)
 
     async def enqueue(self, nj: NewJob) -> Job:
         """Insert ``nj`` (no idempotency key) and return it once its batch has committed."""
@@ -132,29 +131,13 @@ class AsyncEnqueuer:
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-
-    def _abandon(self) -> None:
-        """The store is being disposed (possibly from another thread): drop the socket."""
-        if self._conn is not None:
-            self._conn.pgconn.finish()
-            self._conn = None
+        await self.connection.drop()
 
     def _compiled(self, stmt: TextClause) -> str:
         sql = self._sql.get(stmt)
         if sql is None:
             sql = self._sql[stmt] = str(stmt.compile(dialect=self._dialect))
         return sql
-
-    async def _connection(self) -> psycopg.AsyncConnection[Any]:
-        if self._conn is None or self._conn.closed:
-            try:
-                self._conn = await psycopg.AsyncConnection.connect(self._conninfo, autocommit=True)
-            except psycopg.OperationalError as exc:
-                raise StoreError(f"the database could not be reached: {exc}") from exc
-        return self._conn
 
     async def _flush(self) -> None:
         while self._pending:
@@ -227,7 +210,7 @@ class AsyncEnqueuer:
         once. A key found to exist rolls the transaction back (its insert has moved the
         owner's fair key and maybe reserved credits), and the others go again without it.
         Raise _Refused if a gate said no or a key came in after the lookup."""
-        conn = await self._connection()
+        conn = await self.connection.get()
         found: dict[tuple[str, str] | None, Job] = {}
         todo = batch
         try:
@@ -241,7 +224,7 @@ class AsyncEnqueuer:
             else:
                 rows = []
         except psycopg.OperationalError:
-            await self._drop()
+            await self.connection.drop()
             raise
         fair_keys = iter(rows)
         return [(None, found[p.key]) if p.key in found else (next(fair_keys), None) for p in batch]
@@ -336,8 +319,3 @@ class AsyncEnqueuer:
     def _refusal(self, gate: Gate) -> Exception:
         with self.queue.store.read() as conn:
             return gate.refused(conn)
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()

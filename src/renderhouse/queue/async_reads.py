@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -22,6 +21,7 @@ from renderhouse.errors import StoreError
 from renderhouse.queue import enqueue
 from renderhouse.queue.jobs import Job
 from renderhouse.store.database import Store
+from renderhouse.store.loop_connection import LoopConnection
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +34,11 @@ class AsyncJobReader:
         if store.dialect.name != "postgresql":
             raise ValueError("the asynchronous job reader needs PostgreSQL")
         self.max_batch = max_batch
-        self._conninfo = store.libpq_url
-        self._conn: psycopg.AsyncConnection[dict[str, Any]] | None = None
+        self.connection = LoopConnection(store, row_factory=dict_row, connect_timeout=5)
         self._pending: dict[str, list[asyncio.Future[Job | None]]] = {}
         self._flusher: asyncio.Task[None] | None = None
         self.reads = 0
         """Statements sent so far (tests read how well reads are batched)."""
-        store.on_dispose(self._abandon)
 
     async def get(self, job_id: str) -> Job | None:
         """The job with this id, or None; raises StoreError if the database cannot answer."""
@@ -54,15 +52,7 @@ class AsyncJobReader:
     async def close(self) -> None:
         if self._flusher is not None:
             await asyncio.gather(self._flusher, return_exceptions=True)
-        if self._conn is not None:
-            await self._conn.close()
-            self._conn = None
-
-    def _abandon(self) -> None:
-        """The store is being disposed (possibly from another thread): drop the socket."""
-        if self._conn is not None:
-            self._conn.pgconn.finish()
-            self._conn = None
+        await self.connection.drop()
 
     async def _flush(self) -> None:
         while self._pending:
@@ -88,31 +78,16 @@ class AsyncJobReader:
         """One statement for all ``ids``. A kept connection found dead (a server restart, an
         idle timeout) is replaced once, so the callers see no error for it."""
         for attempt in (1, 2):
-            fresh = self._conn is None or self._conn.closed
-            conn = await self._connection()
+            fresh = not self.connection.is_open
+            conn = await self.connection.get()
             try:
                 cur = await conn.execute(_BY_IDS, (ids,))
                 rows = await cur.fetchall()
             except psycopg.OperationalError as exc:
-                await self._drop()
+                await self.connection.drop()
                 if fresh or attempt == 2:
                     raise StoreError(f"the database could not be reached: {exc}") from exc
                 continue
             self.reads += 1
             return {row["id"]: enqueue.job_from_mapping(row) for row in rows}
         raise AssertionError("unreachable")
-
-    async def _connection(self) -> psycopg.AsyncConnection[dict[str, Any]]:
-        if self._conn is None or self._conn.closed:
-            try:
-                self._conn = await psycopg.AsyncConnection.connect(
-                    self._conninfo, autocommit=True, row_factory=dict_row, connect_timeout=5
-                )
-            except psycopg.OperationalError as exc:
-                raise StoreError(f"the database could not be reached: {exc}") from exc
-        return self._conn
-
-    async def _drop(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            await conn.close()
