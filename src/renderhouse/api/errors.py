@@ -158,10 +158,13 @@ def _domain(_req: Request, exc: Exception) -> JSONResponse:
     return render(exc)
 
 
-def _out_of_range(_req: Request, exc: Exception) -> JSONResponse:
-    """A number the database cannot hold (a route without an upper bound on an integer):
-    the caller's input is wrong, so 422, not a 500."""
-    log.warning("value out of range reached the database: %s", exc)
+def _unstorable(_req: Request, exc: Exception) -> JSONResponse:
+    """A value the database cannot hold (a route without an upper bound on an integer, a
+    NUL byte in text): the caller's input is wrong, so 422, not a 500."""
+    log.warning("a value the database cannot hold reached it: %s", exc)
+    if "NUL" in str(exc):
+        message = "the request contains a NUL byte (%00), which no text value may hold"
+        return JSONResponse(error_body("invalid_text", message), 422)
     message = "a number in the request is out of range"
     return JSONResponse(error_body("value_out_of_range", message), 422)
 
@@ -170,5 +173,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RenderhouseError, _domain)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(OverflowError, _out_of_range)
-    app.add_exception_handler(DataError, _out_of_range)
+    app.add_exception_handler(OverflowError, _unstorable)
+    app.add_exception_handler(DataError, _unstorable)

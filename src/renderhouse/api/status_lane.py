@@ -11,6 +11,8 @@ inside the request-id, metrics and CORS layers, so its responses carry the same 
 
 from __future__ import annotations
 
+import re
+
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -19,6 +21,7 @@ from renderhouse.api.state import ApiState
 from renderhouse.errors import NotFound, RenderhouseError
 
 PREFIX = "/v1/jobs/"
+_PLAIN_ID = re.compile(r"[0-9A-Za-z_-]{1,128}")
 _JOB_ROUTE = next(r for r in jobs.router.routes if getattr(r, "endpoint", None) is jobs.get_job)
 """The route this lane stands in for: metrics label requests by its path."""
 
@@ -55,11 +58,13 @@ class StatusLane:
 
 
 def _job_id(scope: Scope) -> str | None:
-    """The id in ``GET /v1/jobs/{id}``, or None for any other request."""
+    """The id in ``GET /v1/jobs/{id}``, or None for any other request. Only ids made of the
+    characters ids have take the lane: anything odd (a NUL byte PostgreSQL refuses, spaces,
+    a very long id) goes to the route, the one place that renders bad input."""
     if scope["type"] != "http" or scope["method"] != "GET":
         return None
     path: str = scope["path"]
     if not path.startswith(PREFIX):
         return None
     job_id = path[len(PREFIX) :]
-    return job_id if job_id and "/" not in job_id else None
+    return job_id if _PLAIN_ID.fullmatch(job_id) else None
