@@ -3,7 +3,8 @@ called in-process through ``httpx.ASGITransport``, and three users with keys."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import contextlib
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,3 +121,20 @@ def live_server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     streaming and dropped connections, which in-process transports cannot show."""
     with serving(create_app(settings, runtime)) as url:
         yield url
+
+
+@contextlib.asynccontextmanager
+async def app_with(
+    settings: Settings, prepare: Callable[[Runtime], None] | None = None, **changes: Any
+) -> AsyncIterator[tuple[Runtime, FastAPI]]:
+    """An app of its own on ``settings`` with ``changes`` (``prepare`` runs on its runtime
+    before the app is made), closed afterwards."""
+    rt = Runtime(settings.model_copy(update=changes))
+    if prepare is not None:
+        prepare(rt)
+    app = create_app(rt.settings, rt)
+    try:
+        yield rt, app
+    finally:
+        await app.state.rh.close()
+        rt.close()

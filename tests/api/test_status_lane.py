@@ -9,22 +9,18 @@ a worker thread and leaves it alone."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import psycopg
 import pytest
 from fastapi import FastAPI
 
-from renderhouse.api import create_app
 from renderhouse.queue.async_reads import AsyncJobReader
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
-from tests.api.conftest import Users, assert_error, client_for
+from tests.api.conftest import Users, app_with, assert_error, client_for
 from tests.api.test_submit_lane import _sample
 
 pytestmark = pytest.mark.anyio
@@ -239,15 +235,3 @@ async def test_sqlite_has_no_lane_and_the_route_answers(
     for _ in range(2):  # uncached, then cached: the route both times
         r = await alice.get(f"/v1/jobs/{job.id}")
         assert r.status_code == 200 and r.json()["id"] == job.id
-
-
-@contextlib.asynccontextmanager
-async def app_with(settings: Settings, **changes: Any) -> AsyncIterator[tuple[Runtime, FastAPI]]:
-    """An app on ``settings`` with ``changes``, closed afterwards."""
-    rt = Runtime(settings.model_copy(update=changes))
-    app = create_app(rt.settings, rt)
-    try:
-        yield rt, app
-    finally:
-        await app.state.rh.close()
-        rt.close()

@@ -31,7 +31,7 @@ from renderhouse.generators.noop import NoopGenerator
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 from renderhouse.store.schema import jobs
-from tests.api.conftest import Users, assert_error, client_for
+from tests.api.conftest import Users, app_with, assert_error, client_for
 
 pytestmark = pytest.mark.anyio
 
@@ -317,14 +317,8 @@ async def test_concurrent_lane_submissions_refuse_only_the_poor(
 @contextlib.asynccontextmanager
 async def queue_of_two(settings: Settings) -> AsyncIterator[tuple[Runtime, FastAPI]]:
     """An app whose queue holds two jobs (``max_queue_size=2``), closed afterwards."""
-    rt = Runtime(settings.model_copy(update={"max_queue_size": 2}))
-    _add_generators(rt)
-    app = create_app(rt.settings, rt)
-    try:
-        yield rt, app
-    finally:
-        await app.state.rh.close()
-        rt.close()
+    async with app_with(settings, _add_generators, max_queue_size=2) as made:
+        yield made
 
 
 async def test_full_queue_on_the_lane(settings: Settings, users: Users) -> None:
