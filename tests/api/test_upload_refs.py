@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from renderhouse.generators.base import Generator, Resources
 from renderhouse.generators.context import Context
 from renderhouse.queue.jobs import TERMINAL
-from renderhouse.queue.outcomes import FanOut
+from renderhouse.generators.outcomes import FanOut
 from renderhouse.settings import Settings
 from renderhouse.worker.worker import Worker, WorkerConfig
 from tests.api.conftest import assert_error

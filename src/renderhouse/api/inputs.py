@@ -4,8 +4,8 @@ generator validates it; on S3-like storage it stays a reference, checked here, a
 fetches the file (``renderhouse.uploads.Staging``).
 
 A raw server path in a file field is refused: otherwise any caller could make a worker read
-any file on the machine. A generator names its file fields with a ``file_fields`` class
-attribute; the built-in kinds that take files are listed in ``FILE_FIELDS`` until they do."""
+any file on the machine. A generator declares its file fields in its input model
+(``renderhouse.generators.fields.UploadedFile``)."""
 
 from __future__ import annotations
 
@@ -15,21 +15,17 @@ from typing import Any
 from sqlalchemy import Connection
 
 from renderhouse.errors import InvalidInput
+from renderhouse.generators.base import Generator
+from renderhouse.generators.fields import file_fields as declared_file_fields
+from renderhouse.generators.fields import top_level
 from renderhouse.storage.base import Storage
 from renderhouse.store.database import Store
 from renderhouse.uploads import UPLOAD_REF, stored_key
 
-FILE_FIELDS: dict[str, frozenset[str]] = {
-    "turntable": frozenset({"model", "lighting"}),
-    "render": frozenset({"model", "product", "logo", "image"}),
-    "pose": frozenset({"avatar", "model"}),
-    "schedule": frozenset({"pdf", "file"}),
-}
 
-
-def file_fields(kind: str, generator: object) -> frozenset[str]:
-    declared = getattr(generator, "file_fields", None)
-    return frozenset(declared) if declared is not None else FILE_FIELDS.get(kind, frozenset())
+def file_fields(generator: Generator) -> frozenset[str]:
+    """The names of the upload fields ``generator``'s input model declares."""
+    return top_level(declared_file_fields(generator.Input))
 
 
 _PATHLIKE = re.compile(r"[/\\]|^~|\.[A-Za-z0-9]{2,5}$")

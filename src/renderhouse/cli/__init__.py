@@ -19,7 +19,6 @@ if TYPE_CHECKING:
 console = Console(stderr=True)
 
 COMMANDS = {
-    "turntable": "renderhouse.cli.turntable:turntable",
     "serve": "renderhouse.cli.serve:serve",
     "worker": "renderhouse.cli.serve:worker",
     "api": "renderhouse.cli.serve:api",
@@ -36,16 +35,31 @@ COMMANDS = {
     "restore": "renderhouse.cli.ops:restore",
     "cleanup": "renderhouse.cli.ops:cleanup",
 }
-"""Commands are imported when used, so ``renderhouse turntable`` never loads the database
-stack (SQLAlchemy, Alembic) it does not need: start-up time is part of every render."""
+"""The platform's own commands. Commands are imported when used, so ``renderhouse turntable``
+never loads the database stack (SQLAlchemy, Alembic) it does not need: start-up time is part
+of every render."""
+
+COMMAND_GROUP = "renderhouse.commands"
+"""Entry-point group through which a generator package brings its own command
+(``renderhouse turntable`` is the first); listing it reads package metadata only."""
+
+
+def _all_commands() -> dict[str, str]:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group=COMMAND_GROUP)}
+    clash = sorted(set(found) & set(COMMANDS))
+    if clash:
+        raise click.UsageError(f"plugin commands shadow built-in ones: {', '.join(clash)}")
+    return {**COMMANDS, **found}
 
 
 class _Group(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
-        return sorted(COMMANDS)
+        return sorted(_all_commands())
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
+        target = _all_commands().get(cmd_name)
         if target is None:
             return None
         module, _, attr = target.partition(":")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from renderhouse.errors import DuplicateKind, InvalidInput, UnknownKind
 from renderhouse.generators.context import Context
-from renderhouse.queue.outcomes import Outcome
+from renderhouse.generators.outcomes import Outcome
 
 ENTRY_POINT_GROUP = "renderhouse.generators"
 

@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 from renderhouse.errors import JobFailed
 from renderhouse.generators.base import Generator, Resources
 from renderhouse.generators.context import Context
-from renderhouse.queue.outcomes import FanOut, Snooze
+from renderhouse.generators.outcomes import FanOut, Snooze
 
 
 class StepsInput(BaseModel):

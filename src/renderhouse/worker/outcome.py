@@ -7,7 +7,7 @@ from typing import Any
 
 from renderhouse.errors import InvalidInput, JobFailed, ModelError, RenderhouseError
 from renderhouse.generators.context import Cancelled
-from renderhouse.queue.outcomes import Cancel, FanOut, Retry, Snooze, Success
+from renderhouse.generators.outcomes import Cancel, FanOut, Retry, Snooze, Success
 
 NON_RETRYABLE = (ModelError, InvalidInput)
 

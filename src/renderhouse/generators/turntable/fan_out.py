@@ -8,8 +8,8 @@ from typing import Any
 
 from renderhouse.errors import JobFailed
 from renderhouse.generators.context import Context
+from renderhouse.generators.outcomes import FanOut
 from renderhouse.generators.turntable.options import TurntableInput
-from renderhouse.queue.outcomes import FanOut
 
 
 def split_or_merge(ctx: Context, inp: TurntableInput, timings: Any) -> FanOut | dict[str, Any]:

@@ -4,20 +4,25 @@ from __future__ import annotations
 
 import re
 from itertools import pairwise
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from renderhouse.generators.fields import UploadedFile
 
 FRAME_FORMATS = ("png", "webp", "avif", "jpeg")
 EXTRA_OUTPUTS = ("sprite", "webm", "mp4", "viewer")
 _HEX = r"#[0-9a-fA-F]{6}"
+MODEL_FILE = UploadedFile("model/gltf-binary", "model/gltf+json", "model/gltf+zip")
 _BACKGROUND = re.compile(rf"^(transparent|{_HEX}|gradient:{_HEX},{_HEX})$")
 
 
 class TurntableInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    model: str = Field(description="path of a .glb/.gltf file, or a directory holding one")
+    model: Annotated[str, MODEL_FILE] = Field(
+        description="path of a .glb/.gltf file, or a directory holding one"
+    )
     frames: int = Field(36, ge=1, le=720, description="frames per row (one full turn)")
     size: int | None = Field(None, ge=16, le=4096, description="square frame side in pixels")
     width: int | None = Field(None, ge=16, le=4096)
@@ -31,7 +36,9 @@ class TurntableInput(BaseModel):
     background: str = Field(
         "transparent", description='"transparent", "#rrggbb" or "gradient:#top,#bottom"'
     )
-    lighting: str = Field("studio", description="studio | soft | contrast | path to .hdr/.exr")
+    lighting: Annotated[str, UploadedFile(presets=("studio", "soft", "contrast"))] = Field(
+        "studio", description="studio | soft | contrast | path to .hdr/.exr"
+    )
     exposure: float = Field(1.0, gt=0.0, le=16.0)
     aa: Literal["off", "fast", "high", "ultra"] = Field(
         "fast", description="off, fast (FXAA), high (MSAA 4x), ultra (MSAA 4x + 2x2 SSAA)"
