@@ -14,8 +14,8 @@ from renderhouse.store.migrate import upgrade
 from renderhouse.store.schema import metadata
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = (REPO / ".." / "shared").resolve()
-ASSETS = SHARED / "assets"
+ASSETS = REPO / "tests" / "assets"
+"""CC0 / CC BY test models shipped with the repository (``tests/assets/NOTICE.md``)."""
 PG_ADMIN_URL = os.environ.get(
     "RENDERHOUSE_TEST_POSTGRES_URL", "postgresql://root@127.0.0.1:5432/postgres"
 )

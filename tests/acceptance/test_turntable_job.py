@@ -15,7 +15,7 @@ from renderhouse.store.database import Store
 from tests.acceptance.test_crash_recovery import worker_process
 from tests.integration.running import wait_until
 
-ASSETS = Path(__file__).resolve().parents[2] / ".." / "shared" / "assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 
 
 def test_turntable_job_resumes_after_sigkill(store: Store, db_url: str, tmp_path: Path) -> None:

@@ -27,13 +27,11 @@ from renderhouse.generators.local_context import LocalContext
 from renderhouse.generators.turntable import TurntableGenerator
 from renderhouse.scene import renderer as renderer_module
 
-ASSET = Path(__file__).resolve().parents[2] / ".." / "shared" / "assets" / "BoomBox.glb"
+ASSET = Path(__file__).resolve().parents[1] / "assets" / "BoomBox.glb"
 SIZE = 128
 FRAMES = 4
 MAX_MEAN_ABS = 20.0
 MAX_MEAN_BIAS = 5.0
-
-pytestmark = pytest.mark.skipif(not ASSET.is_file(), reason="shared sample assets not present")
 
 
 def render(out: Path, renderer: str, **options) -> tuple[dict, list[np.ndarray]]:

@@ -1,4 +1,4 @@
-"""End-to-end turntable renders of every shared sample asset on the real GL backend.
+"""End-to-end turntable renders of every sample model in ``tests/assets`` on the real GL backend.
 
 References under ``references/`` are our own earlier renders (frame 0, 128², transparent);
 regenerate them deliberately with ``RENDERHOUSE_UPDATE_REFERENCES=1`` after a look change.
@@ -21,13 +21,13 @@ from renderhouse.generators.local_context import LocalContext
 from renderhouse.generators.turntable import TurntableGenerator
 from renderhouse.generators.turntable.job import encode_png_fast
 
-ASSETS = Path(__file__).resolve().parents[2] / "../shared/assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 REFERENCES = Path(__file__).resolve().parent / "references"
-MODELS = sorted(p.stem for p in ASSETS.glob("*.glb")) if ASSETS.is_dir() else []
+MODELS = sorted(p.stem for p in ASSETS.glob("*.glb"))
 SIZE = 128
 UPDATE = os.environ.get("RENDERHOUSE_UPDATE_REFERENCES") == "1"
 
-pytestmark = pytest.mark.skipif(not MODELS, reason="shared sample assets not present")
+assert MODELS, f"no sample models in {ASSETS}: the repository ships them (tests/assets)"
 
 
 @pytest.fixture(scope="module")

@@ -11,10 +11,8 @@ import pytest
 from renderhouse.errors import ModelError
 from renderhouse.scene.gltf_validate import ModelLimits, validate_model
 
-ASSETS = Path(__file__).resolve().parents[2] / "../shared/assets"
+ASSETS = Path(__file__).resolve().parents[1] / "assets"
 SAMPLE = ASSETS / "BoomBox.glb"
-
-pytestmark = pytest.mark.skipif(not SAMPLE.is_file(), reason="shared sample assets not present")
 
 
 def split_glb(data: bytes) -> tuple[dict, bytes]:
