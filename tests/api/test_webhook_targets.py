@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import select
 
 from renderhouse import netguard, webhooks
+from renderhouse.duties.webhook import WebhookGenerator, WebhookInput
 from renderhouse.generators.local_context import LocalContext
-from renderhouse.generators.webhook import WebhookGenerator, WebhookInput
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.settings import Settings
 from renderhouse.store.schema_auth import webhook_deliveries

@@ -1,6 +1,6 @@
 """A job's ``webhook_url`` is checked against the deployment's policy when it is submitted
 (422 ``webhook_url_forbidden``), so the mistake is reported to the caller at once rather
-than as a failed delivery later. Delivery checks again (``generators.webhook``): this is
+than as a failed delivery later. Delivery checks again (``duties.webhook``): this is
 the early answer, that is the guarantee.
 
 It runs inside the submit route's worker thread, after authentication (no anonymous caller

@@ -1,0 +1,106 @@
+"""The plugin seam as a test: generators and the scene renderer are leaves that never import
+the platform, and the platform's packages form no import cycle. Read from the source with
+``ast`` (imports inside functions count too), so a lazy import cannot slip past."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parents[2] / "src" / "renderhouse"
+LEAF_PACKAGES = ("generators", "scene")
+LEAF_MAY_IMPORT = ("renderhouse.generators", "renderhouse.scene", "renderhouse.errors")
+ROOT_NAMES = {"__version__"}
+"""What a leaf may take from the ``renderhouse`` package itself (``from renderhouse import …``)."""
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[tuple[str, int, tuple[str, ...]]]:
+    """(module, line, names) for every absolute or relative import in ``path``."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    package = _module_name(path)
+    if path.name != "__init__.py":
+        package = package.rsplit(".", 1)[0]
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno, ()) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                module = ".".join([*base, module] if module else base)
+            found.append((module, node.lineno, tuple(a.name for a in node.names)))
+    return found
+
+
+def _sources(*packages: str) -> list[Path]:
+    return sorted(p for pkg in packages for p in (SRC / pkg).rglob("*.py"))
+
+
+@pytest.mark.parametrize("package", LEAF_PACKAGES)
+def test_leaves_never_import_the_platform(package: str) -> None:
+    offences = []
+    for path in _sources(package):
+        for module, line, names in _imports(path):
+            if not module.startswith("renderhouse"):
+                continue
+            if module == "renderhouse" and set(names) <= ROOT_NAMES:
+                continue
+            if not module.startswith(LEAF_MAY_IMPORT):
+                offences.append(f"{path.relative_to(SRC.parent)}:{line} imports {module}")
+    assert not offences, "the plugin side imports the platform:\n" + "\n".join(offences)
+
+
+def test_the_checker_sees_an_offence(tmp_path: Path) -> None:
+    """The walk above would notice a lazy platform import inside a function."""
+    probe = SRC / "generators" / "_probe_for_test.py"
+    try:
+        probe.write_text("def f():\n    from renderhouse.queue import jobs\n")
+        with pytest.raises(AssertionError, match=r"imports renderhouse\.queue"):
+            test_leaves_never_import_the_platform("generators")
+    finally:
+        probe.unlink()
+
+
+def _package_of(module: str) -> str | None:
+    parts = module.split(".")
+    if parts[0] != "renderhouse" or len(parts) < 2:
+        return None
+    return parts[1] if (SRC / parts[1]).is_dir() else None
+
+
+def test_no_package_cycles() -> None:
+    """Between the sub-packages of ``renderhouse`` (modules at the top level are left out:
+    they are the wiring)."""
+    edges: dict[str, set[str]] = {}
+    for path in SRC.rglob("*.py"):
+        own = _package_of(_module_name(path))
+        if own is None:
+            continue
+        for module, _, _ in _imports(path):
+            other = _package_of(module)
+            if other and other != own:
+                edges.setdefault(own, set()).add(other)
+
+    def reach(start: str) -> set[str]:
+        seen: set[str] = set()
+        todo = [start]
+        while todo:
+            for nxt in edges.get(todo.pop(), ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    todo.append(nxt)
+        return seen
+
+    for leaf in LEAF_PACKAGES:
+        assert not reach(leaf) - set(LEAF_PACKAGES), f"{leaf} reaches the platform"
+    cycles = sorted(package for package in edges if package in reach(package))
+    assert not cycles, f"packages on an import cycle: {cycles} ({edges})"
