@@ -39,6 +39,18 @@ def stored_key(conn: Connection, owner: str, upload_id: str) -> str:
     return str(row.key)
 
 
+def stored_type(conn: Connection, owner: str, upload_id: str) -> tuple[str, int]:
+    """(detected content type, size in bytes) of ``owner``'s upload; NotFound otherwise."""
+    row = conn.execute(
+        select(uploads.c.content_type, uploads.c.size).where(
+            uploads.c.id == upload_id, uploads.c.owner == owner
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"no upload {upload_id}", details={"upload_id": upload_id})
+    return str(row.content_type), int(row.size)
+
+
 def mentions(data: Any) -> bool:
     """Whether ``data`` holds any upload reference (cheap; no database)."""
     if isinstance(data, dict):

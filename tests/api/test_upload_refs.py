@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 import time
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
 import httpx
 import pytest
@@ -16,8 +16,9 @@ from pydantic import BaseModel
 
 from renderhouse.generators.base import Generator, Resources
 from renderhouse.generators.context import Context
-from renderhouse.queue.jobs import TERMINAL
+from renderhouse.generators.fields import UploadedFile
 from renderhouse.generators.outcomes import FanOut
+from renderhouse.queue.jobs import TERMINAL
 from renderhouse.settings import Settings
 from renderhouse.worker.worker import Worker, WorkerConfig
 from tests.api.conftest import assert_error
@@ -28,7 +29,7 @@ pytestmark = pytest.mark.anyio
 
 
 class DigestInput(BaseModel):
-    file: str
+    file: Annotated[str, UploadedFile()]
     split: bool = False
 
 
@@ -37,7 +38,6 @@ class FileDigest(Generator):
 
     kind: ClassVar[str] = "file_digest"
     Input: ClassVar[type[BaseModel]] = DigestInput
-    file_fields: ClassVar[frozenset[str]] = frozenset({"file"})
     resources: ClassVar[Resources] = Resources(isolated=False)
 
     async def run(self, ctx: Context, input: Any) -> Any:  # type: ignore[override]

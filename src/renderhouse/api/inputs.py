@@ -1,11 +1,12 @@
 """Job inputs submitted over HTTP: files are referred to as ``upload:<id>`` (the caller's own
-uploads only). On local storage a reference becomes the stored file's path before the
-generator validates it; on S3-like storage it stays a reference, checked here, and the worker
-fetches the file (``renderhouse.uploads.Staging``).
+uploads only). A reference is checked here — it exists, it is the caller's, and its detected
+content type and size are what the generator's input model declares for the field
+(``renderhouse.generators.fields.UploadedFile``) — and stays a reference in the job row on any
+storage; the worker that runs the job fetches the file (``renderhouse.uploads.Staging``). So
+a job row never holds a server path, and reads the same on every deployment.
 
 A raw server path in a file field is refused: otherwise any caller could make a worker read
-any file on the machine. A generator declares its file fields in its input model
-(``renderhouse.generators.fields.UploadedFile``)."""
+any file on the machine."""
 
 from __future__ import annotations
 
@@ -16,42 +17,45 @@ from sqlalchemy import Connection
 
 from renderhouse.errors import InvalidInput
 from renderhouse.generators.base import Generator
+from renderhouse.generators.fields import UploadedFile
 from renderhouse.generators.fields import file_fields as declared_file_fields
-from renderhouse.generators.fields import top_level
-from renderhouse.storage.base import Storage
 from renderhouse.store.database import Store
-from renderhouse.uploads import UPLOAD_REF, stored_key
+from renderhouse.uploads import UPLOAD_REF, stored_type
+
+FileFields = dict[str, UploadedFile]
+"""Top-level field name → declaration (a nested or listed field goes by its last name)."""
 
 
-def file_fields(generator: Generator) -> frozenset[str]:
-    """The names of the upload fields ``generator``'s input model declares."""
-    return top_level(declared_file_fields(generator.Input))
+def file_fields(generator: Generator) -> FileFields:
+    """The upload fields ``generator``'s input model declares."""
+    return {
+        path.rsplit(".", 1)[-1]: spec
+        for path, spec in declared_file_fields(generator.Input).items()
+    }
 
 
 _PATHLIKE = re.compile(r"[/\\]|^~|\.[A-Za-z0-9]{2,5}$")
 
 
 def resolve(
-    store: Store,
-    storage: Storage,
-    owner: str,
-    data: Any,
-    files: frozenset[str] = frozenset(),
-    field: str = "",
+    store: Store, owner: str, data: Any, files: FileFields | None = None, field: str = ""
 ) -> Any:
-    """``data`` with every upload reference checked, and replaced by its path on local
-    storage (the database is read only when there is a reference)."""
+    """``data`` with every upload reference checked against ``owner``'s uploads and the
+    field's declaration (the database is read only when there is a reference)."""
+    files = files or {}
     if isinstance(data, dict):
-        return {k: resolve(store, storage, owner, v, files, k) for k, v in data.items()}
+        return {k: resolve(store, owner, v, files, k) for k, v in data.items()}
     if isinstance(data, list):
-        return [resolve(store, storage, owner, v, files, field) for v in data]
+        return [resolve(store, owner, v, files, field) for v in data]
     if not isinstance(data, str):
         return data
+    spec = files.get(field)
     match = UPLOAD_REF.match(data)
     if match:
         with store.read() as conn:
-            return _resolved(conn, storage, owner, match.group(1))
-    if field in files and _PATHLIKE.search(data):
+            _check(conn, owner, match.group(1), field, spec)
+        return data
+    if spec is not None and data not in spec.presets and _PATHLIKE.search(data):
         raise InvalidInput(
             f"input.{field}: server paths are not accepted over HTTP; upload the file with "
             "POST /v1/uploads and pass 'upload:<id>'",
@@ -70,7 +74,27 @@ def has_upload_refs(data: Any) -> bool:
     return isinstance(data, str) and UPLOAD_REF.match(data) is not None
 
 
-def _resolved(conn: Connection, storage: Storage, owner: str, upload_id: str) -> str:
-    key = stored_key(conn, owner, upload_id)
-    path = getattr(storage, "path", None)
-    return f"upload:{upload_id}" if path is None else str(path(key))
+def _check(
+    conn: Connection, owner: str, upload_id: str, field: str, spec: UploadedFile | None
+) -> None:
+    content_type, size = stored_type(conn, owner, upload_id)  # another user's: NotFound
+    if spec is None:
+        return
+    if not spec.accepts(content_type):
+        raise InvalidInput(
+            f"input.{field}: upload {upload_id} is {content_type}; this field takes "
+            f"{', '.join(spec.content_types)}",
+            code="wrong_file_type",
+            details={
+                "field": f"input.{field}",
+                "content_type": content_type,
+                "accepted": list(spec.content_types),
+            },
+        )
+    if spec.max_mb is not None and size > spec.max_mb * 1024 * 1024:
+        raise InvalidInput(
+            f"input.{field}: upload {upload_id} is {size / 1048576:.1f} MB; this field "
+            f"takes at most {spec.max_mb:g} MB",
+            code="file_too_large",
+            details={"field": f"input.{field}", "size": size, "max_mb": spec.max_mb},
+        )

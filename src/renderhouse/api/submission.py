@@ -40,7 +40,7 @@ def prepare(state: ApiState, user: User, body: JobCreate, idempotency_key: str |
     if body.webhook_url is not None:
         check_webhook_url(str(body.webhook_url), state.settings.webhook_allow_private)
     files = inputs.file_fields(generator)
-    raw = inputs.resolve(rt.store, rt.storage, user.id, body.input, files)
+    raw = inputs.resolve(rt.store, user.id, body.input, files)
     parsed = generator.parse_input(raw)
     return NewJob(
         kind=body.kind,
