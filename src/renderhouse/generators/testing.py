@@ -87,6 +87,43 @@ class SleepGenerator(Generator):
         return {"slept": input.seconds}
 
 
+class HogInput(BaseModel):
+    allocate_mb: int | None = None
+    """Allocate this much (None: without bound) in 16 MiB blocks, each one written to."""
+    xcpu: bool = False
+    """Send itself SIGXCPU, as the kernel does at the CPU-time limit."""
+    crash: bool = False
+    """Raise an uncaught error, as a loader crashing on hostile input does."""
+
+
+class HogGenerator(Generator):
+    """Tests the limits a pool child runs under; reports the soft limits it saw."""
+
+    kind = "test.hog"
+    Input = HogInput
+    default_timeout = 60.0
+    resources = Resources(memory_mb=256, isolated=True)
+
+    def run(self, ctx: Context, input: HogInput) -> dict[str, Any]:  # type: ignore[override]
+        import resource
+
+        if input.crash:
+            raise RuntimeError("the loader crashed on this input")
+        if input.xcpu:
+            os.kill(os.getpid(), signal.SIGXCPU)
+            time.sleep(5)
+        held, block = [], 16 << 20
+        while input.allocate_mb is None or len(held) * 16 < input.allocate_mb:
+            chunk = bytearray(block)
+            chunk[:: 1 << 12] = b"x" * (block >> 12)  # touch every page
+            held.append(chunk)
+        return {
+            "allocated_mb": len(held) * 16,
+            "rlimit_as": resource.getrlimit(resource.RLIMIT_AS)[0],
+            "rlimit_cpu": resource.getrlimit(resource.RLIMIT_CPU)[0],
+        }
+
+
 class SnoozeInput(BaseModel):
     times: int = 1
 
@@ -222,6 +259,7 @@ class ChatInlineGenerator(ChatGenerator):
 TEST_GENERATORS: list[type[Generator]] = [
     StepsGenerator,
     SleepGenerator,
+    HogGenerator,
     SnoozeGenerator,
     FanGenerator,
     ChatGenerator,

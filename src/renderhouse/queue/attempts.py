@@ -32,9 +32,11 @@ def claim(
     worker_id: str,
     now: float,
     lease_seconds: float,
+    skip_owners: Sequence[str] = (),
 ) -> list[Job]:
     """Move up to ``limit`` due jobs of ``kinds`` to running: highest priority first, then
-    fair-queueing key (owners interleaved), then id."""
+    fair-queueing key (owners interleaved), then id. ``skip_owners``: owners throttled by
+    the worker's failure budget."""
     if limit <= 0 or not kinds:
         return []
     pick = (
@@ -43,6 +45,8 @@ def claim(
         .order_by(jobs.c.priority.desc(), jobs.c.fair_key, jobs.c.id)
         .limit(limit)
     )
+    if skip_owners:
+        pick = pick.where(jobs.c.owner.not_in(list(skip_owners)))
     pick = dialect.lock_for_claim(pick)
     rows = conn.execute(
         update(jobs)

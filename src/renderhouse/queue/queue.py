@@ -147,7 +147,13 @@ class JobQueue:
         return enqueue.insert_jobs(conn, self.store.dialect, list(new_jobs), now, self.gate_for)
 
     # -- workers --------------------------------------------------------------------------
-    def claim(self, kinds: Sequence[str], limit: int, worker_id: str) -> list[Job]:
+    def claim(
+        self,
+        kinds: Sequence[str],
+        limit: int,
+        worker_id: str,
+        skip_owners: Sequence[str] = (),
+    ) -> list[Job]:
         with self.store.begin() as conn:
             return attempts.claim(
                 conn,
@@ -157,6 +163,7 @@ class JobQueue:
                 worker_id,
                 self.clock.now(),
                 self.lease_seconds,
+                skip_owners,
             )
 
     def heartbeat(self, held: Sequence[tuple[str, int]]) -> tuple[set[str], set[str]]:
@@ -299,6 +306,6 @@ class JobQueue:
         with self.store.read() as conn:
             return events.since(conn, job_id, after_id, limit)
 
-    def next_run_at(self, kinds: Sequence[str]) -> float | None:
+    def next_run_at(self, kinds: Sequence[str], skip_owners: Sequence[str] = ()) -> float | None:
         with self.store.read() as conn:
-            return scheduler.next_run_at(conn, kinds)
+            return scheduler.next_run_at(conn, kinds, skip_owners)

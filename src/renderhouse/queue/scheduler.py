@@ -12,11 +12,17 @@ from renderhouse.queue.jobs import QUEUED
 from renderhouse.store.schema import jobs
 
 
-def next_run_at(conn: Connection, kinds: Sequence[str]) -> float | None:
-    """When the earliest queued job of ``kinds`` becomes (or became) due."""
-    return conn.execute(
-        select(func.min(jobs.c.run_at)).where(jobs.c.state == QUEUED, jobs.c.kind.in_(list(kinds)))
-    ).scalar_one_or_none()
+def next_run_at(
+    conn: Connection, kinds: Sequence[str], skip_owners: Sequence[str] = ()
+) -> float | None:
+    """When the earliest queued job of ``kinds`` (not of ``skip_owners``) becomes (or
+    became) due."""
+    stmt = select(func.min(jobs.c.run_at)).where(
+        jobs.c.state == QUEUED, jobs.c.kind.in_(list(kinds))
+    )
+    if skip_owners:
+        stmt = stmt.where(jobs.c.owner.not_in(list(skip_owners)))
+    return conn.execute(stmt).scalar_one_or_none()
 
 
 def wait_seconds(due: float | None, now: float, poll: float) -> float:

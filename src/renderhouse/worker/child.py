@@ -18,7 +18,7 @@ from renderhouse.generators import spending
 from renderhouse.generators.base import Registry
 from renderhouse.generators.context import ArtifactRef, Cancelled
 from renderhouse.storage import open_storage
-from renderhouse.worker import metering, outcome
+from renderhouse.worker import limits, metering, outcome
 
 
 class _Channel:
@@ -152,6 +152,7 @@ def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:
         classes.append(getattr(importlib.import_module(module), attr))
     registry = Registry(classes)
     ch = _Channel(conn)
+    job_limits = limits.JobLimits()
     ch.send({"t": "ready", "pid": os.getpid()})
     while True:
         job = ch.jobs.get()
@@ -161,9 +162,14 @@ def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:
         started = time.monotonic()
         try:
             gen = registry.get(job["kind"])
+            res = gen.resources
+            cpu = limits.cpu_seconds_for(job["deadline"] - time.time(), res.cpu)
+            job_limits.apply(res.memory_mb, cpu)
             value = gen.run(ChildContext(ch, job), gen.parse_input(job["input"]))
+            job_limits.lift()
             msg = outcome.from_return(value)
         except BaseException as exc:  # everything a generator raises is reported, not fatal
+            job_limits.lift()  # reporting must not fail for want of the job's memory
             msg = outcome.from_exception(exc)
         msg["elapsed"] = time.monotonic() - started
         ch.send(msg)

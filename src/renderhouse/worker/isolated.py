@@ -13,7 +13,7 @@ from renderhouse.errors import StaleAttempt
 from renderhouse.generators.spending import Meter, Unmetered
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
-from renderhouse.worker import metering
+from renderhouse.worker import limits, metering, outcome
 from renderhouse.worker.pool import Child, ChildPool
 
 log = logging.getLogger(__name__)
@@ -107,6 +107,11 @@ def run_isolated(
             child.process.join(1)
             code = child.process.exitcode
             pool.discard(child)
+            if code == -limits.CPU_SIGNAL:
+                return outcome.resource_limit(
+                    "the job used more CPU time than its limit (its timeout at its declared "
+                    "cores); use a smaller input or fewer frames"
+                )
             return {
                 "t": "error",
                 "code": "worker_crashed",
@@ -134,7 +139,10 @@ def run_isolated(
                 _try_send(child, metering.answer(meter, msg))
             else:
                 child.jobs_run += 1
-                pool.release(child)
+                if msg.get("code") == "resource_limit":
+                    pool.discard(child)  # a child that hit its cap may be left half broken
+                else:
+                    pool.release(child)
                 return msg
         except StaleAttempt as exc:
             log.warning("job %s attempt %s was taken away: %s", job.id, job.attempt, exc)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from renderhouse.errors import InvalidInput, JobFailed, ModelError, RenderhouseError
+from renderhouse.errors import JobFailed, RenderhouseError
 from renderhouse.generators.context import Cancelled
 from renderhouse.generators.outcomes import Cancel, FanOut, Retry, Snooze, Success
-
-NON_RETRYABLE = (ModelError, InvalidInput)
+from renderhouse.worker import failures
 
 
 def from_return(value: Any) -> dict[str, Any]:
@@ -23,6 +22,7 @@ def from_return(value: Any) -> dict[str, Any]:
             "retryable": True,
             "retry_after": value.after,
             "traceback": None,
+            "fault": failures.NONE,
         }
     if isinstance(value, Cancel):
         return {"t": "cancelled", "reason": value.reason}
@@ -40,16 +40,22 @@ def from_return(value: Any) -> dict[str, Any]:
 def from_exception(exc: BaseException) -> dict[str, Any]:
     if isinstance(exc, Cancelled):
         return {"t": "cancelled", "reason": exc.message}
+    if isinstance(exc, MemoryError):
+        return resource_limit(
+            "the job ran out of its memory limit (an allocation failed); the input needs "
+            "more memory than its kind allows: use a smaller or simpler input"
+        )
     tb = "".join(traceback.format_exception(exc))
     if isinstance(exc, RenderhouseError):
+        by_caller = failures.caller_fault(exc)
         return {
             "t": "error",
             "code": exc.code,
             "message": exc.message,
-            "retryable": not isinstance(exc, NON_RETRYABLE)
-            and (isinstance(exc, JobFailed) or exc.http_status >= 500),
+            "retryable": not by_caller and (isinstance(exc, JobFailed) or exc.http_status >= 500),
             "retry_after": None,
             "traceback": tb,
+            "fault": failures.CALLER if by_caller else failures.INFRASTRUCTURE,
         }
     return {
         "t": "error",
@@ -58,4 +64,19 @@ def from_exception(exc: BaseException) -> dict[str, Any]:
         "retryable": True,
         "retry_after": None,
         "traceback": tb,
+        "fault": failures.SUSPECT,
+    }
+
+
+def resource_limit(message: str) -> dict[str, Any]:
+    """An attempt stopped by its memory or CPU-time limit: final (the same input would hit
+    it again), and charged to its owner, not to the kind (``worker/failures.py``)."""
+    return {
+        "t": "error",
+        "code": "resource_limit",
+        "message": message,
+        "retryable": False,
+        "retry_after": None,
+        "traceback": None,
+        "fault": failures.SUSPECT,
     }

@@ -25,20 +25,20 @@ from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.uploads import Staging
-from renderhouse.worker import metering, outcome, registration
+from renderhouse.worker import failures, metering, outcome, registration
+from renderhouse.worker.backoff import Outage
 from renderhouse.worker.breaker import CircuitBreaker
 from renderhouse.worker.completer import BatchCompleter
 from renderhouse.worker.inline import run_inline
 from renderhouse.worker.isolated import Running, run_isolated
 from renderhouse.worker.listener import Listener
 from renderhouse.worker.maintenance import Maintenance
+from renderhouse.worker.owner_budget import OwnerBudget
 from renderhouse.worker.pool import ChildPool
 
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_SECONDS = 0.5
-# Failures that say "this input is bad", not "this kind is unhealthy": they don't trip breakers.
-INPUT_ERROR_CODES = frozenset({"invalid_input", "cancelled", "retry"})
 
 
 @dataclass
@@ -50,6 +50,11 @@ class WorkerConfig:
     shutdown_grace_seconds: float = 10.0
     breaker_failures: int = 5
     breaker_cooldown_seconds: float = 30.0
+    owner_failures: int = 5
+    """Failures (not the caller's fault) an owner may have within ``owner_window_seconds``
+    before its jobs are left out of this worker's claims (``worker/owner_budget.py``)."""
+    owner_window_seconds: float = 300.0
+    owner_cooldown_seconds: float = 60.0
     listen_url: str | None = None
     upload_cache_dir: Path = field(
         default_factory=lambda: Path(tempfile.gettempdir()) / "renderhouse-uploads"
@@ -86,6 +91,12 @@ class Worker:
             )
             for k in self.kinds
         }
+        self.owners = OwnerBudget(
+            queue.clock,
+            config.owner_failures,
+            config.owner_window_seconds,
+            config.owner_cooldown_seconds,
+        )
         self.running: dict[str, Running] = {}
         self.pool: ChildPool | None = None
         self.finished = 0
@@ -184,13 +195,14 @@ class Worker:
 
     # -- claiming -------------------------------------------------------------------------
     async def _claim_loop(self) -> None:
+        outage = Outage("claiming jobs", log)
         while not self._stopping.is_set():
             self._wake.clear()
             try:
                 timeout = await self._claim_round()
-            except Exception:
-                log.exception("claim round failed (database unreachable?); retrying")
-                timeout = min(1.0, self.config.poll_seconds)
+                outage.ended()
+            except Exception as exc:
+                timeout = outage.failed(exc)
             if timeout is None:
                 continue
             try:
@@ -206,8 +218,12 @@ class Worker:
             return None
         if free <= 0 or claimed:
             return self.config.poll_seconds
-        due = await asyncio.to_thread(self.queue.next_run_at, self.kinds)
-        return scheduler.wait_seconds(due, self.queue.clock.now(), self.config.poll_seconds)
+        now = self.queue.clock.now()
+        throttled = self.owners.throttled()
+        due = await asyncio.to_thread(self.queue.next_run_at, self.kinds, list(throttled))
+        if throttled:  # their jobs are due but not ours to claim until their pause ends
+            due = min([due, *throttled.values()]) if due is not None else min(throttled.values())
+        return scheduler.wait_seconds(due, now, self.config.poll_seconds)
 
     async def _claim(self, free: int) -> int:
         open_kinds, probes = [], []
@@ -218,17 +234,17 @@ class Worker:
             elif allow > 0:
                 probes.append(kind)
         jobs: list[Job] = []
+        skip = list(self.owners.throttled())
+        wid = self.config.worker_id
         for kind in probes:
             if len(jobs) < free:
-                got = await asyncio.to_thread(self.queue.claim, [kind], 1, self.config.worker_id)
+                got = await asyncio.to_thread(self.queue.claim, [kind], 1, wid, skip)
                 if got:
                     self.breakers[kind].on_claimed()
                 jobs.extend(got)
         if open_kinds and len(jobs) < free:
             jobs.extend(
-                await asyncio.to_thread(
-                    self.queue.claim, open_kinds, free - len(jobs), self.config.worker_id
-                )
+                await asyncio.to_thread(self.queue.claim, open_kinds, free - len(jobs), wid, skip)
             )
         for job in jobs:
             metrics.job_started(job)
@@ -305,6 +321,7 @@ class Worker:
             )
             return
         metrics.attempt_finished(run.job, "done")
+        self.owners.on_success(run.job.owner)
         self._breaker(run.job.kind, ok=True)
 
     def _apply(self, run: Running, msg: dict[str, Any]) -> None:
@@ -330,24 +347,34 @@ class Worker:
                     retryable=bool(msg.get("retryable", True)),
                     retry_after=msg.get("retry_after"),
                 )
-                if msg["code"] not in INPUT_ERROR_CODES and msg.get("retryable", True):
-                    self._breaker(job.kind, ok=False)
+                self._failed(job, failures.fault_of(msg))
             # "lost": the job is someone else's now; nothing of ours to record.
             metrics.attempt_finished(job, t, after)
         except StaleAttempt:
             log.warning("job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, t)
 
-    def _breaker(self, kind: str, *, ok: bool) -> None:
+    def _failed(self, job: Job, fault: str) -> None:
+        """Count a failed attempt where its class says (``worker/failures.py``)."""
+        if fault in (failures.SUSPECT, failures.INFRASTRUCTURE):
+            self.owners.on_failure(job.owner)
+            self._breaker(job.kind, ok=False, owner=job.owner, suspect=fault == failures.SUSPECT)
+
+    def _breaker(
+        self, kind: str, *, ok: bool, owner: str | None = None, suspect: bool = False
+    ) -> None:
         b = self.breakers[kind]
-        changed = b.on_success() if ok else b.on_failure()
+        changed = b.on_success() if ok else b.on_failure(owner, suspect=suspect)
         if changed:
             log.warning("circuit breaker for %s is now %s", kind, b.state)
             registration.save_breaker(self.queue.store, b, self.queue.clock.now())
 
     # -- background -----------------------------------------------------------------------
     async def _heartbeat_loop(self) -> None:
+        outage = Outage("heartbeat", log)
+        pause = self.config.heartbeat_seconds
         while True:
-            await asyncio.sleep(self.config.heartbeat_seconds)
+            await asyncio.sleep(pause)
+            pause = self.config.heartbeat_seconds
             held = [(r.job.id, r.job.attempt) for r in self.running.values()]
             try:
                 kept, cancels = await asyncio.to_thread(self.queue.heartbeat, held)
@@ -357,8 +384,10 @@ class Worker:
                     self.config.worker_id,
                     self.queue.clock.now(),
                 )
-            except Exception:
-                log.exception("heartbeat failed; leases renew on the next beat")
+                outage.ended()
+            except Exception as exc:
+                # Leases renew on the next beat; retry sooner than a beat while it is short.
+                pause = min(self.config.heartbeat_seconds, outage.failed(exc))
                 continue
             for job_id, _ in held:
                 run = self.running.get(job_id)
@@ -370,8 +399,11 @@ class Worker:
                     run.cancel.set()
 
     async def _cancel_loop(self) -> None:
+        outage = Outage("cancel check", log)
+        pause = CANCEL_POLL_SECONDS
         while True:
-            await asyncio.sleep(CANCEL_POLL_SECONDS)
+            await asyncio.sleep(pause)
+            pause = CANCEL_POLL_SECONDS
             held = [
                 (r.job.id, r.job.attempt) for r in self.running.values() if not r.cancel.is_set()
             ]
@@ -379,8 +411,9 @@ class Worker:
                 continue
             try:
                 ids = await asyncio.to_thread(self.queue.cancel_requested, held)
-            except Exception:
-                log.exception("cancel check failed")
+                outage.ended()
+            except Exception as exc:
+                pause = max(CANCEL_POLL_SECONDS, outage.failed(exc))
                 continue
             for job_id in ids:
                 if (run := self.running.get(job_id)) is not None:
