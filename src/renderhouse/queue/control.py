@@ -120,7 +120,14 @@ def retry(
             updated_at=now,
         )
         .returning(*jobs.c)
-    ).one()
+    ).first()
+    if row is None:  # a concurrent retry or cancel moved it first (PostgreSQL re-checks)
+        now_state = get(conn, job_id, owner).state
+        raise Conflict(
+            f"job {job_id} changed while being retried (it is {now_state} now); "
+            "only failed or cancelled jobs can be retried",
+            details={"state": now_state},
+        )
     retried = Job.from_row(row)
     for hook in hooks:
         hook(conn, retried)
