@@ -25,6 +25,8 @@ python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 if [ "$dev" = 1 ]; then
   .venv/bin/pip install -q -e '.[dev]'
+  # the example third-party generator, which the tests install through its entry points
+  .venv/bin/pip install -q --no-deps -e examples/plugin
 else
   .venv/bin/pip install -q -e .
 fi

@@ -59,6 +59,17 @@ def test_leaves_never_import_the_platform(package: str) -> None:
     assert not offences, "the plugin side imports the platform:\n" + "\n".join(offences)
 
 
+def test_the_example_plugin_uses_only_the_plugin_surface() -> None:
+    plugin = SRC.parents[1] / "examples" / "plugin" / "src"
+    offences = [
+        f"{path.name}:{line} imports {module}"
+        for path in sorted(plugin.rglob("*.py"))
+        for module, line, _ in _imports(path)
+        if module.startswith("renderhouse.") and not module.startswith(LEAF_MAY_IMPORT)
+    ]
+    assert not offences, offences
+
+
 def test_the_checker_sees_an_offence(tmp_path: Path) -> None:
     """The walk above would notice a lazy platform import inside a function."""
     probe = SRC / "generators" / "_probe_for_test.py"

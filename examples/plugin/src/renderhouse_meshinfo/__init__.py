@@ -1,0 +1,1 @@
+"""An example Renderhouse generator plugin (``docs/plugins.md`` walks through it)."""
