@@ -17,7 +17,8 @@ ROOT_NAMES = {"__version__"}
 
 
 def _module_name(path: Path) -> str:
-    parts = path.relative_to(SRC.parent).with_suffix("").parts
+    root = SRC.parent if path.is_relative_to(SRC.parent) else path.parents[1]
+    parts = path.relative_to(root).with_suffix("").parts
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
