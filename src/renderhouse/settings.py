@@ -28,10 +28,14 @@ class CreditPack(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RENDERHOUSE_", extra="forbid")
+    model_config = SettingsConfigDict(
+        env_prefix="RENDERHOUSE_", extra="forbid", use_attribute_docstrings=True
+    )
 
     mode: Literal["development", "production"] = "development"
+    """production refuses a default secret and an open CORS policy; development is lenient."""
     data_dir: Path = Path("./renderhouse-data")
+    """Where the embedded deployment keeps its SQLite file, artifacts, uploads and scratch."""
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is SQLite in the data directory."
     )
@@ -39,29 +43,51 @@ class Settings(BaseSettings):
         default=None, description="file:///path or s3://bucket; default is data_dir/artifacts."
     )
     redis_url: str | None = None
+    """redis://host:port/db for rate limits and events shared by API nodes; none: in-process."""
     max_concurrent_jobs: int = Field(default=2, ge=1, le=256)
+    """Jobs one worker runs at once (pool children for isolated kinds)."""
     max_queue_size: int = Field(default=100_000, ge=1)
+    """Queued jobs at which submissions are refused with 503 queue_full."""
     job_timeout: float = Field(default=600.0, gt=0, le=86_400)
+    """Default per-attempt timeout in seconds for kinds that declare none."""
     retry_attempts: int = Field(default=3, ge=1, le=100)
+    """Attempts a job gets before it fails for good (input errors are never retried)."""
     retention_days: int = Field(default=30, ge=1)
+    """Finished jobs (and their artifacts) older than this are pruned by cleanup."""
     max_upload_mb: int = Field(default=200, ge=1)
+    """Largest upload accepted by POST /v1/uploads, in MB."""
     rate_limit: str = "120/minute"
+    """Requests per API key (limits syntax, e.g. '120/minute')."""
     cors_origins: list[str] = Field(default_factory=list)
+    """Origins allowed by CORS; empty allows none (production refuses '*')."""
     secret_key: str = DEFAULT_SECRET
+    """Signs JWTs and artifact URLs; the default string is refused in production."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    """Least severe log level written."""
     log_format: Literal["console", "json"] = "console"
+    """console (readable) or json (one object per line, for log shippers)."""
 
     lease_seconds: float = Field(default=15.0, ge=1, le=3600)
+    """How long a claimed job is held without a heartbeat before the rescuer takes it back."""
     heartbeat_seconds: float = Field(default=5.0, gt=0)
+    """How often a worker renews the lease of each running job."""
     poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    """Claim polling interval when no LISTEN/NOTIFY wake-up arrives."""
     rescue_seconds: float = Field(default=5.0, gt=0)
+    """How often expired leases are looked for."""
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+    """On SIGTERM, how long running jobs may finish before they are handed back."""
     breaker_failures: int = Field(default=5, ge=1)
+    """Consecutive infrastructure failures of a kind that open its circuit breaker."""
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+    """How long an open breaker waits before a half-open trial."""
 
     max_model_mb: int = Field(default=200, ge=1)
+    """Largest 3D model a generator loads, in MB."""
     max_triangles: int = Field(default=5_000_000, ge=1)
+    """Most triangles a model may declare (every accessor counted)."""
     max_texture_pixels: int = Field(default=8192 * 8192, ge=1)
+    """Most pixels one texture may declare (decompression-bomb guard)."""
 
     rate_limit_global: str = Field(
         default="6000/minute", description="All requests to one deployment (shared on Redis)."
@@ -71,12 +97,16 @@ class Settings(BaseSettings):
         default=True, description="Serve requests unlimited when Redis is unreachable."
     )
     jwt_audience: str | None = None
+    """Required 'aud' of JWT bearer tokens, if set."""
     jwt_issuer: str | None = None
+    """Required 'iss' of JWT bearer tokens, if set."""
     jwt_jwks_url: str | None = Field(
         default=None, description="Accept RS256 bearer tokens signed by keys at this JWKS URL."
     )
     artifact_url_ttl_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
+    """Lifetime of signed artifact URLs."""
     events_poll_seconds: float = Field(default=0.15, gt=0, le=10)
+    """How often SSE/WebSocket streams poll the store when no notification arrives."""
     api_threads: int = Field(
         default=8,
         ge=1,
@@ -88,7 +118,9 @@ class Settings(BaseSettings):
         default=2.0, gt=0, le=50, description="Snapshots a second, at most, per system stream."
     )
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    """Delivery attempts per webhook notice (exponential backoff between them)."""
     webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    """Timeout of one webhook delivery request."""
     webhook_allow_private: bool = Field(
         default=False,
         description="Let webhooks reach loopback and private networks (on-premises receivers).",
@@ -105,13 +137,18 @@ class Settings(BaseSettings):
     )
     backup_dir: Path | None = Field(default=None, description="Default: data_dir/backups.")
     backup_keep: int = Field(default=7, ge=1, le=1000)
+    """Scheduled backups kept; older ones are removed."""
     backup_include_artifacts: bool = False
+    """Scheduled backups copy local artifacts and uploads too."""
     alert_check_seconds: float = Field(
         default=60.0, gt=0, description="how often workers and serve evaluate alert rules"
     )
     disk_alert_percent: float = Field(default=90.0, gt=0, le=100)
+    """Disk use of the data directory's filesystem at which an alert fires."""
     failure_alert_rate: float = Field(default=0.5, gt=0, le=1)
+    """Share of failed jobs over the alert window at which an alert fires."""
     backlog_alert_seconds: float = Field(default=900.0, gt=0)
+    """Age of the oldest queued job at which an alert fires."""
 
     duitku_merchant_code: str | None = Field(default=None, description="Duitku merchant code.")
     duitku_api_key: str | None = Field(default=None, description="Duitku API key (signatures).")
@@ -123,11 +160,14 @@ class Settings(BaseSettings):
         default=None, description="Public URL of POST /v1/payments/duitku/callback."
     )
     duitku_return_url: str | None = None
+    """Where Duitku sends the buyer back after paying."""
     duitku_timeout_seconds: float = Field(default=15.0, gt=0, le=120)
+    """Timeout of calls to Duitku."""
     stripe_webhook_secret: str | None = Field(
         default=None, description="Signing secret of the Stripe-style webhook (whsec_…)."
     )
     stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
+    """Largest age of a Stripe-style webhook timestamp accepted (replay guard)."""
     budget_hold_seconds: float = Field(
         default=3600.0,
         gt=0,
