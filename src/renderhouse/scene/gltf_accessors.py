@@ -1,7 +1,9 @@
 """Turn glTF accessors into numpy arrays (glTF 2.0 §3.6: strides, normalisation, sparse).
 
-Bounds were checked by ``gltf_validate``; this module trusts offsets but still refuses index
-values that point past the vertex arrays, which validation cannot see without reading data.
+Types, byte ranges and counts were checked by ``gltf_validate`` (through ``gltf_schema`` and
+``gltf_bounds``), so every ``frombuffer`` here stays inside its buffer and every allocation is
+bounded by ``ModelLimits``; index values are data, so those pointing past the vertex arrays
+are refused here.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from renderhouse.errors import ModelError
-from renderhouse.scene.gltf_validate import COMPONENT_SIZES, TYPE_COUNTS
+from renderhouse.scene.gltf_schema import COMPONENT_SIZES, TYPE_COUNTS
 
 DTYPES = {
     5120: np.int8,

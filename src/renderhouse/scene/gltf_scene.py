@@ -110,8 +110,10 @@ def _texture_transform(info: dict[str, Any]) -> tuple[int, np.ndarray]:
 def _decode_image(blob: bytes, max_side: int, index: int) -> np.ndarray:
     from PIL import Image as PILImage
 
+    from renderhouse.scene.gltf_validate import IMAGE_FORMATS
+
     try:
-        im = PILImage.open(io.BytesIO(blob))
+        im = PILImage.open(io.BytesIO(blob), formats=IMAGE_FORMATS)
         if im.format == "JPEG" and max(im.size) > max_side:
             im.draft("RGB", (max_side, max_side))
         im = im.convert("RGBA")
@@ -119,7 +121,9 @@ def _decode_image(blob: bytes, max_side: int, index: int) -> np.ndarray:
         if factor > 1:
             im = im.reduce(factor)
         return np.asarray(im)
-    except (OSError, ValueError) as exc:
+    except (PILImage.DecompressionBombError, PILImage.DecompressionBombWarning) as exc:
+        raise ModelError(f"image {index} is too large: {exc}", code="texture_too_large") from None
+    except Exception as exc:  # validation read its header; any decoder failure is the image's
         raise ModelError(f"image {index} cannot be decoded: {exc}", code="bad_texture") from None
 
 
@@ -201,6 +205,17 @@ def _flat_normals(pos: np.ndarray, idx: np.ndarray) -> tuple[np.ndarray, np.ndar
     return np.repeat(n, 3, axis=0).astype(np.float32), tri.reshape(-1)
 
 
+def normal_matrix(linear: np.ndarray) -> np.ndarray:
+    """What transforms normals for ``linear`` (3x3, or a stack of them): its inverse
+    transpose up to a positive scale, computed as the cofactor matrix times the sign of the
+    determinant, so a singular (zero-scale) transform gives zero normals instead of an
+    error. Normals are normalised afterwards, so the scale does not matter."""
+    a, b, c = linear[..., :, 0], linear[..., :, 1], linear[..., :, 2]
+    cof = np.stack([np.cross(b, c), np.cross(c, a), np.cross(a, b)], -1)
+    det = np.einsum("...i,...i->...", a, np.cross(b, c))
+    return cof * np.where(det < 0, -1.0, 1.0)[..., None, None]
+
+
 def _triangle_list(idx: np.ndarray, mode: int) -> np.ndarray | None:
     if mode == 4:
         return idx[: len(idx) // 3 * 3]
@@ -250,7 +265,7 @@ def _primitive(doc, reader, prim, world_m, skin_m, weights, n_mat) -> Primitive 
         pos = np.einsum("vij,vj->vi", per_vertex[:, :3, :3], pos) + per_vertex[:, :3, 3]
         linear = per_vertex[:, :3, :3]
         if nrm is not None:
-            nrm = np.einsum("vij,vj->vi", np.linalg.inv(linear).transpose(0, 2, 1), nrm)
+            nrm = np.einsum("vij,vj->vi", normal_matrix(linear), nrm)
         if tan is not None:
             tan[:, :3] = np.einsum("vij,vj->vi", linear, tan[:, :3])
         mirrored = False
@@ -258,7 +273,7 @@ def _primitive(doc, reader, prim, world_m, skin_m, weights, n_mat) -> Primitive 
         lin = world_m[:3, :3]
         pos = pos @ lin.T + world_m[:3, 3]
         if nrm is not None:
-            nrm = nrm @ np.linalg.inv(lin)
+            nrm = nrm @ normal_matrix(lin).T
         if tan is not None:
             tan[:, :3] = tan[:, :3] @ lin.T
         mirrored = bool(np.linalg.det(lin) < 0)
