@@ -18,17 +18,20 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
 
-from renderhouse.errors import QueueFull, RenderhouseError
+from renderhouse.errors import QueueFull, RenderhouseError, StoreError
+from renderhouse.store.database import DATABASE_FAULTS
 
 log = logging.getLogger(__name__)
 
 QUEUE_FULL_RETRY_AFTER = 5
+STORE_RETRY_AFTER = 5
 
 
 class Unauthorized(RenderhouseError):
@@ -100,6 +103,8 @@ def _retry_after(exc: RenderhouseError) -> int | None:
         return exc.retry_after
     if isinstance(exc, QueueFull | Unavailable):
         return QUEUE_FULL_RETRY_AFTER
+    if isinstance(exc, StoreError):
+        return STORE_RETRY_AFTER
     return None
 
 
@@ -169,8 +174,16 @@ def _unstorable(_req: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(error_body("value_out_of_range", message), 422)
 
 
+def _database_fault(_req: Request, exc: Exception) -> JSONResponse:
+    """A database fault outside ``Store.begin``/``read`` (the event loop's own connections):
+    503 like any other, never a 500."""
+    return render(StoreError(f"the database is unavailable: {type(exc).__name__}"))
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RenderhouseError, _domain)
+    for fault in (*DATABASE_FAULTS, psycopg.OperationalError, psycopg.InterfaceError):
+        app.add_exception_handler(fault, _database_fault)
     app.add_exception_handler(RequestValidationError, _validation)
     app.add_exception_handler(HTTPException, _http)
     app.add_exception_handler(OverflowError, _unstorable)

@@ -3,6 +3,7 @@ surface SQLite's "database is locked" (WAL, ``BEGIN IMMEDIATE``, a long busy tim
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -12,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
-from sqlalchemy.exc import DisconnectionError, OperationalError
+from sqlalchemy.exc import (
+    DisconnectionError,
+    InterfaceError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from renderhouse.errors import StoreError
 from renderhouse.store.dialect import Dialect, dialect_for
@@ -20,6 +27,16 @@ from renderhouse.store.notify_sender import SENDER_OPTION, NotifySender
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 SQLITE_POOL_SIZE = 40  # anyio's default worker-thread count
+
+DATABASE_FAULTS = (
+    OperationalError,  # backend terminated, server restarting, SQLite I/O errors
+    InterfaceError,  # the connection is already closed
+    DisconnectionError,  # a pooled connection found dead at checkout
+    PendingRollbackError,  # a connection invalidated under a statement
+    PoolTimeout,  # the pool is exhausted
+)
+"""Errors that say the database is unavailable, not that a statement is wrong: each
+surfaces as ``StoreError`` (503 ``store_unavailable`` at the API)."""
 
 
 def normalise_url(url: str) -> str:
@@ -65,9 +82,9 @@ class Store:
         try:
             with self.engine.begin() as conn, _scoped(conn) as scope:
                 yield conn
-        except OperationalError as exc:
+        except DATABASE_FAULTS as exc:
             raise StoreError(
-                f"the database could not complete the transaction: {exc.orig}",
+                f"the database could not complete the transaction: {_reason(exc)}",
                 details={"url": self.engine.url.render_as_string(hide_password=True)},
             ) from exc
         _run(scope.callbacks)
@@ -79,8 +96,8 @@ class Store:
         try:
             with self._read_engine.begin() as conn, _scoped(conn) as scope:
                 yield conn
-        except OperationalError as exc:
-            raise StoreError(f"the database could not be read: {exc.orig}") from exc
+        except DATABASE_FAULTS as exc:
+            raise StoreError(f"the database could not be read: {_reason(exc)}") from exc
         _run(scope.callbacks)
 
     def ping(self) -> None:
@@ -96,6 +113,11 @@ class Store:
         for fn in list(self._on_dispose):
             fn()
         self.engine.dispose()
+
+
+def _reason(exc: Exception) -> str:
+    orig = getattr(exc, "orig", None)
+    return str(orig if orig is not None else exc).strip().splitlines()[0][:300]
 
 
 def _create_engine(url: str, pool_size: int) -> Engine:
@@ -191,7 +213,11 @@ def _scoped(conn: Connection) -> Iterator[_Scope]:
     try:
         yield scope
     finally:
-        conn.info.pop(_SCOPE, None)
+        # A connection invalidated under a statement (its backend terminated) refuses even
+        # this with PendingRollbackError, which would replace the error that explains it.
+        # Its scope goes with it: the next transaction on that record starts a fresh one.
+        with contextlib.suppress(Exception):
+            conn.info.pop(_SCOPE, None)
 
 
 def _scope(conn: Connection) -> _Scope:

@@ -293,22 +293,24 @@ class Worker:
         """Apply the outcome, retrying through a database blip for as long as the lease
         lasts; after that the rescuer owns the job (delivery is at least once)."""
         give_up = time.monotonic() + self.queue.lease_seconds
+        outage = Outage(f"job {run.job.id}: recording its outcome", log, cap=1.0)
         while True:
             try:
                 if msg["t"] == "done":
                     await self._complete(run, msg)
                 else:
                     await asyncio.to_thread(self._apply, run, msg)
+                outage.ended()
                 return
-            except Exception:
+            except Exception as exc:
                 if time.monotonic() > give_up:
-                    log.exception(
-                        "job %s: could not record its outcome; the rescuer will retry it",
+                    log.error(
+                        "job %s: could not record its outcome (%s); the rescuer will retry it",
                         run.job.id,
+                        exc,
                     )
                     return
-                log.warning("job %s: recording its outcome failed; retrying", run.job.id)
-                await asyncio.sleep(0.5)
+                await asyncio.sleep(outage.failed(exc))
 
     async def _complete(self, run: Running, msg: dict[str, Any]) -> None:
         try:
