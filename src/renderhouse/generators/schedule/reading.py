@@ -1,0 +1,97 @@
+# ruff: noqa: RUF001, RUF002
+"""What holds for the whole document: day/month order, the year for dates that omit it,
+the stated time zone. Decided once, before any page's events are built."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, timedelta
+from zoneinfo import available_timezones
+
+from renderhouse.generators.schedule import dates as D
+
+_ZONE_RE = re.compile(r"\b((?:Africa|America|Asia|Atlantic|Australia|Europe|Pacific|Indian)"
+                      r"/[A-Z][A-Za-z_]+(?:/[A-Z][A-Za-z_]+)?|UTC)\b")  # fmt: skip
+_ZONES = available_timezones()
+_RANGE_DAY_RE = re.compile(r"(?<![\d.])([0-3]?\d)\.?\s*(?:-|–|—|au|al|bis)\s*(?=[0-3]?\d)")
+_DASH_RE = re.compile(r"^\s*(?:-|–|—|to|bis|au|al|until|jusqu'au|hasta(?: el)?)\s*$", re.I)
+
+
+@dataclass
+class Reading:
+    date_order: str = "DMY"
+    order_stated: bool = False
+    """True when the caller gave the order or unambiguous dates decided it."""
+    year: int | None = None
+    year_stated: bool = False
+    timezone: str | None = None
+
+    def day(self, f: D.Found) -> date | None:
+        return D.resolve_year(f.day, f.month, f.year, self.year)
+
+
+def zones_in(text: str) -> list[str]:
+    return [z for z in _ZONE_RE.findall(text) if z in _ZONES]
+
+
+def read_document(
+    text: str, *, date_order: str | None, year: int | None, timezone: str | None
+) -> Reading:
+    r = Reading()
+    if date_order:
+        r.date_order, r.order_stated = date_order, True
+    else:
+        dmy, mdy = D.numeric_order_votes(text)
+        r.date_order = "MDY" if mdy > dmy else "DMY"
+        r.order_stated = (dmy + mdy) > 0 and min(dmy, mdy) == 0
+    if year:
+        r.year, r.year_stated = year, True
+    else:
+        years = Counter(int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", text))
+        if years:
+            r.year, r.year_stated = years.most_common(1)[0][0], True
+    if timezone:
+        r.timezone = timezone
+    else:
+        zones = Counter(zones_in(text))
+        if len(zones) == 1:
+            r.timezone = next(iter(zones))
+    return r
+
+
+def date_spans(text: str, r: Reading) -> list[tuple[date, date | None, D.Found]]:
+    """Dates and ranges in ``text``: (first day, last day or None, the match of the first).
+    "26–30 October 2026" and "7 Sep – 18 Dec 2026" are ranges; years carry backwards."""
+    found = D.find_dates(text, r.date_order)
+    out: list[tuple[date, date | None, D.Found]] = []
+    i = 0
+    while i < len(found):
+        f = found[i]
+        nxt = found[i + 1] if i + 1 < len(found) else None
+        if nxt and _DASH_RE.match(text[f.end : nxt.start]):
+            last = r.day(nxt)
+            first = D.resolve_year(f.day, f.month, f.year or (last.year if last else None), r.year)
+            if first and last:
+                if first > last and not f.year:
+                    first = first.replace(year=first.year - 1)
+                out.append((first, last, f))
+                i += 2
+                continue
+        prefix = _RANGE_DAY_RE.search(text[: f.start] + text[f.start : f.start + 3])
+        day = r.day(f)
+        if day and prefix and prefix.end() >= f.start - 0 and prefix.start() < f.start:
+            lead = int(prefix.group(1))
+            if 1 <= lead < f.day and text[prefix.end() : f.start].strip() == "":
+                out.append((day.replace(day=lead), day, f))
+                i += 1
+                continue
+        if day:
+            out.append((day, None, f))
+        i += 1
+    return out
+
+
+def next_weekday(start: date, weekday: int) -> date:
+    return start + timedelta(days=(weekday - start.weekday()) % 7)

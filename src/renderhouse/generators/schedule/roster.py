@@ -1,0 +1,102 @@
+# ruff: noqa: RUF001, RUF002
+"""Shift rosters: people × dates (either way round) holding shift codes, and a legend that
+gives each code its hours ("N = Night 22:00–06:00", "Night (N): 22–06"). A shift that ends
+at or before its start crosses midnight. Cells with no code in the legend ("off", "–",
+"frei") are not events."""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime, time, timedelta
+
+from renderhouse.generators.schedule import dates as D
+from renderhouse.generators.schedule.events import Event
+from renderhouse.generators.schedule.layout import Cell, Line, PageLayout
+from renderhouse.generators.schedule.reading import Reading, date_spans
+
+_CODE_RE = re.compile(
+    r"^\s*([A-ZÄÖÜ][A-Za-zäöü]{0,2})\s*[=:]|\(([A-ZÄÖÜ][A-Za-zäöü]{0,2})\)|"
+    r"^\s*([A-ZÄÖÜ]{1,3})\s+[A-ZÄÖÜa-zäöüéèñ]"
+)
+_SHORT = re.compile(r"^[A-ZÄÖÜ][A-Za-zäöü0-9]{0,2}$")
+
+
+def legend(page: PageLayout) -> dict[str, tuple[time, time]]:
+    codes: dict[str, tuple[time, time]] = {}
+    for line in page.lines:
+        for cell in line.cells:
+            start, end = D.parse_time_range(cell.text)
+            if start is None or end is None:
+                continue
+            m = _CODE_RE.search(cell.text)
+            if m:
+                codes[next(g for g in m.groups() if g)] = (start, end)
+    return codes
+
+
+def read_roster(page: PageLayout, r: Reading) -> list[Event] | None:
+    codes = legend(page)
+    if len(codes) < 2:
+        return None
+    header = _date_header(page, r)
+    if header is not None:
+        index, columns = header
+        rows = [
+            (ln.cells[0].text, ln) for ln in page.lines[index + 1 :]
+            if len(ln.cells) >= 3 and not _SHORT.match(ln.cells[0].text)
+            and sum(1 for c in ln.cells[1:] if c.text in codes) >= 1
+        ]  # fmt: skip
+        events = []
+        for name, line in rows:
+            for cell in line.cells[1:]:
+                if cell.text in codes:
+                    day = min(columns, key=lambda col: abs(col[1] - cell.cx))[0]
+                    events.append(_shift(name, day, codes[cell.text], cell, page))
+        return events
+    return _dates_down(page, r, codes)
+
+
+def _date_header(page: PageLayout, r: Reading) -> tuple[int, list[tuple[date, float]]] | None:
+    for i, line in enumerate(page.lines):
+        cols = []
+        for cell in line.cells:
+            spans = date_spans(cell.text, r)
+            if spans and spans[0][1] is None:
+                cols.append((spans[0][0], cell.cx))
+        if len(cols) >= 5 and len(cols) >= len(line.cells) - 2:
+            return i, cols
+    return None
+
+
+def _dates_down(page: PageLayout, r: Reading, codes: dict[str, tuple[time, time]]) -> list[Event]:
+    dated: list[tuple[date, Line]] = []
+    for line in page.lines:
+        spans = date_spans(line.cells[0].text, r)
+        if spans and len(line.cells) >= 2 and all(_SHORT.match(c.text) or c.text.casefold()
+                                                   in _OFF for c in line.cells[1:]):  # fmt: skip
+            dated.append((spans[0][0], line))
+    if len(dated) < 3:
+        return []
+    first_top = dated[0][1].top
+    above = [ln for ln in page.lines if ln.bottom <= first_top and len(ln.cells) >= 2]
+    if not above:
+        return []
+    names = above[-1].cells
+    events = []
+    for day, line in dated:
+        for cell in line.cells[1:]:
+            if cell.text in codes:
+                person = min(names, key=lambda n: abs(n.x0 - cell.x0))
+                events.append(_shift(person.text, day, codes[cell.text], cell, page))
+    return events
+
+
+_OFF = {"off", "frei", "repos", "libre", "–", "-", "x", "/"}
+
+
+def _shift(name: str, day: date, hours: tuple[time, time], cell: Cell, page: PageLayout) -> Event:
+    start = datetime.combine(day, hours[0])
+    end = datetime.combine(day, hours[1])
+    if end <= start:
+        end += timedelta(days=1)
+    return Event(name, start, end, page.number, cell.box)
