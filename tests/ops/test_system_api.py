@@ -16,6 +16,7 @@ from fastapi import FastAPI
 import renderhouse.store.schema_auth  # noqa: F401  (its tables exist in the schema)
 from renderhouse import accounts, metrics
 from renderhouse.api import create_app, system
+from renderhouse.ops import firing
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
@@ -70,7 +71,7 @@ def call(app: FastAPI, method: str, path: str, key: str | None = None, **kw: Any
 
 def test_system_metrics_snapshot(rt: Runtime, keys: dict[str, str]) -> None:
     rt.queue.enqueue(NewJob(kind="noop", input={}))
-    body = call(build(rt), "GET", "/v1/system/metrics", keys["alice"]).json()
+    body = call(build(rt), "GET", "/v1/system/metrics", keys["admin"]).json()
     assert body["queue"]["noop"]["queued"] == 1
     assert body["memory"]["total"] > 0 and 0 <= body["disk"]["percent"] <= 100
     assert set(body["throughput"]) == {"5m", "1h", "24h"}
@@ -126,14 +127,15 @@ def test_alerts_fire_once_to_the_webhook(rt: Runtime, keys: dict[str, str]) -> N
     app = build(rt, alert_transport=httpx.MockTransport(hook))
     rt.queue.enqueue(NewJob(kind="noop", input={}, run_at=time.time() - 600))
     registration.register(rt.store, "dead-worker", ["noop"], time.time() - 3600)
-    first = call(app, "GET", "/v1/system/alerts", keys["alice"]).json()
+    evaluate = "/v1/system/alerts/evaluate"  # a GET announces nothing (issue 14)
+    first = call(app, "POST", evaluate, keys["admin"]).json()
     names = {a["name"] for a in first["firing"]}
     assert {"queue_backlog", "worker_heartbeat_lost"} <= names
-    call(app, "GET", "/v1/system/alerts", keys["alice"])  # still firing: no second POST
+    call(app, "POST", evaluate, keys["admin"])  # still firing: no second POST
     assert len(posted) == 1
     assert {a["name"] for a in posted[0]["firing"]} == names
     registration.unregister(rt.store, "dead-worker")
-    call(app, "GET", "/v1/system/alerts", keys["alice"])
+    call(app, "POST", evaluate, keys["admin"])
     assert [a["name"] for a in posted[1]["resolved"]] == ["worker_heartbeat_lost"]
 
 
@@ -193,3 +195,38 @@ def test_alerts_are_evaluated_on_schedule_without_a_reader(rt: Runtime) -> None:
     asyncio.run(run_until_posted())
     assert posted, "the scheduled evaluation never called the webhook"
     assert "worker_heartbeat_lost" in {a["name"] for a in posted[0]["firing"]}
+
+
+def test_system_routes_show_a_user_only_its_own(rt: Runtime, keys: dict[str, str]) -> None:
+    """Issue 14: a user key read every tenant's queue, the host and the data directory."""
+    with rt.store.read() as conn:
+        alice_id = accounts.find_user(conn, "alice").id
+    rt.queue.enqueue(NewJob(kind="noop", input={}))  # someone else's
+    rt.queue.enqueue(NewJob(kind="noop", input={}, owner=alice_id))
+    app = build(rt)
+    own = call(app, "GET", "/v1/system/metrics", keys["alice"]).json()
+    assert own["scope"] == "own" and own["queue"]["noop"]["queued"] == 1
+    assert not {"cpu", "memory", "disk", "workers", "breakers", "process"} & set(own)
+    everything = call(app, "GET", "/v1/system/metrics", keys["admin"]).json()
+    assert everything["scope"] == "cluster" and everything["queue"]["noop"]["queued"] == 2
+    assert call(app, "GET", "/v1/system/alerts", keys["alice"]).status_code == 403
+    assert call(app, "POST", "/v1/system/alerts/evaluate", keys["alice"]).status_code == 403
+
+
+def test_reading_alerts_announces_nothing(rt: Runtime, keys: dict[str, str]) -> None:
+    posted: list[dict[str, Any]] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(204)
+
+    app = build(rt, alert_transport=httpx.MockTransport(hook))
+    registration.register(rt.store, "dead-worker", ["noop"], time.time() - 3600)
+    for _ in range(2):
+        body = call(app, "GET", "/v1/system/alerts", keys["admin"]).json()
+        assert "worker_heartbeat_lost" in {a["name"] for a in body["firing"]}
+        assert len(body["started"]) >= 1  # announced by the next evaluation, not by this GET
+    assert posted == [] and firing.firing(rt.store) == []
+    call(app, "POST", "/v1/system/alerts/evaluate", keys["admin"])
+    assert len(posted) == 1
+    assert call(app, "GET", "/v1/system/alerts", keys["admin"]).json()["started"] == []

@@ -17,7 +17,7 @@ from renderhouse import metrics
 from renderhouse.accounts import User
 from renderhouse.api.auth import admin_user, current_user
 from renderhouse.api.state import ApiState, api_state
-from renderhouse.ops import alert_watch, alerts, optimize, resources
+from renderhouse.ops import alert_watch, alerts, firing, optimize, resources
 from renderhouse.ops.firing import Notifier
 
 router = APIRouter(tags=["system"])
@@ -37,10 +37,14 @@ async def prometheus(state: Annotated[ApiState, Depends(api_state)]) -> Response
 
 @router.get("/v1/system/metrics")
 async def system_metrics(
-    _user: Annotated[User, Depends(current_user)],
+    user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> dict[str, Any]:
-    """CPU, memory, disk, queue per kind, workers, breakers and throughput."""
+    """For an admin key: CPU, memory, disk, queue per kind, workers, breakers and
+    throughput (``scope: cluster``). For any other key: its own jobs' queue and throughput
+    (``scope: own``), as the dashboard stream scopes it."""
+    if user.scope != "admin":
+        return await run_in_threadpool(resources.own_snapshot, state.runtime, user.id)
     return await run_in_threadpool(resources.snapshot, state.runtime)
 
 
@@ -53,11 +57,24 @@ def _notifier(state: ApiState) -> Notifier:
 
 
 def _alerts(state: ApiState) -> dict[str, Any]:
+    """The rules evaluated now, compared with what was last announced; changes nothing."""
     rt = state.runtime
-    firing = alerts.evaluate(rt, resources.snapshot(rt))
-    changes = _notifier(state).update(firing, alerts.this_host(), rt.queue.clock.now())
+    now_firing = alerts.evaluate(rt, resources.snapshot(rt))
+    announced = {a["fingerprint"] for a in firing.firing(rt.store) if "fingerprint" in a}
+    fingerprints = {a.fingerprint for a in now_firing}
     return {
-        "firing": [a.__dict__ | {"fingerprint": a.fingerprint} for a in firing],
+        "firing": [a.__dict__ | {"fingerprint": a.fingerprint} for a in now_firing],
+        "started": sorted(fingerprints - announced),
+        "resolved": sorted(announced - fingerprints),
+    }
+
+
+def _announce(state: ApiState) -> dict[str, Any]:
+    rt = state.runtime
+    now_firing = alerts.evaluate(rt, resources.snapshot(rt))
+    changes = _notifier(state).update(now_firing, alerts.this_host(), rt.queue.clock.now())
+    return {
+        "firing": [a.__dict__ | {"fingerprint": a.fingerprint} for a in now_firing],
         "started": [a.fingerprint for a in changes["started"]],
         "resolved": [a.fingerprint for a in changes["resolved"]],
     }
@@ -65,11 +82,23 @@ def _alerts(state: ApiState) -> dict[str, Any]:
 
 @router.get("/v1/system/alerts")
 async def system_alerts(
-    _user: Annotated[User, Depends(current_user)],
+    _admin: Annotated[User, Depends(admin_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> dict[str, Any]:
-    """Rules evaluated now; new and resolved alerts also go to ``alert_webhook_url``."""
+    """Admin only. The rules evaluated now; ``started`` and ``resolved`` are what the next
+    evaluation will announce (a GET announces nothing: workers and ``serve`` evaluate on
+    schedule, ``POST /v1/system/alerts/evaluate`` does it now)."""
     return await run_in_threadpool(_alerts, state)
+
+
+@router.post("/v1/system/alerts/evaluate")
+async def evaluate_alerts(
+    _admin: Annotated[User, Depends(admin_user)],
+    state: Annotated[ApiState, Depends(api_state)],
+) -> dict[str, Any]:
+    """Admin only. Evaluate the rules now and announce what started or resolved to
+    ``alert_webhook_url`` (once across processes, ``ops.firing``)."""
+    return await run_in_threadpool(_announce, state)
 
 
 @router.post("/v1/system/optimize")

@@ -1,6 +1,7 @@
 """``GET /v1/system/metrics``: one JSON snapshot of the machine (CPU, memory, disk of the
 data directory), the queue per kind, the workers and their breakers, and throughput over
-recent windows, for the dashboard and for people (Prometheus reads ``/metrics``)."""
+recent windows, for the dashboard and for people (Prometheus reads ``/metrics``). That is
+an admin's view; any other caller gets ``own_snapshot``, its own jobs only."""
 
 from __future__ import annotations
 
@@ -50,16 +51,19 @@ def machine(rt: Runtime) -> dict[str, Any]:
     }
 
 
-def throughput(rt: Runtime, now: float) -> dict[str, Any]:
+def throughput(rt: Runtime, now: float, owner: str | None = None) -> dict[str, Any]:
     """Jobs finished per outcome and kind in each window, and the failure rate."""
     out: dict[str, Any] = {}
     with rt.store.read() as conn:
         for name, seconds in WINDOWS.items():
-            rows = conn.execute(
+            stmt = (
                 select(jobs.c.kind, jobs.c.state, func.count())
                 .where(jobs.c.state.in_(sorted(TERMINAL)), jobs.c.finished_at >= now - seconds)
                 .group_by(jobs.c.kind, jobs.c.state)
-            ).all()
+            )
+            if owner is not None:
+                stmt = stmt.where(jobs.c.owner == owner)
+            rows = conn.execute(stmt).all()
             per_kind: dict[str, dict[str, int]] = {}
             for kind, state, n in rows:
                 per_kind.setdefault(kind, {})[state] = int(n)
@@ -75,16 +79,19 @@ def throughput(rt: Runtime, now: float) -> dict[str, Any]:
     return out
 
 
-def series(rt: Runtime, now: float, minutes: int = 60) -> list[dict[str, Any]]:
+def series(
+    rt: Runtime, now: float, minutes: int = 60, owner: str | None = None
+) -> list[dict[str, Any]]:
     """Finished and failed jobs per minute over the last ``minutes`` (the dashboard chart)."""
     start = now - minutes * 60
     buckets = [{"t": start + i * 60, "succeeded": 0, "failed": 0} for i in range(minutes)]
+    stmt = select(jobs.c.finished_at, jobs.c.state).where(
+        jobs.c.state.in_(["succeeded", "failed"]), jobs.c.finished_at >= start
+    )
+    if owner is not None:
+        stmt = stmt.where(jobs.c.owner == owner)
     with rt.store.read() as conn:
-        rows = conn.execute(
-            select(jobs.c.finished_at, jobs.c.state).where(
-                jobs.c.state.in_(["succeeded", "failed"]), jobs.c.finished_at >= start
-            )
-        ).all()
+        rows = conn.execute(stmt).all()
     for finished_at, state in rows:
         i = min(minutes - 1, int((finished_at - start) // 60))
         buckets[i][state] += 1
@@ -97,6 +104,7 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
     workers = live_workers(rt.store, now, stale)
     return {
         "time": time.time(),
+        "scope": "cluster",
         **machine(rt),
         "queue": rt.queue.stats(),
         "workers": [
@@ -114,4 +122,17 @@ def snapshot(rt: Runtime) -> dict[str, Any]:
         },
         "throughput": throughput(rt, now),
         "series": series(rt, now),
+    }
+
+
+def own_snapshot(rt: Runtime, owner: str) -> dict[str, Any]:
+    """What a user key may see: its own jobs' queue, throughput and chart; nothing of the
+    machine, the workers or other owners."""
+    now = rt.queue.clock.now()
+    return {
+        "time": time.time(),
+        "scope": "own",
+        "queue": rt.queue.stats(owner),
+        "throughput": throughput(rt, now, owner),
+        "series": series(rt, now, owner=owner),
     }

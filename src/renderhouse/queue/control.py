@@ -176,18 +176,24 @@ def job_artifacts(conn: Connection, job_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
-def stats(conn: Connection, now: float) -> dict[str, dict[str, Any]]:
-    """Per kind: count per state, and the age of the oldest due queued job."""
+def stats(conn: Connection, now: float, owner: str | None = None) -> dict[str, dict[str, Any]]:
+    """Per kind: count per state, and the age of the oldest due queued job (of ``owner``'s
+    jobs only, if given)."""
     out: dict[str, dict[str, Any]] = {}
-    for kind, state, n in conn.execute(
-        select(jobs.c.kind, jobs.c.state, func.count()).group_by(jobs.c.kind, jobs.c.state)
-    ).all():
-        out.setdefault(kind, {"oldest_queued_age": 0.0})[state] = n
-    for kind, oldest in conn.execute(
+    counts = select(jobs.c.kind, jobs.c.state, func.count()).group_by(jobs.c.kind, jobs.c.state)
+    oldest_due = (
         select(jobs.c.kind, func.min(jobs.c.run_at))
         .where(jobs.c.state == QUEUED, jobs.c.run_at <= now)
         .group_by(jobs.c.kind)
-    ).all():
+    )
+    if owner is not None:
+        counts, oldest_due = (
+            counts.where(jobs.c.owner == owner),
+            oldest_due.where(jobs.c.owner == owner),
+        )
+    for kind, state, n in conn.execute(counts).all():
+        out.setdefault(kind, {"oldest_queued_age": 0.0})[state] = n
+    for kind, oldest in conn.execute(oldest_due).all():
         out[kind]["oldest_queued_age"] = max(0.0, now - oldest)
     return out
 

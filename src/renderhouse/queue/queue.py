@@ -290,9 +290,9 @@ class JobQueue:
         self._wake({job.kind})
         return job
 
-    def stats(self) -> dict[str, dict[str, Any]]:
+    def stats(self, owner: str | None = None) -> dict[str, dict[str, Any]]:
         with self.store.read() as conn:
-            return control.stats(conn, self.clock.now())
+            return control.stats(conn, self.clock.now(), owner)
 
     def attempts(self, job_id: str) -> list[dict[str, Any]]:
         with self.store.read() as conn:
