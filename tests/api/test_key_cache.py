@@ -28,7 +28,7 @@ from sqlalchemy import event, select, update
 from renderhouse import accounts
 from renderhouse.accounts import User
 from renderhouse.api import create_app
-from renderhouse.api.key_cache import KeyCache
+from renderhouse.api.fastpath.key_cache import KeyCache
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 from renderhouse.store.database import Store

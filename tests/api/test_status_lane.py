@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from fastapi import FastAPI
 
-from renderhouse.queue.async_reads import AsyncJobReader
+from renderhouse.api.fastpath.async_reads import AsyncJobReader
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.runtime import Runtime

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 
 from renderhouse import accounts, ledger
 from renderhouse.api import create_app
-from renderhouse.api.submit_lane import MAX_LANE_BODY
+from renderhouse.api.fastpath.submit_lane import MAX_LANE_BODY
 from renderhouse.generators.noop import NoopGenerator
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings

@@ -15,9 +15,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from renderhouse import ledger
+from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
 from renderhouse.errors import StoreError
 from renderhouse.ledger import InsufficientCredits
-from renderhouse.queue.async_enqueue import AsyncEnqueuer
 from renderhouse.queue.clock import FakeClock
 from renderhouse.queue.enqueue import FAIR_QUANTUM_MS, NewJob
 from renderhouse.queue.jobs import Job

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import Connection, select, text
 
 from renderhouse import ledger
+from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
 from renderhouse.ledger import InsufficientCredits
-from renderhouse.queue.async_enqueue import AsyncEnqueuer
 from renderhouse.queue.clock import FakeClock
 from renderhouse.queue.enqueue import FAIR_QUANTUM_MS, NewJob
 from renderhouse.queue.jobs import Job
@@ -171,7 +171,7 @@ async def test_a_key_twice_in_one_batch_makes_one_job(
     enqueuer: AsyncEnqueuer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="renderhouse.queue.async_enqueue")
+    caplog.set_level(logging.DEBUG, logger="renderhouse.api.fastpath.async_enqueue")
     dupes = [keyed("alice", "same", i) for i in range(3)]
     other = free("bob", 9)
     results = outcomes(await gathered(enqueuer, [*dupes, other]))

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import IntegrityError
 
-from renderhouse.queue.group_commit import GroupCommit
+from renderhouse.api.fastpath.group_commit import GroupCommit
 from renderhouse.store.database import Store, transaction_values
 from renderhouse.store.schema import owner_lanes
 

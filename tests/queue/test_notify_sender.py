@@ -19,8 +19,8 @@ import pytest
 import sqlalchemy
 from sqlalchemy import Connection, Engine, event, text
 
+from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
 from renderhouse.queue import enqueue, events
-from renderhouse.queue.async_enqueue import AsyncEnqueuer
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.events import EVENTS_CHANNEL
 from renderhouse.queue.queue import JobQueue

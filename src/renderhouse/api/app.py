@@ -26,16 +26,16 @@ from renderhouse.api import (
     system_stream,
     uploads,
 )
+from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
+from renderhouse.api.fastpath.async_reads import AsyncJobReader
+from renderhouse.api.fastpath.group_commit import GroupCommit
+from renderhouse.api.fastpath.key_cache import KeyCache
+from renderhouse.api.fastpath.status_lane import StatusLane
+from renderhouse.api.fastpath.submit_lane import SubmitLane
 from renderhouse.api.follow import Follower
-from renderhouse.api.key_cache import KeyCache
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
-from renderhouse.api.status_lane import StatusLane
-from renderhouse.api.submit_lane import SubmitLane
-from renderhouse.queue.async_enqueue import AsyncEnqueuer
-from renderhouse.queue.async_reads import AsyncJobReader
-from renderhouse.queue.group_commit import GroupCommit
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
@@ -109,8 +109,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(system_stream.router)
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
-    # FastAPI's machinery, still inside CORS, metrics and request ids (api/submit_lane.py,
-    # api/status_lane.py).
+    # FastAPI's machinery, still inside CORS, metrics and request ids (api/fastpath/submit_lane.py,
+    # api/fastpath/status_lane.py).
     app.add_middleware(SubmitLane)
     app.add_middleware(StatusLane)
     if settings.cors_origins:

@@ -16,12 +16,12 @@ from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
 if TYPE_CHECKING:
+    from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
+    from renderhouse.api.fastpath.async_reads import AsyncJobReader
+    from renderhouse.api.fastpath.group_commit import GroupCommit
+    from renderhouse.api.fastpath.key_cache import KeyCache
     from renderhouse.api.follow import Follower
-    from renderhouse.api.key_cache import KeyCache
     from renderhouse.api.ratelimit import RateLimiter
-    from renderhouse.queue.async_enqueue import AsyncEnqueuer
-    from renderhouse.queue.async_reads import AsyncJobReader
-    from renderhouse.queue.group_commit import GroupCommit
 
 BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
 """Runs inside the enqueue transaction (the credits reservation's seam). Return a changed
@@ -35,7 +35,7 @@ class ApiState:
     follower: Follower
     settings: Settings
     group_commit: GroupCommit
-    """Shares one transaction among concurrent submissions (``queue/group_commit.py``)."""
+    """Shares one transaction among concurrent submissions (``api/fastpath/group_commit.py``)."""
     keys: KeyCache
     """API keys this process verified, re-checked in the background (``key_cache.py``)."""
     async_enqueue: AsyncEnqueuer | None = None

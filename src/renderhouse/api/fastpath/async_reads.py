@@ -17,11 +17,11 @@ import logging
 import psycopg
 from psycopg.rows import dict_row
 
+from renderhouse.api.fastpath.loop_connection import LoopConnection
 from renderhouse.errors import StoreError
 from renderhouse.queue import enqueue
 from renderhouse.queue.jobs import Job
 from renderhouse.store.database import Store
-from renderhouse.store.loop_connection import LoopConnection
 
 log = logging.getLogger(__name__)
 

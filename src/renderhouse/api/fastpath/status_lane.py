@@ -1,7 +1,7 @@
 """A fast lane for ``GET /v1/jobs/{id}``, the route clients poll.
 
 The route reads the job in a worker thread, whose hand-off and GIL contention with the event
-loop made every other request slower under polling (see ``queue/async_reads.py``). On
+loop made every other request slower under polling (see ``async_reads.py``). On
 PostgreSQL this ASGI layer answers a caller whose API key this process verified recently,
 with in-process rate limits, from the event loop: the job is read by ``AsyncJobReader``
 (batched with other polls) and rendered by the route's own ``submission.job_response``;

@@ -34,13 +34,13 @@ import psycopg
 from psycopg.rows import dict_row
 from sqlalchemy import TextClause
 
+from renderhouse.api.fastpath.loop_connection import LoopConnection
 from renderhouse.errors import StoreError
 from renderhouse.queue import enqueue
 from renderhouse.queue.enqueue import Gate, NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.store.dialect import NOTIFY_CHANNEL
-from renderhouse.store.loop_connection import LoopConnection
 
 log = logging.getLogger(__name__)
 
