@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from renderhouse.errors import SettingsError
+from renderhouse.models.config import LLMSettings
 
 DEFAULT_SECRET = "change-me-renderhouse-dev-secret"
 
@@ -180,6 +181,10 @@ class Settings(BaseSettings):
             "studio": CreditPack(credits=12_000, price=500_000, currency="IDR"),
         },
         description="Credit packs for sale: name -> credits, price (minor units), currency.",
+    )
+    llm: LLMSettings = Field(
+        default_factory=LLMSettings,
+        description="LLM models and their deployments (docs/models.md); JSON in RENDERHOUSE_LLM.",
     )
 
     @model_validator(mode="after")
