@@ -64,3 +64,36 @@ async def test_signatures(
     missing = signed_url(settings.secret_key, jid, "nope.png", 60)
     assert_error(await anon.get(missing), 404, "not_found")
     assert_error(await anon.get(f"/v1/artifacts/{jid}/out.png"), 422, "invalid_request")
+
+
+async def test_share_serves_a_page_and_its_siblings(
+    alice: httpx.AsyncClient, anon: httpx.AsyncClient, runtime, settings
+) -> None:
+    """An HTML artifact is listed under a share: a signed directory, so the page's relative
+    links (a viewer's frames) are signed too; altered or expired shares open nothing."""
+    from renderhouse.api.artifacts import share_url
+
+    jid = (await alice.post("/v1/jobs", json={"kind": "noop"})).json()["id"]
+    q = runtime.queue
+    (job,) = q.claim(["noop"], 1, "w")
+    for name, data, ctype in [
+        ("viewer.html", b"<img src='frames/a.png'>", "text/html; charset=utf-8"),
+        ("frames/a.png", DATA, "image/png"),
+    ]:
+        key = f"jobs/{jid}/{name}"
+        size = runtime.storage.put_bytes(key, data, ctype)
+        ref = {"name": name, "key": key, "content_type": ctype, "size": size}
+        q.add_artifact(jid, job.attempt, {**ref, "sha256": hashlib.sha256(data).hexdigest()})
+    q.complete(jid, job.attempt, {})
+    listing = (await alice.get(f"/v1/jobs/{jid}/artifacts")).json()
+    page = next(a["url"] for a in listing if a["name"] == "viewer.html")
+    assert page.startswith(f"/v1/shares/{jid}/") and page.endswith("/viewer.html")
+    assert (await anon.get(page)).content.startswith(b"<img")
+    sibling = page.rsplit("/", 1)[0] + "/frames/a.png"  # what the browser resolves
+    got = await anon.get(sibling, headers={"Range": "bytes=0-9"})
+    assert got.status_code == 206 and got.content == DATA[:10]
+    other = page.replace(jid, "0" * len(jid))
+    assert_error(await anon.get(other), 403, "invalid_signature")
+    expired = share_url(settings.secret_key, jid, "viewer.html", int(time.time()) - 1)
+    assert_error(await anon.get(expired), 403, "expired")
+    assert_error(await anon.get(page.replace("viewer.html", "nope.png")), 404, "not_found")

@@ -1,7 +1,12 @@
 """Artifacts: ``GET /v1/jobs/{id}/artifacts`` lists a job's outputs with signed URLs, and
 ``GET /v1/artifacts/{job_id}/{name}?expires=…&sig=…`` serves one without an API key (so a
 browser or ``<img>`` can fetch it), with single-range ``Range`` support. The signature is
-HMAC-SHA256 with the secret key over the path and the expiry."""
+HMAC-SHA256 with the secret key over the path and the expiry.
+
+A share, ``GET /v1/shares/{job_id}/{expires}/{sig}/{name}``, signs a directory instead: the
+job and the expiry, not a file name. A page served under it (the turntable's ``viewer.html``)
+then loads its frames by plain relative URLs (``frames/row0_0000.png``), which a per-file
+query-string signature cannot give it. Same secret, same lifetime as a file's URL."""
 
 from __future__ import annotations
 
@@ -13,7 +18,7 @@ from collections.abc import Iterator
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy import select
 
@@ -46,6 +51,17 @@ def signed_url(secret: str, job_id: str, name: str, ttl: int, now: float | None 
     return f"{path}?expires={expires}&sig={sign(secret, path, expires)}"
 
 
+def _share_sig(secret: str, job_id: str, expires: int) -> str:
+    # A domain prefix keeps a share signature from ever being valid as a file's, and back.
+    msg = f"share\n{job_id}\n{expires}".encode()
+    return hmac.new(secret.encode(), msg, hashlib.sha256).hexdigest()
+
+
+def share_url(secret: str, job_id: str, name: str, expires: int) -> str:
+    """``name`` under the signed directory that serves every artifact of ``job_id``."""
+    return f"/v1/shares/{job_id}/{expires}/{_share_sig(secret, job_id, expires)}/{quote(name)}"
+
+
 @router.get("/v1/jobs/{job_id}/artifacts", response_model=list[ArtifactOut])
 def list_artifacts(
     job_id: str,
@@ -59,13 +75,17 @@ def list_artifacts(
     out = []
     for a in rt.queue.artifacts(job_id):
         path = artifact_path(job_id, a["name"])
+        url = f"{path}?expires={expires}&sig={sign(secret, path, expires)}"
+        if a["content_type"].startswith("text/html"):
+            # A page links its siblings by relative URLs: serve it under a signed prefix.
+            url = share_url(secret, job_id, a["name"], expires)
         out.append(
             ArtifactOut(
                 name=a["name"],
                 content_type=a["content_type"],
                 size=a["size"],
                 sha256=a["sha256"],
-                url=f"{path}?expires={expires}&sig={sign(secret, path, expires)}",
+                url=url,
                 expires_at=expires,
             )
         )
@@ -112,6 +132,38 @@ def download(
         raise Forbidden("the artifact URL's signature is not valid", code="invalid_signature")
     if expires < time.time():
         raise Forbidden("the artifact URL has expired; list the artifacts again", code="expired")
+    return serve_artifact(state, job_id, name, range_)
+
+
+@router.get(
+    "/v1/shares/{job_id}/{expires}/{sig}/{name:path}",
+    response_class=StreamingResponse,
+    dependencies=[Depends(anonymous_limit)],
+    responses={206: {"description": "partial content"}, 416: {}},
+)
+def shared_artifact(
+    job_id: str,
+    expires: Annotated[int, Path(ge=0, le=2**62)],
+    sig: Annotated[str, Path(pattern=r"^[0-9a-fA-F]{64}$")],
+    name: str,
+    request: Request,
+    range_: Annotated[str | None, Header(alias="range", max_length=200)] = None,
+) -> StreamingResponse:
+    """One artifact of a shared job: the page a share opens and everything it links."""
+    state: ApiState = request.app.state.rh
+    expected = _share_sig(state.settings.secret_key, job_id, expires)
+    if not hmac.compare_digest(expected.encode(), sig.lower().encode()):
+        raise Forbidden("the share URL's signature is not valid", code="invalid_signature")
+    if expires < time.time():
+        raise Forbidden("the share URL has expired; list the artifacts again", code="expired")
+    return serve_artifact(state, job_id, name, range_)
+
+
+def serve_artifact(
+    state: ApiState, job_id: str, name: str, range_: str | None
+) -> StreamingResponse:
+    """Stream one stored artifact (or the requested byte range); the caller has checked
+    the signature that grants it."""
     with state.runtime.store.read() as conn:
         row = conn.execute(
             select(artifacts).where(artifacts.c.job_id == job_id, artifacts.c.name == name)

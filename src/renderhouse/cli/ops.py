@@ -13,30 +13,59 @@ from renderhouse.cli import runtime
 @click.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option(
-    "--include-artifacts", is_flag=True, help="Copy the artifact files too, not only the manifest."
+    "--include-artifacts/--database-only",
+    default=None,
+    help="Copy the stored files (artifacts and uploads) into the backup, or back up only the "
+    "database and the file manifest. Default: copy from local storage; on remote storage (S3) "
+    "check that every file still exists there.",
 )
 @click.pass_context
-def backup(ctx: click.Context, path: Path, include_artifacts: bool) -> None:
-    """Back up the database and the artifact manifest into the new directory PATH."""
+def backup(ctx: click.Context, path: Path, include_artifacts: bool | None) -> None:
+    """Back up the database, with the artifacts and uploads it refers to, into the new
+    directory PATH (restorable on another machine with `renderhouse restore PATH`)."""
     from renderhouse.ops.backup import create_backup
 
     rt = runtime(ctx)
     rt.prepare_store()
-    manifest = create_backup(rt, path, include_artifacts=include_artifacts)
+    remote = not rt.storage.url.startswith("file:")
+    copy = include_artifacts if include_artifacts is not None else not remote
+    manifest = create_backup(rt, path, include_artifacts=copy)
     rows = sum(manifest["tables"].values())
+    files = len(manifest["artifacts"]) + len(manifest["uploads"])
     click.echo(
         f"backup written to {path}: {len(manifest['tables'])} tables, {rows} rows, "
-        f"{len(manifest['artifacts'])} artifacts"
-        + (" (files included)" if include_artifacts else " (manifest only)")
+        f"{len(manifest['artifacts'])} artifacts, {len(manifest['uploads'])} uploads"
     )
+    if copy:
+        lost = [a["key"] for a in manifest["artifacts"] if a.get("missing")]
+        lost += [u["key"] for u in manifest["upload_files"] if u.get("missing")]
+        click.echo(f"files copied into the backup: {files - len(lost)} of {files}")
+    else:
+        checked = manifest["files_checked"]
+        lost = checked["missing"]
+        how = "database only" if include_artifacts is False else "files not copied"
+        click.echo(
+            f"{how}: {checked['checked'] - len(lost)} of {checked['checked']} files verified "
+            f"present in {checked['storage_url']}"
+        )
+    for key in lost[:10]:
+        click.echo(f"  missing: {key}", err=True)
+    if lost:
+        ctx.exit(1)
 
 
 @click.command()
 @click.argument("path", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--yes", is_flag=True, help="Do not ask before replacing the database.")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace the database even while a server or worker is using it.",
+)
 @click.pass_context
-def restore(ctx: click.Context, path: Path, yes: bool) -> None:
-    """Replace the database with the backup in PATH and verify it (stop workers first)."""
+def restore(ctx: click.Context, path: Path, yes: bool, force: bool) -> None:
+    """Replace the database with the backup in PATH, put back its files and verify it all.
+    Refuses while a server or worker uses the database: stop them first."""
     from renderhouse.ops.restore import restore_backup
 
     rt = runtime(ctx)
@@ -46,11 +75,11 @@ def restore(ctx: click.Context, path: Path, yes: bool) -> None:
             f"with the backup in {path}?",
             abort=True,
         )
-    report = restore_backup(rt, path)
+    report = restore_backup(rt, path, force=force)
     click.echo(
         f"restored and verified: {len(report['tables'])} tables, "
-        f"{report['artifacts_checked']} artifacts present, "
-        f"{report['artifacts_restored']} artifact files put back; "
+        f"{report['artifacts_checked']} files present, "
+        f"{report['artifacts_restored']} files put back; "
         f"ledger: {'reconciles' if report['ledger'].get('ok') else report['ledger']}"
     )
 

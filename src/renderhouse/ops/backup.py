@@ -1,5 +1,7 @@
 """``renderhouse backup PATH``: a consistent copy of the database plus a manifest of every
-stored artifact (key, size, sha256), and optionally the artifact files themselves.
+stored artifact and upload (key, size, sha256), and the files themselves, so the backup
+restores on another machine. On remote storage (S3) the files stay where they are by
+default: the backup checks that each one still exists and says so.
 
 The row counts and the artifact manifest are read from the *same snapshot* as the database
 copy (the SQLite backup file itself; on PostgreSQL a ``REPEATABLE READ`` transaction whose
@@ -10,7 +12,8 @@ Layout of a backup directory::
     manifest.json       format, time, dialect, schema revision, row counts, artifacts
     database.sqlite     SQLite online backup (``sqlite3.Connection.backup``), or
     database.dump       ``pg_dump --format=custom``
-    artifacts/<key>     only with ``include_artifacts``
+    artifacts/<key>     stored files (artifacts ``jobs/…`` and uploads ``uploads/…``), only
+                        with ``include_artifacts``
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from renderhouse.runtime import Runtime
 from renderhouse.store.database import Store
 from renderhouse.store.migrate import current_revision
 from renderhouse.store.schema import artifacts
+from renderhouse.store.schema_auth import uploads
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -68,6 +72,24 @@ def artifact_manifest(conn: Connection) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+def upload_manifest(conn: Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        select(
+            uploads.c.id, uploads.c.owner, uploads.c.key, uploads.c.size, uploads.c.sha256,
+            uploads.c.content_type,
+        ).order_by(uploads.c.key)
+    ).all()  # fmt: skip
+    return [dict(r._mapping) for r in rows]
+
+
+def _snapshot(conn: Connection) -> dict[str, Any]:
+    return {
+        "tables": table_counts(conn),
+        "artifacts": artifact_manifest(conn),
+        "uploads": upload_manifest(conn),
+    }
+
+
 def create_backup(rt: Runtime, dest: Path, *, include_artifacts: bool = False) -> dict[str, Any]:
     """Write a backup into ``dest`` (created; must not exist or be empty); returns the
     manifest."""
@@ -88,10 +110,14 @@ def create_backup(rt: Runtime, dest: Path, *, include_artifacts: bool = False) -
         "storage_url": rt.storage.url,
         "tables": snapshot["tables"],
         "artifacts": snapshot["artifacts"],
+        "uploads": snapshot["uploads"],
         "artifacts_included": include_artifacts,
     }
     if include_artifacts:
         _copy_artifacts(rt, manifest["artifacts"], dest / "artifacts")
+        manifest["upload_files"] = _copy_uploads(rt, manifest["uploads"], dest / "artifacts")
+    else:
+        manifest["files_checked"] = check_files(rt, manifest)
     (dest / MANIFEST).write_text(json.dumps(manifest, indent=1, sort_keys=True))
     return manifest
 
@@ -107,7 +133,7 @@ def _sqlite_backup(store: Store, target: Path) -> tuple[str, dict[str, Any]]:
     engine = create_engine(f"sqlite:///{target}")
     try:
         with engine.connect() as conn:
-            return target.name, {"tables": table_counts(conn), "artifacts": artifact_manifest(conn)}
+            return target.name, _snapshot(conn)
     finally:
         engine.dispose()
 
@@ -118,7 +144,7 @@ def _postgres_backup(store: Store, target: Path) -> tuple[str, dict[str, Any]]:
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():
             snapshot_id = conn.execute(text("SELECT pg_export_snapshot()")).scalar_one()
-            snapshot = {"tables": table_counts(conn), "artifacts": artifact_manifest(conn)}
+            snapshot = _snapshot(conn)
             # pg_dump reads the exported snapshot while this transaction keeps it alive.
             proc = subprocess.run(
                 ["pg_dump", "--format=custom", "--no-owner", "--no-privileges",
@@ -148,6 +174,31 @@ def _copy_artifacts(rt: Runtime, listed: list[dict[str, Any]], root: Path) -> No
             continue
         if digest.hexdigest() != art["sha256"]:
             art["corrupt"] = True
+
+
+def _copy_uploads(rt: Runtime, listed: list[dict[str, Any]], root: Path) -> list[dict[str, Any]]:
+    """Every stored file of each upload (a zipped glTF keeps its members beside the main
+    file, under the upload's prefix); returns them as manifest entries."""
+    files: list[dict[str, Any]] = []
+    for up in listed:
+        prefix = up["key"].rsplit("/", 1)[0] + "/"
+        keys = sorted(set(rt.storage.keys(prefix)) | {up["key"]})
+        for key in keys:
+            entry = {"key": key, "size": 0, "sha256": "", "content_type": up["content_type"]}
+            _copy_artifacts(rt, [entry], root)
+            if not entry.get("missing"):
+                entry["size"] = (root / key).stat().st_size
+                entry["sha256"] = file_sha256(root / key)
+                entry.pop("corrupt", None)  # no checksum was known beforehand
+            files.append(entry)
+    return files
+
+
+def check_files(rt: Runtime, manifest: dict[str, Any]) -> dict[str, Any]:
+    """For a backup without the files: does storage still hold every artifact and upload?"""
+    listed = [*manifest["artifacts"], *manifest["uploads"]]
+    missing = [f["key"] for f in listed if not rt.storage.exists(f["key"])]
+    return {"storage_url": rt.storage.url, "checked": len(listed), "missing": missing}
 
 
 def file_sha256(path: Path) -> str:

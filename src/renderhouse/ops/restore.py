@@ -1,13 +1,16 @@
 """``renderhouse restore PATH``: put a backup made by ``ops.backup`` back, then prove it:
 the row count of every table equals the manifest's, every artifact in the manifest is in
 storage with its size (and sha256 when the files were in the backup), and the credits
-ledger reconciles. Stop the workers and API nodes first: a restore replaces the database."""
+ledger reconciles. A restore replaces the database, so it refuses while a worker or a server
+is using it (``in_use``) unless forced."""
 
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,49 @@ class RestoreVerificationFailed(BackupError):
     code = "restore_verification_failed"
 
 
+class DatabaseInUse(BackupError):
+    code = "database_in_use"
+
+
+def users_of_database(rt: Runtime) -> list[str]:
+    """Who else is using the target database: workers whose heartbeat is recent (``serve``
+    runs one), and on SQLite any other local process holding the file open (an API node)."""
+    from sqlalchemy import inspect, select
+
+    from renderhouse.store.schema import workers
+
+    found = []
+    if rt.store.is_sqlite and not Path(str(rt.store.engine.url.database)).exists():
+        return []
+    with rt.store.read() as conn:
+        if "workers" in inspect(conn).get_table_names():
+            fresh = time.time() - 3 * rt.settings.heartbeat_seconds
+            rows = conn.execute(
+                select(workers.c.hostname, workers.c.pid).where(workers.c.heartbeat_at > fresh)
+            ).all()
+            found += [f"worker pid {r.pid} on {r.hostname}" for r in rows]
+    if rt.store.is_sqlite:
+        found += [
+            f"process {pid}" for pid in _processes_holding(Path(str(rt.store.engine.url.database)))
+        ]
+    return found
+
+
+def _processes_holding(path: Path) -> list[int]:
+    """Other processes (visible to us in /proc) with ``path`` open."""
+    target, mine, pids = str(path.resolve()), os.getpid(), []
+    for entry in Path("/proc").glob("[0-9]*"):
+        if int(entry.name) == mine:
+            continue
+        try:
+            fds = list((entry / "fd").iterdir())
+            if any(os.readlink(fd) == target for fd in fds):
+                pids.append(int(entry.name))
+        except OSError:  # gone, or not ours to look at
+            continue
+    return sorted(pids)
+
+
 def read_manifest(src: Path) -> dict[str, Any]:
     try:
         manifest: dict[str, Any] = json.loads((src / MANIFEST).read_text())
@@ -27,10 +73,18 @@ def read_manifest(src: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore_backup(rt: Runtime, src: Path) -> dict[str, Any]:
+def restore_backup(rt: Runtime, src: Path, *, force: bool = False) -> dict[str, Any]:
     """Restore and verify; returns the verification report, raises
-    ``RestoreVerificationFailed`` (with the report in ``details``) if anything differs."""
+    ``RestoreVerificationFailed`` (with the report in ``details``) if anything differs, and
+    ``DatabaseInUse`` if a worker or server uses the database (unless ``force``)."""
     manifest = read_manifest(src)
+    users = [] if force else users_of_database(rt)
+    if users:
+        raise DatabaseInUse(
+            f"the database is in use ({', '.join(users[:5])}): stop the server and workers "
+            "first, or pass --force to replace it under them",
+            details={"users": users},
+        )
     dialect = rt.store.engine.dialect.name
     if manifest["dialect"] != dialect:
         raise BackupError(
@@ -79,7 +133,7 @@ def _restore_artifacts(rt: Runtime, manifest: dict[str, Any], root: Path) -> int
     if not manifest.get("artifacts_included"):
         return 0
     restored = 0
-    for art in manifest["artifacts"]:
+    for art in [*manifest["artifacts"], *manifest.get("upload_files", [])]:
         path = root / art["key"]
         if art.get("missing") or not path.is_file():
             continue
@@ -119,8 +173,14 @@ def verify(rt: Runtime, manifest: dict[str, Any]) -> dict[str, Any]:
             missing += 1
             if missing <= 10:
                 problems.append(f"artifact {art['key']} is missing or has another size")
+    for up in manifest.get("uploads", []):
+        checked += 1
+        if not rt.storage.exists(up["key"]):
+            missing += 1
+            if missing <= 10:
+                problems.append(f"upload {up['key']} is missing")
     if missing > 10:
-        problems.append(f"... {missing} artifacts missing in all")
+        problems.append(f"... {missing} files missing in all")
     ledger = reconcile_ledger(rt)
     if ledger.get("checked") and not ledger.get("ok"):
         problems.append(f"the ledger does not reconcile: {ledger.get('problems')}")
