@@ -6,6 +6,7 @@ Interpolation Modes"): STEP, LINEAR (slerp for rotations) and CUBICSPLINE (Hermi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -79,9 +80,15 @@ def sample_channel(times: np.ndarray, values: np.ndarray, mode: str, path: str, 
 
 
 def local_transforms(
-    doc: dict[str, Any], reader: AccessorReader, animation: int | None, time: float
+    doc: dict[str, Any],
+    reader: AccessorReader,
+    animation: int | None,
+    time: float,
+    overrides: Mapping[int, Mapping[str, np.ndarray]] | None = None,
 ) -> tuple[list[np.ndarray], dict[int, np.ndarray]]:
-    """Local matrix of every node, and morph weights per node, posed at ``time``."""
+    """Local matrix of every node, and morph weights per node, posed at ``time``.
+    ``overrides`` (node → {"translation"|"rotation"|"scale": value}) replace the sampled
+    or stored TRS values of those nodes last (a pose set by code rather than a clip)."""
     nodes = doc.get("nodes") or []
     trs = []
     for node in nodes:
@@ -110,10 +117,14 @@ def local_transforms(
                 weights[node_i] = sample_channel(times, values, mode, path, time)
             elif path in ("translation", "rotation", "scale"):
                 trs[node_i][path] = sample_channel(times, values, mode, path, time)
+    for node_i, values in (overrides or {}).items():
+        if 0 <= node_i < len(nodes):
+            for path, value in values.items():
+                trs[node_i][path] = np.asarray(value, np.float64)
     mats = []
-    for node, p in zip(nodes, trs, strict=True):
+    for i, (node, p) in enumerate(zip(nodes, trs, strict=True)):
         if "matrix" in node and not any(k in node for k in ("translation", "rotation", "scale")):
-            animated = p["translation"].any() or p["rotation"][:3].any()
+            animated = p["translation"].any() or p["rotation"][:3].any() or i in (overrides or {})
             if not animated:
                 mats.append(np.array(node["matrix"], np.float64).reshape(4, 4).T)
                 continue
@@ -121,8 +132,11 @@ def local_transforms(
     return mats, weights
 
 
-def world_transforms(doc: dict[str, Any], local: list[np.ndarray]) -> dict[int, np.ndarray]:
-    """World matrices of the nodes reachable from the default scene (or every root)."""
+def world_transforms(
+    doc: dict[str, Any], local: list[np.ndarray], root: np.ndarray | None = None
+) -> dict[int, np.ndarray]:
+    """World matrices of the nodes reachable from the default scene (or every root);
+    ``root`` is a transform above the scene's roots (e.g. an axis or unit fix)."""
     nodes = doc.get("nodes") or []
     scenes = doc.get("scenes") or []
     if scenes:
@@ -133,7 +147,8 @@ def world_transforms(doc: dict[str, Any], local: list[np.ndarray]) -> dict[int, 
         children = {c for n in nodes for c in n.get("children", [])}
         roots = [i for i in range(len(nodes)) if i not in children]
     world: dict[int, np.ndarray] = {}
-    stack = [(r, np.eye(4)) for r in roots]
+    top = np.eye(4) if root is None else np.asarray(root, np.float64)
+    stack = [(r, top) for r in roots]
     while stack:
         i, parent = stack.pop()
         if i in world or not 0 <= i < len(nodes):

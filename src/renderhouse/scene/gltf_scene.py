@@ -10,7 +10,7 @@ a full decode), anything else by integer ``reduce()``.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -239,6 +239,18 @@ def _skin_matrices(doc, reader, skin_i, world) -> np.ndarray:
     return np.stack([world.get(j, np.eye(4)) @ ibm[k] for k, j in enumerate(joints)])
 
 
+def skin_influences(reader: AccessorReader, attrs: dict[str, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Joint indices and weights per vertex from every JOINTS_n/WEIGHTS_n pair (glTF 2.0
+    §3.7.3.3: a vertex may have more than four influences in further sets)."""
+    joints, weights = [], []
+    n = 0
+    while f"JOINTS_{n}" in attrs and f"WEIGHTS_{n}" in attrs:
+        joints.append(reader.read(attrs[f"JOINTS_{n}"], as_float=False).astype(np.int64))
+        weights.append(reader.read(attrs[f"WEIGHTS_{n}"]).astype(np.float64))
+        n += 1
+    return np.concatenate(joints, 1), np.concatenate(weights, 1)
+
+
 def _primitive(doc, reader, prim, world_m, skin_m, weights, n_mat) -> Primitive | None:
     attrs = prim.get("attributes") or {}
     if "POSITION" not in attrs:
@@ -258,8 +270,7 @@ def _primitive(doc, reader, prim, world_m, skin_m, weights, n_mat) -> Primitive 
             tan[:, :3] = tan[:, :3] + w * reader.read(target["TANGENT"])
     n = len(pos)
     if skin_m is not None and "JOINTS_0" in attrs and "WEIGHTS_0" in attrs:
-        joints = reader.read(attrs["JOINTS_0"], as_float=False).astype(np.int64)
-        wts = reader.read(attrs["WEIGHTS_0"]).astype(np.float64)
+        joints, wts = skin_influences(reader, attrs)
         joints = np.clip(joints, 0, len(skin_m) - 1)
         per_vertex = np.einsum("vk,vkij->vij", wts, skin_m[joints])
         pos = np.einsum("vij,vj->vi", per_vertex[:, :3, :3], pos) + per_vertex[:, :3, 3]
@@ -363,6 +374,8 @@ def load_scene(
     animation_time: float = 0.0,
     z_up: bool = False,
     while_decoding: Callable[[list[Primitive], list[Material]], object] | None = None,
+    node_overrides: Mapping[int, Mapping[str, np.ndarray]] | None = None,
+    root: np.ndarray | None = None,
 ) -> Scene:
     """Flatten ``model`` into world-space primitives: in its rest pose (node transforms as
     stored) when ``animation`` is None, else posed by that animation at ``animation_time``.
@@ -372,7 +385,11 @@ def load_scene(
     Images decode on two threads while this thread builds the geometry and then runs
     ``while_decoding(primitives, materials)`` (the job compiles the shader variants there;
     the materials are copies with occlusion packing predicted, as it is only decided once
-    the images are decoded), so the slow parts of a cold start overlap."""
+    the images are decoded), so the slow parts of a cold start overlap.
+
+    ``node_overrides`` set node TRS values after the animation is sampled and ``root`` is a
+    transform above the scene's roots (the pose generator sets joint rotations and a unit
+    and axis fix this way); ``repose`` re-poses a loaded scene without decoding again."""
     doc = model.doc
     reader = AccessorReader(doc, model.buffers)
     materials, wanted, repeat_of = _materials(doc)
@@ -383,7 +400,9 @@ def load_scene(
     ]
     pool.shutdown(wait=False)
     try:
-        prims, lo, hi = _geometry(doc, reader, materials, animation, animation_time, z_up)
+        prims, lo, hi = _geometry(
+            doc, reader, materials, animation, animation_time, z_up, node_overrides, root
+        )
         if while_decoding is not None:
             while_decoding(prims, _predicted_packing(materials))
         decoded = [f.result() for f in futures]
@@ -409,10 +428,29 @@ def load_scene(
     )
 
 
-def _geometry(doc, reader, materials, animation, animation_time, z_up):
+def repose(
+    model: ValidatedModel,
+    scene: Scene,
+    node_overrides: Mapping[int, Mapping[str, np.ndarray]] | None = None,
+    root: np.ndarray | None = None,
+) -> Scene:
+    """``scene`` (loaded from ``model`` by ``load_scene``) with its geometry posed again by
+    ``node_overrides`` and ``root``; materials and decoded images are shared, not copied."""
+    reader = AccessorReader(model.doc, model.buffers)
+    animation, time = scene.pose if scene.pose is not None else (None, 0.0)
+    prims, lo, hi = _geometry(
+        model.doc, reader, scene.materials, animation, time, scene.z_up, node_overrides, root
+    )
+    tris = sum(len(p.indices) // 3 for p in prims)
+    return replace(scene, primitives=prims, bounds=(lo, hi), triangles=tris)
+
+
+def _geometry(
+    doc, reader, materials, animation, animation_time, z_up, node_overrides=None, root=None
+):
     """World-space primitives posed at the requested time, and their bounds."""
-    local, weights = local_transforms(doc, reader, animation, animation_time)
-    world = world_transforms(doc, local)
+    local, weights = local_transforms(doc, reader, animation, animation_time, node_overrides)
+    world = world_transforms(doc, local, root)
     if z_up:
         fix = np.array([[1, 0, 0, 0], [0, 0, 1, 0], [0, -1, 0, 0], [0, 0, 0, 1]], np.float64)
         world = {k: fix @ v for k, v in world.items()}
