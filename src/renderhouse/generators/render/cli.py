@@ -1,0 +1,112 @@
+"""``renderhouse render MODEL --canon canon.json --brief "…" -o DIR``: the render generator in
+this process, no server needed. Relative logo and background paths in the canon file are
+read beside the canon file."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+def _resolve(canon: dict, base: Path) -> dict:
+    logo = canon.get("logo")
+    if isinstance(logo, dict) and isinstance(logo.get("image"), str):
+        logo["image"] = _beside(logo["image"], base)
+    bg = canon.get("background")
+    if isinstance(bg, dict) and isinstance(bg.get("image"), str):
+        bg["image"] = _beside(bg["image"], base)
+    return canon
+
+
+def _beside(ref: str, base: Path) -> str:
+    if ref.startswith("data:") or Path(ref).is_absolute():
+        return ref
+    return str(base / ref)
+
+
+@click.command()
+@click.argument("model", type=click.Path(path_type=Path))
+@click.option("--canon", "canon_file", type=click.Path(path_type=Path), required=True)
+@click.option("--brief", default=None, help="what the picture is for, in plain words")
+@click.option("--brief-file", type=click.Path(path_type=Path), default=None)
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None)
+@click.option("--quiet", "-q", is_flag=True, help="no progress bar")
+def render(
+    model: Path,
+    canon_file: Path,
+    brief: str | None,
+    brief_file: Path | None,
+    out_dir: Path | None,
+    quiet: bool,
+) -> None:
+    """Render MODEL on brand per a canon file, with plan.json and a measured report."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from renderhouse.errors import RenderhouseError
+    from renderhouse.generators.render import RenderGenerator, RenderInput
+
+    console = Console(stderr=True, soft_wrap=True)
+
+    def fail(message: str) -> None:
+        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        sys.exit(2)
+
+    if brief_file is not None:
+        try:
+            brief = brief_file.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            fail(f"--brief-file {brief_file}: {exc}")
+    if not brief:
+        fail("give the brief with --brief TEXT or --brief-file FILE")
+    try:
+        canon = json.loads(canon_file.read_text())
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        fail(f"--canon {canon_file}: not a readable JSON file ({exc})")
+    if not isinstance(canon, dict):
+        fail(f"--canon {canon_file}: the canon is a JSON object")
+    gen = RenderGenerator()
+    try:
+        inp = gen.parse_input(
+            {"brief": brief, "model": str(model), "canon": _resolve(canon, canon_file.parent)}
+        )
+    except RenderhouseError as exc:
+        fail(f"{exc.message} [{exc.code}]")
+    assert isinstance(inp, RenderInput)
+    out = out_dir or Path(f"{model.stem}_render")
+
+    from rich.progress import BarColumn, Progress, TimeElapsedColumn
+
+    from renderhouse.generators.local_context import LocalContext
+    from renderhouse.generators.render.job import run_render
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+    )
+    task = progress.add_task("render", total=None)
+
+    def on_progress(done: float, total: float, message: str) -> None:
+        progress.update(task, completed=done, total=total, description=message or "render")
+
+    try:
+        with progress:
+            ctx = LocalContext(out, on_progress=on_progress)
+            result = run_render(ctx, inp, gen.plan_cache)
+    except RenderhouseError as exc:
+        fail(f"{exc.message} [{exc.code}]")
+    except KeyboardInterrupt:
+        fail("interrupted")
+    verdict = "[bold green]on brand[/]" if result["passed"] else "[bold red]off brand[/]"
+    console.print(
+        f"{verdict} score {result['score']:.0f}/100 in {result['seconds']:.2f} s → {out}",
+        highlight=False,
+    )
+    console.print("outputs: " + ", ".join([*result["images"], "plan.json", "report.json"]))
+    console.print(f"report: {(out / 'report.html').resolve()}", highlight=False)

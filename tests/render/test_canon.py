@@ -1,0 +1,144 @@
+"""The canon refuses what it cannot enforce, each with a code and a sentence: invalid
+colours, incomplete backgrounds, impossible ranges, logos that are not bounded images."""
+
+from __future__ import annotations
+
+import base64
+import io
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from renderhouse.errors import InvalidInput
+from renderhouse.generators.render import RenderGenerator
+from renderhouse.generators.render.canon_images import load_rgba
+from tests.render.conftest import MODEL
+
+
+def parse(canon: dict[str, Any], **extra: Any) -> Any:
+    return RenderGenerator().parse_input(
+        {"brief": "a calm front shot", "model": str(MODEL), "canon": canon, **extra}
+    )
+
+
+def test_the_example_canon_is_valid(canon_data: dict[str, Any]) -> None:
+    inp = parse(canon_data)
+    assert inp.canon.colours("primary")[0].hex == "#d22630"
+    assert [z.name for z in inp.canon.logo.safe_zones] == ["top-left corner", "top-right corner"]
+
+
+@pytest.mark.parametrize("bad", ["red", "#12345", "#gg0000", "d22630ff", "#d2263", 7])
+def test_an_invalid_palette_colour_is_refused_with_its_code(
+    canon_data: dict[str, Any], bad: object
+) -> None:
+    canon_data["palette"][0]["hex"] = bad
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_colour"
+    assert "#rrggbb" in err.value.message
+    assert err.value.details["errors"][0]["field"] == "canon.palette.0.hex"
+
+
+def test_an_invalid_background_colour_and_an_incomplete_gradient(
+    canon_data: dict[str, Any],
+) -> None:
+    canon_data["background"] = {"kind": "solid", "colour": "#zzzzzz"}
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_colour"
+    canon_data["background"] = {"kind": "gradient", "colour": "#ffffff"}
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_background"
+    assert "bottom" in err.value.message
+
+
+def test_impossible_ranges_are_refused(canon_data: dict[str, Any]) -> None:
+    canon_data["framing"]["fill_min"] = 0.9
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_framing"
+    canon_data = {**canon_data, "framing": {}}
+    canon_data["logo"] = {**canon_data["logo"], "width": 0.05}
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_logo_size"
+
+
+def test_structural_errors_and_a_long_brief(canon_data: dict[str, Any]) -> None:
+    canon_data["palette"] = []
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_canon"
+    good = {**canon_data, "palette": [{"hex": "#000000", "role": "primary"}]}
+    with pytest.raises(InvalidInput) as err:
+        RenderGenerator().parse_input({"brief": "x" * 4001, "model": str(MODEL), "canon": good})
+    assert err.value.code == "invalid_input"
+    assert err.value.details["errors"][0]["field"] == "brief"
+
+
+def _png(w: int, h: int) -> bytes:
+    buf = io.BytesIO()
+    Image.fromarray(np.full((h, w, 4), 200, np.uint8), "RGBA").save(buf, "PNG")
+    return buf.getvalue()
+
+
+def test_logo_from_a_data_url_and_a_file(tmp_path: Path) -> None:
+    data = _png(40, 20)
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    assert load_rgba(url, "logo").shape == (20, 40, 4)
+    (tmp_path / "logo.png").write_bytes(data)
+    assert load_rgba(str(tmp_path / "logo.png"), "logo").shape == (20, 40, 4)
+
+
+def _bomb() -> bytes:
+    """A valid PNG header declaring 100000 x 100000 pixels, with a tiny body."""
+
+    def chunk(tag: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(tag + body) & 0xFFFFFFFF
+        return struct.pack(">I", len(body)) + tag + body + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", 100_000, 100_000, 8, 6, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+@pytest.mark.parametrize(
+    ("content", "code", "words"),
+    [
+        (b"%PDF-1.7 not an image", "invalid_logo", "not a PNG or JPEG"),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "unsupported_logo", "export the logo"),
+        (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "invalid_logo", "damaged"),
+        (_bomb(), "invalid_logo", "at most 4096x4096"),
+    ],
+)
+def test_a_logo_that_is_not_a_bounded_image_is_refused(
+    tmp_path: Path, content: bytes, code: str, words: str
+) -> None:
+    path = tmp_path / "logo.png"
+    path.write_bytes(content)
+    with pytest.raises(InvalidInput) as err:
+        load_rgba(str(path), "logo")
+    assert err.value.code == code
+    assert words in err.value.message
+
+
+def test_bad_references_are_refused(tmp_path: Path) -> None:
+    for ref, words in (
+        (str(tmp_path / "missing.png"), "cannot be read"),
+        ("data:image/png,rawbytes", "must be base64"),
+        ("data:image/png;base64,@@@", "not valid base64"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            load_rgba(ref, "logo")
+        assert err.value.code == "invalid_logo"
+        assert words in err.value.message
