@@ -21,6 +21,14 @@ from renderhouse.store.migrate import current_revision, ensure_current, upgrade
 @dataclass
 class Runtime:
     settings: Settings
+    create_secret: bool = True
+    """Without a configured secret key, make one in the data directory if none is there
+    (``ops.secret_key``); ``renderhouse api`` and ``worker`` refuse instead."""
+
+    def __post_init__(self) -> None:
+        from renderhouse.ops import secret_key
+
+        self.settings = secret_key.resolve(self.settings, create=self.create_secret)
 
     @cached_property
     def store(self) -> Store:

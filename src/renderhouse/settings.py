@@ -190,10 +190,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_guard(self) -> Settings:
         if self.mode == "production":
-            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
+            # The default is a placeholder for the key stored in the data directory
+            # (ops/secret_key.py); production needs that key made or one configured.
+            stored = (self.data_dir / "secret_key").is_file()
+            if (self.secret_key == DEFAULT_SECRET and not stored) or len(self.secret_key) < 32:
                 raise ValueError(
                     "production mode needs RENDERHOUSE_SECRET_KEY set to a random value of "
-                    "at least 32 characters"
+                    "at least 32 characters (the same on every node), or a key stored in "
+                    "the data directory by `renderhouse secret rotate`"
                 )
             if "*" in self.cors_origins:
                 raise ValueError("production mode refuses RENDERHOUSE_CORS_ORIGINS='*'")

@@ -21,6 +21,7 @@ from renderhouse.api import (
     health,
     jobs,
     keys,
+    kinds,
     payments,
     system,
     system_stream,
@@ -36,6 +37,7 @@ from renderhouse.api.follow import Follower
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
 from renderhouse.api.state import ApiState
+from renderhouse.ops import secret_key
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
@@ -54,6 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     and not closed here."""
     owned = runtime is None
     rt = runtime or Runtime(settings)
+    settings = secret_key.resolve(settings)  # never the public default (ops/secret_key.py)
     rt.prepare_store()
     webhooks.install(rt)
     state = ApiState(
@@ -107,6 +110,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     for module in (events, uploads, artifacts, keys, credits, budgets, payments, system, health):
         app.include_router(module.router)
     app.include_router(system_stream.router)
+    app.include_router(kinds.router)
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
     # FastAPI's machinery, still inside CORS, metrics and request ids (api/fastpath/submit_lane.py,

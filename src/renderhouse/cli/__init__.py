@@ -34,6 +34,7 @@ COMMANDS = {
     "backup": "renderhouse.cli.ops:backup",
     "restore": "renderhouse.cli.ops:restore",
     "cleanup": "renderhouse.cli.ops:cleanup",
+    "secret": "renderhouse.cli.serve:secret",
 }
 """The platform's own commands. Commands are imported when used, so ``renderhouse turntable``
 never loads the database stack (SQLAlchemy, Alembic) it does not need: start-up time is part
@@ -95,7 +96,8 @@ def main(ctx: click.Context, settings_file: Path | None, **flags: Any) -> None:
 
         settings = load_settings(settings_file, **flags)
         configure_logging(settings)
-        return Runtime(settings)
+        # Nodes of a split deployment must share a key: they never make their own.
+        return Runtime(settings, create_secret=ctx.invoked_subcommand not in ("api", "worker"))
 
     ctx.obj = _Lazy(build)
     ctx.call_on_close(lambda: ctx.obj.close())

@@ -1,4 +1,5 @@
-"""``renderhouse serve`` (all-in-one on the embedded defaults) and ``renderhouse worker``."""
+"""``renderhouse serve`` (all-in-one on the embedded defaults), ``renderhouse worker``,
+``renderhouse api`` and ``renderhouse secret rotate``."""
 
 from __future__ import annotations
 
@@ -165,3 +166,27 @@ def api(ctx: click.Context, host: str, port: int) -> None:
     rt.prepare_store()
     click.echo(f"API on http://{host}:{port} (docs at /docs)")
     asyncio.run(_server(rt, host, port).serve())
+
+
+@click.group()
+def secret() -> None:
+    """The secret key stored in the data directory (docs/security.md)."""
+
+
+@secret.command()
+@click.pass_context
+def rotate(ctx: click.Context) -> None:
+    """Replace the stored secret key (or create it). Tokens, signed artifact links and
+    webhook signing secrets made with the old key stop working once processes restart."""
+    from renderhouse.ops import secret_key
+    from renderhouse.settings import DEFAULT_SECRET, load_settings
+
+    flags = dict(ctx.find_root().params)  # the same settings the group would build
+    settings = load_settings(flags.pop("settings_file", None), **flags)
+    if settings.secret_key != DEFAULT_SECRET:
+        raise click.UsageError(
+            "RENDERHOUSE_SECRET_KEY is configured, so the stored key is not used: rotate by "
+            "setting a new value there (on every node) and restarting"
+        )
+    path = secret_key.rotate(settings.data_dir)
+    click.echo(f"new secret key in {path}; restart serve/api/worker processes to use it")
