@@ -25,6 +25,8 @@ class Sample:
     pdf: bytes
     events: list[dict[str, Any]] = field(default_factory=list)
     pages: int = 1
+    skipped: int = 0
+    """Rows that look like events but are not (struck through, postponed)."""
 
 
 def ev(
@@ -315,6 +317,7 @@ def fixtures_columns(rng: random.Random, loc: str) -> Sample:
 
     header(60)
     y = 80.0
+    struck = 0
     for d, kick, home, away, venue in _fixture_rows(rng, rng.randint(34, 44)):
         if y > 780:
             p.new_page()
@@ -330,13 +333,14 @@ def fixtures_columns(rng: random.Random, loc: str) -> Sample:
         boxes = [p.text(x, y, c, 8) for x, c in zip(cols, cells, strict=True)]
         if rng.random() < 0.08:
             p.hline(38, boxes[-1][2] + 2, y + 4, 0.8)
+            struck += 1
         elif kick:
             s = datetime.combine(d, kick)
             events.append(ev(f"{home} v {away}", s, None, location=venue, tz=zone))
         else:
             events.append(ev(f"{home} v {away}", d, None, location=venue))
-        y += 17
-    return Sample("", "fixtures", "fixtures_columns", loc, p.finish(), events, p.page)
+        y += 20
+    return Sample("", "fixtures", "fixtures_columns", loc, p.finish(), events, p.page, struck)
 
 
 def fixtures_shuffled(rng: random.Random, loc: str) -> Sample:

@@ -87,7 +87,7 @@ _HM = r"(?P<h{0}>[0-2]?\d)(?:\s*(?:[:.h]|\s?h\s?)\s*(?P<m{0}>[0-5]\d))?"
 _AMPM = r"\s*(?P<ap{0}>a\.?\s?m\.?|p\.?\s?m\.?)?"
 _UHR = r"(?P<u{0}>\s*(?:uhr|h(?![a-z])))?"
 TIME_RE = re.compile(
-    r"(?<![\w.:/-])(?:"
+    r"(?<![\w.:/])(?:"
     r"(?P<word>noon|midday|midnight|mittags?|midi|minuit|mediod[ií]a|medianoche)"
     r"|" + _HM.format(1) + _AMPM.format(1) + _UHR.format(1) + r")(?![\w/]|[.:]\d|\.\d)",
     re.IGNORECASE,
