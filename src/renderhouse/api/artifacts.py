@@ -6,7 +6,12 @@ HMAC-SHA256 with the secret key over the path and the expiry.
 A share, ``GET /v1/shares/{job_id}/{expires}/{sig}/{name}``, signs a directory instead: the
 job and the expiry, not a file name. A page served under it (the turntable's ``viewer.html``)
 then loads its frames by plain relative URLs (``frames/row0_0000.png``), which a per-file
-query-string signature cannot give it. Same secret, same lifetime as a file's URL."""
+query-string signature cannot give it. Same secret, same lifetime as a file's URL.
+
+Artifacts of a job that has not succeeded (failed, cancelled, or still running) are
+*partial*: listed with ``partial: true`` and served with ``X-Renderhouse-Partial: true``.
+They stay downloadable (a failed render's finished frames are still worth having) but are
+never presented as a complete result (docs/http_api.md)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
+from pydantic import Field
 from sqlalchemy import select
 
 from renderhouse.accounts import User
@@ -28,9 +34,20 @@ from renderhouse.api.errors import Forbidden, RangeNotSatisfiable
 from renderhouse.api.schemas import ERRORS, ArtifactOut
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.errors import NotFound
-from renderhouse.store.schema import artifacts
+from renderhouse.queue.jobs import SUCCEEDED
+from renderhouse.store.schema import artifacts, jobs
 
 router = APIRouter(tags=["artifacts"], responses=ERRORS)
+
+PARTIAL_HEADER = "X-Renderhouse-Partial"
+
+
+class JobArtifactOut(ArtifactOut):
+    partial: bool = Field(
+        description="True unless the job succeeded: one of an incomplete set of outputs "
+        "(the job failed, was cancelled or is still running)."
+    )
+
 
 CHUNK = 1 << 16
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -62,14 +79,14 @@ def share_url(secret: str, job_id: str, name: str, expires: int) -> str:
     return f"/v1/shares/{job_id}/{expires}/{_share_sig(secret, job_id, expires)}/{quote(name)}"
 
 
-@router.get("/v1/jobs/{job_id}/artifacts", response_model=list[ArtifactOut])
+@router.get("/v1/jobs/{job_id}/artifacts", response_model=list[JobArtifactOut])
 def list_artifacts(
     job_id: str,
     user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
-) -> list[ArtifactOut]:
+) -> list[JobArtifactOut]:
     rt = state.runtime
-    rt.queue.get(job_id, owner=user.id)
+    partial = rt.queue.get(job_id, owner=user.id).state != SUCCEEDED
     ttl, secret = state.settings.artifact_url_ttl_seconds, state.settings.secret_key
     expires = int(time.time() + ttl)
     out = []
@@ -80,13 +97,14 @@ def list_artifacts(
             # A page links its siblings by relative URLs: serve it under a signed prefix.
             url = share_url(secret, job_id, a["name"], expires)
         out.append(
-            ArtifactOut(
+            JobArtifactOut(
                 name=a["name"],
                 content_type=a["content_type"],
                 size=a["size"],
                 sha256=a["sha256"],
                 url=url,
                 expires_at=expires,
+                partial=partial,
             )
         )
     return out
@@ -166,7 +184,9 @@ def serve_artifact(
     the signature that grants it."""
     with state.runtime.store.read() as conn:
         row = conn.execute(
-            select(artifacts).where(artifacts.c.job_id == job_id, artifacts.c.name == name)
+            select(artifacts, jobs.c.state.label("job_state"))
+            .join(jobs, jobs.c.id == artifacts.c.job_id)
+            .where(artifacts.c.job_id == job_id, artifacts.c.name == name)
         ).first()
     if row is None:
         raise NotFound(f"no artifact {name!r} for job {job_id}")
@@ -181,6 +201,8 @@ def serve_artifact(
     }
     if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    if row.job_state != SUCCEEDED:
+        headers[PARTIAL_HEADER] = "true"
 
     def body() -> Iterator[bytes]:
         with state.runtime.storage.open(row.key) as fh:
