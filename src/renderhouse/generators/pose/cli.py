@@ -1,0 +1,127 @@
+"""``renderhouse pose AVATAR.glb --pose NAME[,NAME…] -o DIR``: pose and render in this
+process, no server needed."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+
+@click.command()
+@click.argument("avatar", type=click.Path(path_type=Path), required=False)
+@click.option("--pose", "poses", default="", help="comma list of library pose names")
+@click.option("--pose-file", type=click.Path(path_type=Path), help="a renderhouse-pose/1 JSON")
+@click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None)
+@click.option("--size", type=int, default=768, show_default=True)
+@click.option(
+    "--camera",
+    type=click.Choice(["front", "three-quarter", "side", "back"]),
+    default="three-quarter",
+    show_default=True,
+)
+@click.option("--framing", type=click.Choice(["full", "upper"]), default="full")
+@click.option("--background", default="#f2f2f2", show_default=True)
+@click.option("--format", "formats", default="png", show_default=True, help="png,webp")
+@click.option("--glb", is_flag=True, help="also write each posed avatar as a GLB")
+@click.option("--bone-map", help="JSON object: canonical bone → joint name")
+@click.option("--list", "list_poses", is_flag=True, help="list the pose library and exit")
+@click.option("--quiet", "-q", is_flag=True)
+def pose(
+    avatar: Path | None,
+    poses: str,
+    pose_file: Path | None,
+    out_dir: Path | None,
+    formats: str,
+    bone_map: str | None,
+    list_poses: bool,
+    quiet: bool,
+    **options: object,
+) -> None:
+    """Put AVATAR (a rigged glTF humanoid, .glb) in library poses and render them."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from renderhouse.errors import RenderhouseError
+
+    console = Console(stderr=True, soft_wrap=True)
+
+    def fail(message: str) -> None:
+        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+        sys.exit(2)
+
+    if list_poses:
+        from renderhouse.generators.pose.pose_format import categories
+
+        for category, names in categories().items():
+            click.echo(f"{category}: {', '.join(names)}")
+        return
+    if avatar is None:
+        fail("give an AVATAR .glb (or --list to see the poses)")
+    assert avatar is not None
+    from renderhouse.generators.pose import PoseGenerator, PoseInput
+
+    data: dict[str, object] = {k: v for k, v in options.items() if v is not None}
+    data.update(
+        avatar=str(avatar),
+        poses=[p.strip() for p in poses.split(",") if p.strip()],
+        formats=[f.strip() for f in formats.split(",") if f.strip()],
+        glb=bool(data.get("glb")),
+    )
+    try:
+        if pose_file is not None:
+            loaded = json.loads(pose_file.read_text())
+            data["custom_poses"] = loaded.get("poses", [loaded])
+        if bone_map:
+            data["bone_map"] = json.loads(bone_map)
+    except (OSError, ValueError) as exc:
+        fail(f"cannot read the pose file or bone map: {exc}")
+    gen = PoseGenerator()
+    try:
+        parsed = gen.parse_input(data)
+    except RenderhouseError as exc:
+        fail(exc.message.replace("invalid input for pose: ", "option "))
+    assert isinstance(parsed, PoseInput)
+    out = out_dir or Path(f"{avatar.stem}_poses")
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from renderhouse.generators.local_context import LocalContext
+    from renderhouse.generators.pose.job import run_pose
+
+    progress = Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet,
+        transient=True,
+    )
+    task = progress.add_task("pose", total=None)
+
+    def on_progress(done: float, total: float, message: str) -> None:
+        progress.update(task, completed=done, total=total, description=message or "pose")
+
+    try:
+        with progress:
+            ctx = LocalContext(out, on_progress=on_progress)
+            outcome = run_pose(ctx, parsed)
+    except RenderhouseError as exc:
+        fail(f"{exc.message} [{exc.code}]")
+    except KeyboardInterrupt:
+        fail("interrupted")
+    result = outcome.result
+    mapping = result["avatar"]["mapping"]
+    console.print(
+        f"[bold green]done[/] {result['delivered']} poses in {result['seconds']:.2f} s → {out} "
+        f"(bones: {len(mapping['bones'])} mapped, scheme {mapping['scheme']}, "
+        f"unit {result['avatar']['unit']}, up {result['avatar']['up_axis']})",
+        highlight=False,
+    )
+    for p in result["poses"]:
+        console.print(f"  {p['name']}: {', '.join(p['files'])}", highlight=False)
+    if result.get("contact_sheet"):
+        console.print(f"contact sheet: {(out / result['contact_sheet']).resolve()}")

@@ -1,0 +1,126 @@
+"""The pose generator run in-process: renders, contact sheet, posed GLBs, resuming from a
+checkpoint, and charging only for delivered poses."""
+
+from __future__ import annotations
+
+import io
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from renderhouse.generators.local_context import LocalContext
+from renderhouse.generators.pose import PoseGenerator, PoseInput
+from renderhouse.generators.pose.job import _load, posed_scene
+from renderhouse.generators.pose.mannequin import MannequinOptions, build_mannequin
+from renderhouse.generators.pose.pose_format import library
+from renderhouse.scene.gltf_scene import load_scene
+from renderhouse.scene.gltf_validate import validate_model
+
+POSES = ["stand-relaxed", "wave-left", "sit-chair"]
+
+
+@pytest.fixture(scope="module")
+def avatar(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    options = MannequinOptions(naming="mixamo", rest="A", unit_scale=100, z_up=True)
+    return build_mannequin(tmp_path_factory.mktemp("avatar") / "a.glb", options)
+
+
+def _input(avatar: Path, **kw: object) -> PoseInput:
+    data = {"avatar": str(avatar), "poses": POSES, "size": 128, "aa": "fast", **kw}
+    parsed = PoseGenerator().parse_input(data)
+    assert isinstance(parsed, PoseInput)
+    return parsed
+
+
+def _pixels(path: Path) -> np.ndarray:
+    with Image.open(path) as im:
+        return np.asarray(im.convert("RGB"), np.int16)
+
+
+def test_renders_every_pose_and_a_contact_sheet(avatar: Path, tmp_path: Path) -> None:
+    ctx = LocalContext(tmp_path)
+    outcome = PoseGenerator().run(ctx, _input(avatar, formats=["png", "webp"]))
+    result = outcome.result
+    assert outcome.cost == 3 and result["delivered"] == 3 and not result["incomplete"]
+    assert result["avatar"]["unit"] == "cm" and result["avatar"]["up_axis"] == "+z"
+    assert result["avatar"]["mapping"]["bones"]["leftUpperArm"] == "mixamorig:LeftArm"
+    images = [_pixels(tmp_path / p["files"][0]) for p in result["poses"]]
+    background = np.array([0xF2, 0xF2, 0xF2])
+    for img in images:
+        covered = (np.abs(img - background).sum(-1) > 30).mean()
+        assert 0.03 < covered < 0.6, "the avatar is in frame and not filling it"
+    assert np.abs(images[0] - images[1]).mean() > 1 and np.abs(images[1] - images[2]).mean() > 1
+    assert (tmp_path / result["poses"][0]["files"][1]).read_bytes()[8:12] == b"WEBP"
+    with Image.open(tmp_path / result["contact_sheet"]) as sheet:
+        assert sheet.width >= 2 * 128
+
+
+def test_a_posed_glb_loads_in_the_pose(avatar: Path, tmp_path: Path) -> None:
+    inp = _input(avatar, poses=["run-stride"], glb=True, contact_sheet=False)
+    result = PoseGenerator().run(LocalContext(tmp_path), inp).result
+    glb = tmp_path / result["poses"][0]["files"][-1]
+    reloaded = load_scene(validate_model(glb)).primitives[0].positions
+    av, scene = _load(inp)
+    expected = posed_scene(av, scene, library()["run-stride"]).primitives[0].positions
+    assert np.allclose(reloaded, expected, atol=1e-4)
+    assert "contact_sheet" not in result
+
+
+def test_a_crashed_batch_resumes_at_the_next_pose(avatar: Path, tmp_path: Path) -> None:
+    class Crash(Exception):
+        pass
+
+    def crash_after_two(done: float, total: float, message: str) -> None:
+        if message.startswith("posed") and done == 2:
+            raise Crash
+
+    ctx = LocalContext(tmp_path, on_progress=crash_after_two, checkpoint_file=tmp_path / "c.json")
+    with pytest.raises(Crash):
+        PoseGenerator().run(ctx, _input(avatar))
+    first = {p: p.stat().st_mtime_ns for p in (tmp_path / "poses").iterdir()}
+    assert len(first) == 2
+    ctx._on_progress = None  # the next attempt: same storage, same checkpoint
+    outcome = PoseGenerator().run(ctx, _input(avatar))
+    assert outcome.result["resumed"] == 2 and outcome.result["delivered"] == 3
+    assert all(p.stat().st_mtime_ns == t for p, t in first.items()), "a finished pose re-ran"
+    assert outcome.cost == 3
+
+
+def test_near_the_deadline_only_delivered_poses_are_charged(avatar: Path, tmp_path: Path) -> None:
+    ctx = LocalContext(tmp_path)
+
+    def deadline_after_first(done: float, total: float, message: str) -> None:
+        if message.startswith("posed"):
+            ctx.deadline = time.time()
+
+    ctx._on_progress = deadline_after_first
+    outcome = PoseGenerator().run(ctx, _input(avatar))
+    assert outcome.result["incomplete"] and outcome.result["delivered"] == 1
+    assert outcome.cost == 1
+    big = PoseGenerator().run(
+        LocalContext(tmp_path / "b"), _input(avatar, size=1100, poses=["clap"])
+    )
+    assert big.cost == 2
+
+
+def test_the_cli_poses_and_lists(avatar: Path, tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from renderhouse.generators.pose.cli import pose
+
+    runner = CliRunner()
+    listed = runner.invoke(pose, ["--list"])
+    assert listed.exit_code == 0 and "sitting:" in listed.output and "sit-chair" in listed.output
+    out = tmp_path / "out"
+    done = runner.invoke(
+        pose, [str(avatar), "--pose", "clap,crouch", "-o", str(out), "--size", "96", "-q"]
+    )
+    assert done.exit_code == 0, done.output
+    assert sorted(p.name for p in (out / "poses").iterdir()) == ["00-clap.png", "01-crouch.png"]
+    bad = runner.invoke(pose, [str(avatar), "--pose", "moonwalk", "-o", str(out)])
+    assert bad.exit_code == 2 and "unknown_pose" in bad.output
+    with Image.open(io.BytesIO((out / "contact_sheet.png").read_bytes())) as img:
+        assert img.height > 96
