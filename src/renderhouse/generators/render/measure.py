@@ -6,8 +6,8 @@ picture can be checked too): what is background, where the logo is, where the pr
   border strip), so a colour-cast background still separates from the product.
 - Logo: normalised cross-correlation (OpenCV ``TM_CCOEFF_NORMED``) of the canon's logo,
   over the canon background colour, at widths 5-60 % of the image: a coarse search in grey
-  at quarter resolution (widths 10 % apart), then a refinement in colour at full resolution
-  around the best match (widths 2 % apart, ±6 %).
+  on the image reduced to about ``COARSE_SIDE`` pixels (widths 6 % apart), then for the
+  ``CANDIDATES`` best places a refinement in colour at full resolution (widths 2 % apart).
 - Product: the foreground's connected components of at least ``MIN_PART`` of the image
   and ``MIN_SHARE`` of the largest one, outside the logo's box.
 """
@@ -25,9 +25,10 @@ FOREGROUND = 20
 BORDER = 4
 MIN_PART = 0.0002
 MIN_SHARE = 0.02
-COARSE = 4
+COARSE_SIDE = 320
+CANDIDATES = 3
 LOGO_WIDTHS = (0.05, 0.6)
-STEP = 1.1
+STEP = 1.06
 
 
 @dataclass(frozen=True)
@@ -60,56 +61,60 @@ def _template(logo: np.ndarray, over: np.ndarray, width: int) -> np.ndarray:
     return np.round(small[..., :3] * a + over * (1 - a)).astype(np.uint8)
 
 
-def _best(
-    image: np.ndarray, logo: np.ndarray, over: np.ndarray, widths: list[int]
-) -> tuple[float, tuple[int, int], int]:
-    """(score, top-left, width) of the best-scoring template width (grey images match grey
-    templates)."""
-    best: tuple[float, tuple[int, int], int] = (-1.0, (0, 0), 0)
+def _candidates(
+    image: np.ndarray, logo: np.ndarray, over: np.ndarray, widths: list[int], keep: int
+) -> list[tuple[float, tuple[int, int], int]]:
+    """The ``keep`` best (score, top-left, width) matches at different places (grey images
+    match grey templates)."""
+    found: list[tuple[float, tuple[int, int], int]] = []
     for w in widths:
         t = _template(logo, over, w)
         if image.ndim == 2:
             t = cv2.cvtColor(t, cv2.COLOR_RGB2GRAY)
-        if t.shape[0] < 3 or t.shape[1] < 3:
-            continue
-        if t.shape[0] > image.shape[0] or t.shape[1] > image.shape[1]:
+        if min(t.shape[:2]) < 3 or t.shape[0] > image.shape[0] or t.shape[1] > image.shape[1]:
             continue
         res = cv2.matchTemplate(image, t, cv2.TM_CCOEFF_NORMED)
         _, score, _, loc = cv2.minMaxLoc(res)
-        if np.isfinite(score) and score > best[0]:
-            best = (float(score), (int(loc[0]), int(loc[1])), w)
-    return best
+        if np.isfinite(score):
+            found.append((float(score), (int(loc[0]), int(loc[1])), w))
+    found.sort(reverse=True)
+    distinct: list[tuple[float, tuple[int, int], int]] = []
+    for cand in found:
+        (x, y), w = cand[1], cand[2]
+        if all(abs(x - d[1][0]) > d[2] / 2 or abs(y - d[1][1]) > d[2] / 4 for d in distinct):
+            distinct.append(cand)
+        if len(distinct) == keep:
+            break
+    return distinct
 
 
 def find_logo(rgb: np.ndarray, logo: np.ndarray, over: tuple[int, int, int]) -> LogoMatch | None:
     """The best match of ``logo`` (trimmed RGBA) in ``rgb``, or None if nothing matched."""
     h, w = rgb.shape[:2]
     bg = np.array(over, np.float32)
-    small = cv2.resize(rgb, (w // COARSE, h // COARSE), interpolation=cv2.INTER_AREA)
+    f = max(1, round(max(w, h) / COARSE_SIDE))
+    small = cv2.resize(rgb, (w // f, h // f), interpolation=cv2.INTER_AREA)
     small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)  # the coarse search: shape, not colour
-    lo, hi = (f * w / COARSE for f in LOGO_WIDTHS)
+    lo, hi = (frac * w / f for frac in LOGO_WIDTHS)
     widths, x = [], lo
     while x <= hi:
         widths.append(round(x))
         x *= STEP
-    score, loc, cw = _best(small, logo, bg, sorted(set(widths)))
-    if score < 0:
-        return None
-    # refine at full resolution in a window around the coarse match
-    fw = cw * COARSE
-    fh = round(fw * logo.shape[0] / logo.shape[1])
-    pad = 2 * COARSE + round(0.1 * fw)
-    x0, y0 = max(0, loc[0] * COARSE - pad), max(0, loc[1] * COARSE - pad)
-    x1, y1 = min(w, loc[0] * COARSE + fw + 2 * pad), min(h, loc[1] * COARSE + fh + 2 * pad)
-    window = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-    fine = sorted({max(3, round(fw * s)) for s in np.linspace(0.94, 1.06, 7)})
-    score2, loc2, w2 = _best(window, logo, bg, fine)
-    if score2 < score:  # the window clipped every refined size: keep the coarse match
-        bx, by = loc[0] * COARSE, loc[1] * COARSE
-        return LogoMatch((bx, by, bx + fw, by + fh), score)
-    h2 = max(1, round(w2 * logo.shape[0] / logo.shape[1]))
-    bx, by = x0 + loc2[0], y0 + loc2[1]
-    return LogoMatch((bx, by, bx + w2, by + h2), score2)
+    best: LogoMatch | None = None
+    for _, loc, cw in _candidates(small, logo, bg, sorted(set(widths)), CANDIDATES):
+        # refine in colour at full resolution, in a window around the coarse match
+        fw = cw * f
+        fh = round(fw * logo.shape[0] / logo.shape[1])
+        pad = 2 * f + round(0.1 * fw)
+        x0, y0 = max(0, loc[0] * f - pad), max(0, loc[1] * f - pad)
+        x1, y1 = min(w, loc[0] * f + fw + pad), min(h, loc[1] * f + fh + pad)
+        window = np.ascontiguousarray(rgb[y0:y1, x0:x1])
+        fine = sorted({max(3, round(fw * s)) for s in np.linspace(0.94, 1.06, 7)})
+        for score, (lx, ly), w2 in _candidates(window, logo, bg, fine, 1):
+            h2 = max(1, round(w2 * logo.shape[0] / logo.shape[1]))
+            if best is None or score > best.score:
+                best = LogoMatch((x0 + lx, y0 + ly, x0 + lx + w2, y0 + ly + h2), score)
+    return best
 
 
 def without_box(mask: np.ndarray, box: Box | None, pad: int = 8) -> np.ndarray:
