@@ -41,6 +41,25 @@ class PoseInput(BaseModel):
         parse_background(v)
         return v
 
+    @field_validator("poses")
+    @classmethod
+    def _known_poses(cls, v: list[str]) -> list[str]:
+        """Refused at enqueue (nothing reserved), not after a worker picked the job up."""
+        from renderhouse.generators.pose.pose_format import find_pose
+
+        for name in v[: MAX_BATCH + 1]:
+            find_pose(name)
+        return v
+
+    @field_validator("custom_poses")
+    @classmethod
+    def _valid_custom_poses(cls, v: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        from renderhouse.generators.pose.pose_format import parse_pose
+
+        for pose in v[: MAX_BATCH + 1]:
+            parse_pose(pose)
+        return v
+
     @property
     def count(self) -> int:
         return len(self.poses) + len(self.custom_poses)

@@ -1,0 +1,3 @@
+"""The API fixtures (a real store, the ASGI app in-process, users with keys and credits)."""
+
+from tests.api.conftest import alice, anyio_backend, app, runtime, settings, users  # noqa: F401
