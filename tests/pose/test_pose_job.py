@@ -121,6 +121,6 @@ def test_the_cli_poses_and_lists(avatar: Path, tmp_path: Path) -> None:
     assert done.exit_code == 0, done.output
     assert sorted(p.name for p in (out / "poses").iterdir()) == ["00-clap.png", "01-crouch.png"]
     bad = runner.invoke(pose, [str(avatar), "--pose", "moonwalk", "-o", str(out)])
-    assert bad.exit_code == 2 and "unknown_pose" in bad.output
+    assert bad.exit_code == 2 and "no pose named 'moonwalk'" in bad.output
     with Image.open(io.BytesIO((out / "contact_sheet.png").read_bytes())) as img:
         assert img.height > 96
