@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+import renderhouse.models.usage  # noqa: F401  (model_usage joins the truncation)
 from renderhouse.store.database import Store
 from renderhouse.store.migrate import upgrade
 from renderhouse.store.schema import metadata

@@ -26,6 +26,7 @@ from renderhouse.api import (
     system_stream,
     uploads,
 )
+from renderhouse.api import models as llm_models
 from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
 from renderhouse.api.fastpath.async_reads import AsyncJobReader
 from renderhouse.api.fastpath.group_commit import GroupCommit
@@ -91,7 +92,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         # 140-170 ms (docs/benchmarks.md, HTTP API).
         gc.collect()
         gc.freeze()
-        yield
+        async with llm_models.probing(state):
+            yield
         await state.close()
         if owned:
             rt.close()
@@ -104,6 +106,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     )
     app.state.rh = state
     errors.install(app)
+    llm_models.install(app, state)
     install_log_request_ids()
     app.include_router(jobs.router)
     for module in (events, uploads, artifacts, keys, credits, budgets, payments, system, health):

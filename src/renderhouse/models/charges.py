@@ -1,0 +1,138 @@
+"""The money side of a chat request, on the existing ledger: before the call, hold its
+maximum cost (prompt estimate * input price + max tokens * output price, at the dearest
+deployment it may reach) on the caller's credits and under every budget it draws on; after
+it, settle on the usage reported (or, for a broken or abandoned stream, on what was
+delivered), exactly once.
+
+Credits: the hold is a ``reserve`` ledger entry keyed by the request id (``chat-…``) and
+settles as ``post`` (capped at the hold) plus ``void`` of the rest, so ``renderhouse
+credits reconcile`` proves chat requests like jobs. Budgets: unlike a job's paid call, a
+chat request is admitted only if its whole maximum fits under every limit (the ledger's
+"one last call may finish the budget" admission is refused here), so concurrent requests
+can never spend past a budget."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Connection, update
+
+from renderhouse.ledger import accounts, budgets
+from renderhouse.ledger.errors import BudgetExhausted
+from renderhouse.ledger.metering import budget_keys
+from renderhouse.models import usage
+from renderhouse.store.database import Store
+from renderhouse.store.dialect import upsert_insert
+from renderhouse.store.schema_ledger import credit_accounts, ledger_entries
+
+
+def new_request_id() -> str:
+    return "chat-" + secrets.token_hex(13)  # 31 characters: fits ledger_entries.job_id
+
+
+@dataclass
+class Charge:
+    request_id: str
+    owner: str
+    model: str
+    amount: int
+    """Credits held (0: a free model, nothing held)."""
+    holds: dict[str, str] = field(default_factory=dict)
+    """Budget hold id → the budget key it is under."""
+    settled: bool = False
+
+
+def _insert_once(conn: Connection, **values: Any) -> bool:
+    stmt = upsert_insert(conn, ledger_entries).values(**values)
+    stmt = stmt.on_conflict_do_nothing(
+        index_elements=[ledger_entries.c.job_id, ledger_entries.c.kind, ledger_entries.c.round]
+    ).returning(ledger_entries.c.id)
+    return conn.execute(stmt).first() is not None
+
+
+def reserve(store: Store, owner: str, model: str, amount: int, accounts_used: set[str]) -> Charge:
+    """Hold ``amount`` credits and budgets for one request, or raise InsufficientCredits /
+    BudgetExhausted having held nothing (one transaction)."""
+    charge = Charge(new_request_id(), owner, model, amount)
+    if amount <= 0:
+        return charge
+    now = time.time()
+    with store.begin() as conn:
+        accounts.hold(conn, owner, amount, now, job_id=charge.request_id, reason=f"chat {model}")
+        for key in budget_keys(conn, owner, tuple(sorted(accounts_used))):
+            for period in budgets.PERIODS:
+                hold = budgets.reserve_budget(conn, key, period, amount, now=now)
+                status = budgets.budget_status(conn, key, period, now=now)
+                if (
+                    status["limit"] is not None
+                    and status["spent"] + status["held"] > status["limit"]
+                ):
+                    raise BudgetExhausted(
+                        f"the {period} budget of {key} cannot cover this request's maximum "
+                        f"cost of {amount} ({status['spent']} spent, {status['held'] - amount} "
+                        f"in flight, limit {status['limit']}); lower max_tokens or wait",
+                        details={**status, "needed": amount},
+                    )
+                charge.holds[hold.id] = key
+    return charge
+
+
+def settle(
+    store: Store,
+    charge: Charge,
+    actual: int,
+    *,
+    provider_account: str | None,
+    row: dict[str, Any],
+) -> int:
+    """Charge ``actual`` (capped at the hold) and record the usage row, once; returns what
+    was charged. Budget holds of providers the request did not use settle at 0."""
+    if charge.settled:
+        return 0
+    posted = min(max(0, actual), charge.amount)
+    now = time.time()
+    with store.begin() as conn:
+        if not usage.record(
+            conn,
+            request_id=charge.request_id,
+            owner=charge.owner,
+            model=charge.model,
+            cost=posted,
+            reserved=charge.amount,
+            created_at=now,
+            **row,
+        ):
+            charge.settled = True
+            return 0
+        if charge.amount > 0:
+            _settle_credits(conn, charge, posted, now)
+            used = f"provider:{provider_account}" if provider_account else None
+            for hold_id, key in sorted(charge.holds.items(), key=lambda kv: (kv[1], kv[0])):
+                unused_provider = key.startswith("provider:") and key != used
+                budgets.settle_budget(conn, hold_id, 0 if unused_provider else posted, now=now)
+    charge.settled = True
+    return posted
+
+
+def _settle_credits(conn: Connection, charge: Charge, posted: int, now: float) -> None:
+    entry = {"account": charge.owner, "job_id": charge.request_id, "round": 0, "created_at": now}
+    if not _insert_once(conn, kind="post", amount=posted, reason=f"chat {charge.model}", **entry):
+        return
+    if charge.amount > posted:
+        conn.execute(
+            ledger_entries.insert().values(
+                kind="void", amount=charge.amount - posted, reason="unused reservation", **entry
+            )
+        )
+    conn.execute(
+        update(credit_accounts)
+        .where(credit_accounts.c.account == charge.owner)
+        .values(
+            held=credit_accounts.c.held - charge.amount,
+            available=credit_accounts.c.available + (charge.amount - posted),
+            updated_at=now,
+        )
+    )

@@ -1,0 +1,212 @@
+"""One chat request through the platform: checked against the model's limits, its maximum
+cost held, routed (fallbacks, retries, breakers), settled on the usage the provider
+reported, recorded and counted. The HTTP routes are a thin layer over this."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
+
+import anyio
+import anyio.to_thread
+
+from renderhouse.accounts import User
+from renderhouse.errors import InvalidInput
+from renderhouse.models import charges, instruments
+from renderhouse.models.charges import Charge
+from renderhouse.models.deployments import Deployment
+from renderhouse.models.registry import ModelRegistry
+from renderhouse.models.routing import Routed, RoutedStream, Router
+from renderhouse.providers.base import (
+    ChatRequest,
+    Delta,
+    StreamEvent,
+    Usage,
+    delivered_tokens,
+    estimate_tokens,
+    message_text,
+)
+from renderhouse.providers.errors import ProviderError
+from renderhouse.store.database import Store
+
+PER_MESSAGE_TOKENS = 4
+"""Chat templates wrap each message in a few tokens of their own."""
+
+
+class ContextTooLong(InvalidInput):
+    code = "context_length_exceeded"
+    http_status = 400
+
+
+@dataclass
+class Plan:
+    model: str
+    request: ChatRequest
+    prompt_tokens: int
+    chain: list[Deployment]
+    max_cost: int
+
+
+class Gateway:
+    def __init__(self, registry: ModelRegistry, store: Store) -> None:
+        self.registry, self.store = registry, store
+        self.router = Router(registry)
+
+    def plan(self, request: ChatRequest) -> Plan:
+        """The request as it will be sent (max_tokens bounded by the model) and what it
+        may cost at most; refuses what no deployment could take."""
+        model = self.registry.get(request.model)
+        prompt = estimate_tokens(message_text(request.messages))
+        prompt += PER_MESSAGE_TOKENS * len(request.messages)
+        limit = model.max_output_tokens
+        max_tokens = limit if request.max_tokens is None else min(request.max_tokens, limit)
+        if prompt + 1 > model.context_tokens:
+            raise ContextTooLong(
+                f"the messages are about {prompt} tokens and {request.model} takes "
+                f"{model.context_tokens}; shorten them or pick a model with a longer context",
+                details={"prompt_tokens": prompt, "context_tokens": model.context_tokens},
+            )
+        chain = self.registry.chain(request.model)
+        max_cost = max(d.cost(prompt, max_tokens) for d in chain)
+        return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
+
+    async def _reserve(self, user: User, plan: Plan) -> Charge:
+        accounts = {d.settings.account for d in plan.chain}
+        return await anyio.to_thread.run_sync(
+            charges.reserve, self.store, user.id, plan.model, plan.max_cost, accounts
+        )
+
+    async def _settle(
+        self,
+        charge: Charge,
+        user: User,
+        plan: Plan,
+        deployment: Deployment | None,
+        usage: Usage | None,
+        error: str | None,
+        started: float,
+        ttft: float | None = None,
+        source: str = "api",
+    ) -> None:
+        prompt = usage.prompt_tokens if usage and usage.prompt_tokens else plan.prompt_tokens
+        completion = usage.completion_tokens if usage else 0
+        cost = deployment.cost(prompt, completion) if deployment and usage else 0
+        latency = time.monotonic() - started
+        row = {
+            "key_prefix": user.key_prefix,
+            "deployment": deployment.id if deployment else None,
+            "source": source,
+            "ok": error is None,
+            "error_code": error,
+            "prompt_tokens": prompt if usage else 0,
+            "completion_tokens": completion,
+            "latency_ms": latency * 1000,
+            "ttft_ms": None if ttft is None else ttft * 1000,
+        }
+        account = deployment.settings.account if deployment else None
+        with anyio.CancelScope(shield=True):
+            charged = await anyio.to_thread.run_sync(
+                lambda: charges.settle(self.store, charge, cost, provider_account=account, row=row)
+            )
+        m = plan.model
+        instruments.REQUESTS.labels(m, "ok" if error is None else error).inc()
+        instruments.LATENCY.labels(m).observe(latency)
+        if usage:
+            instruments.TOKENS.labels(m, "prompt").inc(prompt)
+            instruments.TOKENS.labels(m, "completion").inc(completion)
+        if charged:
+            instruments.COST.labels(m).inc(charged)
+        if ttft is not None:
+            instruments.TTFT.labels(m).observe(ttft)
+        if deployment is not None and plan.chain and deployment is not plan.chain[0]:
+            instruments.FALLBACKS.labels(m).inc()
+        instruments.observe_breakers(plan.chain)
+
+    def _deadline(self) -> float:
+        return time.monotonic() + self.registry.settings.deadline_seconds
+
+    async def complete(self, user: User, request: ChatRequest) -> tuple[Routed, Charge]:
+        plan = self.plan(request)
+        charge = await self._reserve(user, plan)
+        started = time.monotonic()
+        try:
+            routed = await self.router.complete(plan.model, plan.request, deadline=self._deadline())
+        except ProviderError as exc:
+            await self._settle(charge, user, plan, None, None, exc.code, started)
+            raise
+        except BaseException:
+            await self._settle(charge, user, plan, None, None, "cancelled", started)
+            raise
+        await self._settle(
+            charge, user, plan, routed.deployment, routed.completion.usage, None, started
+        )
+        return routed, charge
+
+    async def stream(self, user: User, request: ChatRequest) -> ChatStream:
+        """A stream whose first event is in hand: every failure before it is raised here
+        (so the caller can still answer with an HTTP error)."""
+        plan = self.plan(request)
+        charge = await self._reserve(user, plan)
+        started = time.monotonic()
+        try:
+            routed = await self.router.stream(plan.model, plan.request, deadline=self._deadline())
+        except ProviderError as exc:
+            await self._settle(charge, user, plan, None, None, exc.code, started)
+            raise
+        except BaseException:
+            await self._settle(charge, user, plan, None, None, "cancelled", started)
+            raise
+        return ChatStream(self, user, plan, charge, routed, started)
+
+
+class ChatStream:
+    """Events of a routed stream; settles exactly once when iteration stops, on the usage
+    the provider reported or, if the stream broke or the reader left, on what was
+    delivered."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        user: User,
+        plan: Plan,
+        charge: Charge,
+        routed: RoutedStream,
+        started: float,
+    ) -> None:
+        self.gateway, self.user, self.plan, self.charge = gateway, user, plan, charge
+        self.routed, self.started = routed, started
+        self.usage: Usage | None = None
+        self.delivered = 0
+        self.error: str | None = None
+
+    @property
+    def deployment(self) -> Deployment:
+        return self.routed.deployment
+
+    async def events(self) -> AsyncIterator[StreamEvent]:
+        error: str | None = "cancelled"
+        try:
+            async for event in self.routed.events():
+                if isinstance(event, Usage):
+                    self.usage = event
+                elif isinstance(event, Delta):
+                    self.delivered += delivered_tokens(event.delta)
+                yield event
+            error = None
+        except ProviderError as exc:
+            error = exc.code
+            raise
+        finally:
+            self.error = error
+            usage = self.usage or Usage(self.plan.prompt_tokens, self.delivered)
+            await self.gateway._settle(
+                self.charge,
+                self.user,
+                self.plan,
+                self.deployment,
+                usage,
+                error,
+                self.started,
+                ttft=self.routed.ttft,
+            )
