@@ -17,16 +17,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from renderhouse.generators.local_context import LocalContext  # noqa: E402
-from renderhouse.generators.schedule import ScheduleGenerator  # noqa: E402
-from renderhouse.generators.schedule.extract import extract  # noqa: E402
-from tests.schedule.corpus import HELD_OUT, make_corpus, make_sample  # noqa: E402
-from tests.schedule.corpus.score import Counts, expand, match  # noqa: E402
+from tests.schedule.corpus import HELD_OUT, make_corpus, make_sample
+from tests.schedule.corpus.score import Counts, expand, match
+
+from renderhouse.generators.local_context import LocalContext
+from renderhouse.generators.schedule import ScheduleGenerator
+from renderhouse.generators.schedule.extract import extract
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--per-cell", type=int, default=3, help="documents per template × locale")
+    ap.add_argument("--per-cell", type=int, default=3, help="documents per template x locale")
     ap.add_argument("--seed", type=int, default=1000)
     args = ap.parse_args()
     corpus = make_corpus(args.per_cell, args.seed)

@@ -73,3 +73,16 @@ def test_struck_and_postponed_rows_are_not_events(tmp_path: Path) -> None:
     got = [e.to_dict() for e in extract(path).events]
     assert match(sample.events, got).f1 == 1.0
     assert {e["source"]["page"] for e in got} == {1, 2}
+
+
+@pytest.mark.parametrize(
+    "template", ["timetable_columns", "roster_dates_rows", "fixtures_columns", "newsletter_dash"]
+)
+def test_pdfium_and_pdfplumber_readers_agree(tmp_path: Path, template: str) -> None:
+    from tests.schedule.corpus import make_sample
+
+    path = tmp_path / "in.pdf"
+    path.write_bytes(make_sample(template, "de", 11).pdf)
+    fast = [e.to_dict() for e in extract(path, reader="pdfium").events]
+    reference = [e.to_dict() for e in extract(path, reader="pdfplumber").events]
+    assert fast and match(reference, fast).f1 == 1.0

@@ -292,7 +292,7 @@ def fixtures_columns(rng: random.Random, loc: str) -> Sample:
     p = Page()
     w = L.WORDS[loc]
     zone = rng.choice(["Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Madrid"])
-    cols = [40, 172, 232, 355, 480]
+    cols = [40, 192, 252, 372, 488]
     heads = [w["date"], w["time"], w["home"], w["away"], w["venue"]]
     events = []
 

@@ -76,7 +76,7 @@ _MDY_TEXT = (
     + _YEAR.format("y")
     + ")?"
 )
-_NUMERIC = _WEEKDAY + r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?:(?P=sep)(?P<c>\d{2,4})|\.)?"
+_NUMERIC = _WEEKDAY + r"(?P<a>\d{1,4})(?P<sep>[./-])(?P<b>\d{1,2})(?:(?P=sep)(?P<c>\d{2,4})|\.)"
 
 DMY_TEXT_RE = re.compile(r"(?<![\w])" + _DMY_TEXT + r"(?![\w])", re.IGNORECASE)
 MDY_TEXT_RE = re.compile(r"(?<![\w])" + _MDY_TEXT + r"(?![\w])", re.IGNORECASE)

@@ -7,11 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from renderhouse.generators.schedule import grid, prose, roster, rows
+from renderhouse.generators.schedule import grid, pdfdoc, pdfium_pages, prose, roster, rows
 from renderhouse.generators.schedule.errors import refuse
 from renderhouse.generators.schedule.events import Event
 from renderhouse.generators.schedule.layout import PageLayout
-from renderhouse.generators.schedule.pdfdoc import Limits, open_checked, read_pages
+from renderhouse.generators.schedule.pdfdoc import Limits, open_checked
 from renderhouse.generators.schedule.reading import Reading, read_document
 
 Progress = Callable[[int, int, str], None]
@@ -34,8 +34,11 @@ def extract(
     timezone: str | None = None,
     limits: Limits | None = None,
     progress: Progress | None = None,
+    reader: str = "pdfium",
 ) -> Extraction:
+    """``reader``: "pdfium" (fast, default) or "pdfplumber" (the reference)."""
     limits = limits or Limits()
+    read_pages = pdfium_pages.read_pages if reader == "pdfium" else pdfdoc.read_pages
     total = open_checked(path, limits)
     pages: list[PageLayout] = []
     images = 0

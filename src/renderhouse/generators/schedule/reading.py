@@ -27,9 +27,23 @@ class Reading:
     year: int | None = None
     year_stated: bool = False
     timezone: str | None = None
+    span: tuple[date, date] | None = None
+    """First and last full date the document states: a date without a year takes the year
+    that puts it nearest this span (a rota from 29 December to 11 January)."""
 
     def day(self, f: D.Found) -> date | None:
-        return D.resolve_year(f.day, f.month, f.year, self.year)
+        if f.year or self.span is None:
+            return D.resolve_year(f.day, f.month, f.year, self.year)
+        lo, hi = self.span
+        best: tuple[int, date] | None = None
+        for y in range(lo.year - 1, hi.year + 2):
+            d = D.resolve_year(f.day, f.month, y, None)
+            if d is None:
+                continue
+            gap = (lo - d).days if d < lo else (d - hi).days if d > hi else 0
+            if best is None or gap < best[0] or (gap == best[0] and y == self.year):
+                best = (gap, d)
+        return best[1] if best else None
 
 
 def zones_in(text: str) -> list[str]:
@@ -52,6 +66,13 @@ def read_document(
         years = Counter(int(y) for y in re.findall(r"(?<!\d)((?:19|20)\d\d)(?!\d)", text))
         if years:
             r.year, r.year_stated = years.most_common(1)[0][0], True
+    full = sorted(
+        d
+        for f in D.find_dates(text, r.date_order)
+        if f.year and (d := D.resolve_year(f.day, f.month, f.year, None))
+    )
+    if full:
+        r.span = (full[0], full[-1])
     if timezone:
         r.timezone = timezone
     else:

@@ -253,7 +253,13 @@ def _strip_when(text: str, r: Reading) -> str:
     """The text without its dates, times and zone names (what is left names the event)."""
     spans = [(f.start, f.end) for f in D.find_dates(text, r.date_order)]
     spans += [(f.start, f.end) for f in D.find_times(text)]
-    for start, end in sorted(spans, reverse=True):
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    for start, end in reversed(merged):
         text = text[:start] + " " + text[end:]
     for z in zones_in(text):
         text = text.replace(z, " ")
