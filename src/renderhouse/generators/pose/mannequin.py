@@ -280,7 +280,7 @@ def _sphere(c, r, n=12):
     return np.array(verts), np.array(norms), np.array(tris)
 
 
-COLOURS = {"left": (0.62, 0.66, 0.74), "right": (0.76, 0.68, 0.6), "": (0.72, 0.72, 0.72)}
+COLOURS = {"left": (0.34, 0.42, 0.55), "right": (0.58, 0.44, 0.34), "": (0.5, 0.5, 0.5)}
 
 
 def _body(pos: dict[str, np.ndarray], index: dict[str, int]):
