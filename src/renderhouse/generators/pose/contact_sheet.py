@@ -16,11 +16,11 @@ def contact_sheet(tiles: list[tuple[str, bytes]], tile: int = 256, columns: int 
     sheet = Image.new("RGB", (columns * tile, rows * (tile + label_h)), "white")
     draw = ImageDraw.Draw(sheet)
     for k, (label, data) in enumerate(tiles):
-        with Image.open(io.BytesIO(data)) as im:
-            im = im.convert("RGBA")
-            im.thumbnail((tile, tile))
-            x, y = (k % columns) * tile, (k // columns) * (tile + label_h)
-            sheet.paste(im, (x + (tile - im.width) // 2, y), im)
+        with Image.open(io.BytesIO(data)) as src:
+            im = src.convert("RGBA")
+        im.thumbnail((tile, tile))
+        x, y = (k % columns) * tile, (k // columns) * (tile + label_h)
+        sheet.paste(im, (x + (tile - im.width) // 2, y), im)
         draw.text((x + 4, y + tile + 3), label[:40], fill=(40, 40, 40))
     out = io.BytesIO()
     sheet.save(out, "PNG", optimize=False, compress_level=3)

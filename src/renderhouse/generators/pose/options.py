@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, field_validator
 from renderhouse.generators.fields import UploadedFile
 
 MAX_BATCH = 16
+Format = Literal["png", "webp"]
 CAMERAS = {"front": 0.0, "three-quarter": 35.0, "side": 90.0, "back": 180.0}
 
 
@@ -29,7 +30,7 @@ class PoseInput(BaseModel):
     background: str = "#f2f2f2"
     lighting: Literal["studio", "soft", "contrast"] = "studio"
     aa: Literal["off", "fast", "high", "ultra"] = "high"
-    formats: list[Literal["png", "webp"]] = Field(default_factory=lambda: ["png"], min_length=1)
+    formats: list[Format] = Field(default_factory=lambda: list[Format](["png"]), min_length=1)
     glb: bool = Field(False, description="also write each posed avatar as a GLB")
     contact_sheet: bool = True
 

@@ -9,6 +9,8 @@ means the same thing on every rig (VRM's "normalized" bones).
 
 from __future__ import annotations
 
+from collections.abc import Container
+
 import numpy as np
 
 SIDES = ("left", "right")
@@ -89,7 +91,7 @@ for _s, _out in (("left", _LEFT), ("right", _RIGHT)):
         AIMS[f"{_s}{_f}Intermediate"] = ((f"{_s}{_f}Distal",), _out)
 
 
-def present_parent(bone: str, mapped: set[str] | dict[str, int]) -> str | None:
+def present_parent(bone: str, mapped: Container[str]) -> str | None:
     """The nearest ancestor of ``bone`` in the canonical hierarchy that the rig has."""
     parent = PARENTS[bone]
     while parent is not None and parent not in mapped:
