@@ -92,7 +92,7 @@ async def test_gltf_zip(alice: httpx.AsyncClient, runtime) -> None:
         ("notgltf.glb", glb(b'{"a": 1}'), 422, "invalid_gltf"),
         ("chunk.glb", glb(binary=b"x" * 8)[:-4] + b"", 422, "invalid_glb"),
         ("img.png", b"\x89PNG\r\n\x1a\n" + b"\0" * 100, 415, "unsupported_media_type"),
-        ("empty.glb", b"", 415, "unsupported_media_type"),
+        ("empty.glb", b"", 422, "empty_file"),
         ("cut.pdf", b"%PDF-1.7\n1 0 obj\n", 422, "invalid_pdf"),
         ("x.gltf", b"{broken", 422, "invalid_gltf"),
         ("slip.zip", gltf_zip({"../../evil.sh": b"#!/bin/sh"}), 422, "unsafe_zip"),

@@ -1,27 +1,32 @@
 """What an uploaded file really is, judged by its bytes, never by its name or the client's
-Content-Type: a GLB (magic, version 2, a length that matches the file, a JSON chunk that
-parses, chunk lengths that fit), a glTF JSON file, a zip holding one glTF and its buffers
-(guarded against zip-slip paths, links and zip bombs), or a PDF."""
+Content-Type: a GLB, a glTF JSON file, a zip holding one glTF and its files (guarded against
+zip-slip paths, links, encryption, unknown compression, damaged data and zip bombs), or a
+PDF. A model is refused at upload for anything the renderer would refuse
+(``renderhouse.scene.gltf_validate``), so a job never starts on a model that cannot load;
+every refusal is a 4xx with a code and a sentence, whatever the bytes."""
 
 from __future__ import annotations
 
-import json
+import os
 import re
+import shutil
 import stat
-import struct
+import tempfile
 import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
 
 from renderhouse.api.errors import UnsupportedMedia
-from renderhouse.errors import InvalidInput
+from renderhouse.errors import InvalidInput, ModelError
+from renderhouse.scene.glb_container import GLB_MAGIC, split_glb
+from renderhouse.scene.gltf_json import parse_gltf_json
+from renderhouse.scene.gltf_validate import validate_model
 
-GLB_MAGIC, JSON_CHUNK, BIN_CHUNK = b"glTF", 0x4E4F534A, 0x004E4942
 MAX_JSON_BYTES = 64 << 20
 MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_RATIO = 200  # uncompressed/compressed per entry; past this it is a bomb, not a model
+ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -29,8 +34,9 @@ _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
 class Detected:
     content_type: str
     extension: str
-    members: list[zipfile.ZipInfo] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)  # a zip's members, extracted under root
     main: str | None = None  # inside a zip: the .gltf (or .glb) to render
+    warnings: list[str] = field(default_factory=list)
 
 
 def clean_name(name: str, extension: str = "") -> str:
@@ -46,102 +52,152 @@ def _bad(code: str, message: str) -> InvalidInput:
     return InvalidInput(message, code=code, details={"field": "file"})
 
 
-def _json_object(data: bytes, what: str) -> dict[str, Any]:
+def _model(path: Path, kind: str) -> list[str]:
+    """Run the renderer's own validation; its ``ModelError`` codes reach the caller."""
     try:
-        doc = json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _bad("invalid_gltf", f"the {what} JSON does not parse: {exc}") from None
-    if not isinstance(doc, dict) or not isinstance(doc.get("asset"), dict):
-        raise _bad("invalid_gltf", f"the {what} JSON is not a glTF document (no 'asset')")
-    return doc
+        return validate_model(path).warnings
+    except ModelError as exc:
+        exc.details = {"field": "file", **exc.details}
+        if exc.code == "missing_resource" and kind == ".gltf":
+            exc.message += "; upload a zip of the .gltf with the files it refers to"
+            exc.args = (exc.message,)
+        raise
 
 
-def check_glb(path: Path) -> None:
-    size = path.stat().st_size
-    with path.open("rb") as fh:
-        header = fh.read(20)
-        if len(header) < 20:
-            raise _bad("invalid_glb", "the GLB is shorter than its 20-byte header")
-        _magic, version, length, json_len, json_type = struct.unpack("<4sIIII", header)
-        if version != 2:
-            raise _bad("invalid_glb", f"GLB version {version} is not supported (only 2)")
-        if length != size:
-            raise _bad("invalid_glb", f"the GLB header says {length} bytes but the file has {size}")
-        if json_type != JSON_CHUNK or json_len == 0 or 20 + json_len > length:
-            raise _bad("invalid_glb", "the GLB's first chunk is not a JSON chunk that fits")
-        if json_len > MAX_JSON_BYTES:
-            raise _bad("invalid_glb", "the GLB's JSON chunk is larger than 64 MB")
-        _json_object(fh.read(json_len), "GLB")
-        offset = 20 + json_len
-        while offset < length:
-            chunk = fh.read(8)
-            if len(chunk) < 8:
-                raise _bad("invalid_glb", "the GLB ends inside a chunk header")
-            chunk_len, chunk_type = struct.unpack("<II", chunk)
-            if offset + 8 + chunk_len > length:
-                raise _bad("invalid_glb", "a GLB chunk claims more bytes than the file has")
-            if chunk_type != BIN_CHUNK:
-                raise _bad("invalid_glb", f"unknown GLB chunk type 0x{chunk_type:08x}")
-            fh.seek(chunk_len, 1)
-            offset += 8 + chunk_len
+def check_glb(path: Path) -> list[str]:
+    try:
+        parts = split_glb(path.read_bytes())
+    except ModelError as exc:
+        raise _bad("invalid_glb", exc.message) from None
+    if len(parts.json) > MAX_JSON_BYTES:
+        raise _bad("invalid_glb", "the GLB's JSON chunk is larger than 64 MB")
+    try:
+        parse_gltf_json(parts.json, "GLB")
+    except ModelError as exc:
+        raise _bad("invalid_gltf", exc.message) from None
+    del parts
+    return _model(path, ".glb")
 
 
-def member_path(info: zipfile.ZipInfo) -> str:
-    name = info.filename.replace("\\", "/")
-    parts = PurePosixPath(name).parts
-    if name.startswith("/") or re.match(r"^[A-Za-z]:", name) or ".." in parts or not parts:
-        raise _bad("unsafe_zip", f"zip entry {info.filename!r} points outside the archive")
-    if stat.S_ISLNK(info.external_attr >> 16):
-        raise _bad("unsafe_zip", f"zip entry {info.filename!r} is a symbolic link")
+def check_gltf_json(path: Path) -> list[str]:
+    """A lone .gltf, validated in a directory of its own so that no relative uri can reach
+    another file on the server."""
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise _bad("invalid_gltf", "a .gltf JSON file is limited to 64 MB")
+    with tempfile.TemporaryDirectory(prefix="gltf-check-") as tmp:
+        alone = Path(tmp) / "model.gltf"
+        try:
+            os.link(path, alone)
+        except OSError:
+            shutil.copyfile(path, alone)
+        return _model(alone, ".gltf")
+
+
+def member_path(name: str, mode: int = 0) -> str:
+    """The safe relative path a zip member is stored under; refuses escapes and links."""
+    norm = name.replace("\\", "/")
+    parts = PurePosixPath(norm).parts
+    if norm.startswith("/") or re.match(r"^[A-Za-z]:", norm) or ".." in parts or not parts:
+        raise _bad("unsafe_zip", f"zip entry {name[:200]!r} points outside the archive")
+    if stat.S_ISLNK(mode):
+        raise _bad("unsafe_zip", f"zip entry {name[:200]!r} is a symbolic link")
     return "/".join(clean_name(p) for p in parts)
 
 
-def check_zip(path: Path, max_total: int) -> Detected:
+def _zip_members(archive: zipfile.ZipFile, max_total: int) -> list[zipfile.ZipInfo]:
+    infos = [i for i in archive.infolist() if not i.is_dir()]
+    if len(infos) > MAX_ZIP_ENTRIES:
+        raise _bad("zip_bomb", f"the zip has more than {MAX_ZIP_ENTRIES} entries")
+    total = 0
+    for info in infos:
+        member_path(info.filename, info.external_attr >> 16)
+        if info.flag_bits & 0x1:
+            raise _bad("invalid_zip", f"zip entry {info.filename[:200]!r} is encrypted")
+        if info.compress_type not in ZIP_METHODS:
+            raise _bad(
+                "invalid_zip",
+                f"zip entry {info.filename[:200]!r} uses compression method "
+                f"{info.compress_type}; only stored and deflate are accepted",
+            )
+        total += info.file_size
+        ratio = info.file_size / max(info.compress_size, 1)
+        if total > max_total or ratio > MAX_ZIP_RATIO:
+            raise _bad("zip_bomb", "the zip expands far beyond its size; refused as a bomb")
+    return infos
+
+
+def _extract(archive: zipfile.ZipFile, infos: list[zipfile.ZipInfo], root: Path, budget: int):
+    """Write each member under ``root``, counting real bytes (headers can lie about sizes);
+    zipfile itself stops at the declared size and checks the CRC."""
+    files = []
+    for info in infos:
+        rel = member_path(info.filename, info.external_attr >> 16)
+        out = root / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with archive.open(info) as fin, out.open("wb") as fout:
+            while chunk := fin.read(1 << 16):
+                budget -= len(chunk)
+                if budget < 0:
+                    raise _bad("zip_bomb", "the zip expands beyond the allowed size")
+                fout.write(chunk)
+        files.append(rel)
+    return files
+
+
+def check_zip(path: Path, max_total: int, root: Path) -> Detected:
+    """Extract a glTF zip into ``root`` and validate the model it holds."""
     try:
-        archive = zipfile.ZipFile(path)
-    except (zipfile.BadZipFile, OSError) as exc:
-        raise _bad("invalid_zip", f"the zip archive is damaged: {exc}") from None
-    with archive:
-        infos = [i for i in archive.infolist() if not i.is_dir()]
-        if len(infos) > MAX_ZIP_ENTRIES:
-            raise _bad("zip_bomb", f"the zip has more than {MAX_ZIP_ENTRIES} entries")
-        total = 0
-        for info in infos:
-            member_path(info)
-            total += info.file_size
-            ratio = info.file_size / max(info.compress_size, 1)
-            if total > max_total or ratio > MAX_ZIP_RATIO:
-                raise _bad("zip_bomb", "the zip expands far beyond its size; refused as a bomb")
-        mains = [i for i in infos if i.filename.lower().endswith((".gltf", ".glb"))]
-        if len(mains) != 1:
-            raise _bad("invalid_gltf", "a glTF zip must hold exactly one .gltf or .glb file")
-        main = mains[0]
-        if main.filename.lower().endswith(".gltf"):
-            if main.file_size > MAX_JSON_BYTES:
+        with zipfile.ZipFile(path) as archive:
+            infos = _zip_members(archive, max_total)
+            mains = [i for i in infos if i.filename.lower().endswith((".gltf", ".glb"))]
+            if len(mains) != 1:
+                raise _bad("invalid_gltf", "a glTF zip must hold exactly one .gltf or .glb file")
+            if mains[0].filename.lower().endswith(".gltf") and mains[0].file_size > MAX_JSON_BYTES:
                 raise _bad("invalid_gltf", "the .gltf JSON is larger than 64 MB")
-            _json_object(archive.read(main), "glTF")
-    return Detected("model/gltf+zip", ".zip", infos, member_path(main))
+            files = _extract(archive, infos, root, max_total)
+            main = member_path(mains[0].filename)
+    except InvalidInput:
+        raise
+    # zipfile and zlib raise many types on damaged archives (BadZipFile for a bad CRC,
+    # zlib.error for corrupt deflate data, EOFError, ValueError, NotImplementedError...):
+    # whatever it is, the archive is at fault.
+    except Exception as exc:
+        raise _bad("invalid_zip", f"the zip archive is damaged: {exc}") from None
+    kind = ".gltf" if main.lower().endswith(".gltf") else ".glb"
+    if kind == ".gltf":
+        try:
+            parse_gltf_json((root / main).read_bytes(), "glTF")
+        except ModelError as exc:
+            raise _bad("invalid_gltf", exc.message) from None
+    warnings = _model(root / main, kind)
+    return Detected("model/gltf+zip", ".zip", files, main, warnings)
 
 
-def detect(path: Path, max_zip_total: int) -> Detected:
+def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
+    """The type of the upload at ``path``; a zip is extracted under ``workdir``."""
+    size = path.stat().st_size
+    if size == 0:
+        raise _bad("empty_file", "the uploaded file is empty (0 bytes); choose the file again")
     with path.open("rb") as fh:
         head = fh.read(16)
-        fh.seek(max(0, path.stat().st_size - 1024))
+        fh.seek(max(0, size - 1024))
         tail = fh.read()
     if head.startswith(GLB_MAGIC):
-        check_glb(path)
-        return Detected("model/gltf-binary", ".glb")
+        return Detected("model/gltf-binary", ".glb", warnings=check_glb(path))
     if head.startswith(b"PK\x03\x04"):
-        return check_zip(path, max_zip_total)
+        return check_zip(path, max_zip_total, workdir)
     if head.startswith(b"%PDF-"):
         if b"%%EOF" not in tail:
             raise _bad("invalid_pdf", "the PDF has no end-of-file marker (truncated?)")
         return Detected("application/pdf", ".pdf")
-    if head.lstrip()[:1] == b"{":
-        if path.stat().st_size > MAX_JSON_BYTES:
+    if head.removeprefix(b"\xef\xbb\xbf").lstrip()[:1] == b"{":
+        if size > MAX_JSON_BYTES:
             raise _bad("invalid_gltf", "a .gltf JSON file is limited to 64 MB")
-        _json_object(path.read_bytes(), "glTF")
-        return Detected("model/gltf+json", ".gltf")
+        try:
+            parse_gltf_json(path.read_bytes(), "glTF")
+        except ModelError as exc:
+            raise _bad("invalid_gltf", exc.message) from None
+        return Detected("model/gltf+json", ".gltf", warnings=check_gltf_json(path))
     raise UnsupportedMedia(
         "unsupported file type: upload a GLB, a glTF (.gltf or a zip of it and its buffers) "
         "or a PDF",

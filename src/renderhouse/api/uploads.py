@@ -7,7 +7,6 @@ from __future__ import annotations
 import secrets
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 from typing import Annotated
 
@@ -19,11 +18,10 @@ from renderhouse import uploads as upload_refs
 from renderhouse.accounts import User
 from renderhouse.api import filetypes
 from renderhouse.api.auth import current_user
-from renderhouse.api.errors import PayloadTooLarge
 from renderhouse.api.multipart import receive_file
 from renderhouse.api.schemas import ERRORS, UploadOut
 from renderhouse.api.state import ApiState, api_state
-from renderhouse.errors import NotFound
+from renderhouse.errors import InvalidInput, NotFound
 from renderhouse.store.schema_auth import uploads
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"], responses={**ERRORS, 413: {}, 415: {}})
@@ -58,35 +56,24 @@ def _out(row: object) -> UploadOut:
     )
 
 
-def _extract(state: ApiState, src: Path, detected: filetypes.Detected, prefix: str) -> int:
-    """Store each zip member, counting real bytes (headers can lie about sizes)."""
-    budget = state.settings.max_upload_mb * (1 << 20) * ZIP_EXPANSION
-    with zipfile.ZipFile(src) as archive, tempfile.TemporaryDirectory() as tmp:
-        for info in detected.members:
-            out = Path(tmp) / "member"
-            with archive.open(info) as fin, out.open("wb") as fout:
-                while chunk := fin.read(1 << 16):
-                    budget -= len(chunk)
-                    if budget < 0:
-                        raise PayloadTooLarge("the zip expands beyond the allowed size")
-                    fout.write(chunk)
-            key = f"{prefix}/{filetypes.member_path(info)}"
-            state.runtime.storage.put_file(key, out, "application/octet-stream")
-    return budget
-
-
 def _store(state: ApiState, user: User, tmp: Path, filename: str, size: int, sha: str) -> UploadOut:
     s = state.settings
-    detected = filetypes.detect(tmp, s.max_upload_mb * (1 << 20) * ZIP_EXPANSION)
-    upload_id = "up_" + secrets.token_hex(12)
-    name = filetypes.clean_name(filename, detected.extension)
-    prefix = upload_refs.prefix(user.id, upload_id)
-    if detected.main is not None:
-        _extract(state, tmp, detected, prefix)
-        key = f"{prefix}/{detected.main}"
-    else:
-        key = f"{prefix}/{name}"
-        state.runtime.storage.put_file(key, tmp, detected.content_type)
+    tmp_root = s.data_dir / "tmp"
+    with tempfile.TemporaryDirectory(prefix="members-", dir=tmp_root) as work:
+        detected = filetypes.detect(tmp, s.max_upload_mb * (1 << 20) * ZIP_EXPANSION, Path(work))
+        upload_id = "up_" + secrets.token_hex(12)
+        name = filetypes.clean_name(filename, detected.extension)
+        prefix = upload_refs.prefix(user.id, upload_id)
+        if detected.main is not None:
+            for rel in detected.files:
+                storage_key = f"{prefix}/{rel}"
+                state.runtime.storage.put_file(
+                    storage_key, Path(work) / rel, "application/octet-stream"
+                )
+            key = f"{prefix}/{detected.main}"
+        else:
+            key = f"{prefix}/{name}"
+            state.runtime.storage.put_file(key, tmp, detected.content_type)
     row = {
         "id": upload_id,
         "owner": user.id,
@@ -113,6 +100,12 @@ async def create_upload(
     tmp_dir = state.settings.data_dir / "tmp"
     received = await receive_file(request, tmp_dir, state.settings.max_upload_mb * (1 << 20))
     try:
+        if received.size == 0:  # before type detection: "empty" says more than "unsupported"
+            raise InvalidInput(
+                "the uploaded file is empty (0 bytes); choose the file again and re-send it",
+                code="empty_file",
+                details={"field": "file"},
+            )
         return await run_in_threadpool(
             _store, state, user, received.path, received.filename, received.size, received.sha256
         )

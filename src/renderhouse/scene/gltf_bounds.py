@@ -145,6 +145,8 @@ def _check_uses(doc: dict[str, Any]) -> None:
                     "bad_gltf",
                     f"{where}'s attributes have different counts {sorted(counts)}; "
                     "they must all describe the same vertices",
+                    mesh=m,
+                    primitive=p,
                 )
             if "indices" in prim:
                 _expect(doc, prim["indices"], f"{where} indices", ("SCALAR",), INDEX_TYPES)
@@ -156,10 +158,15 @@ def _check_uses(doc: dict[str, Any]) -> None:
                     "bad_gltf",
                     f"skin {s} has {len(skin['joints'])} joints but {ibm['count']} "
                     "inverse bind matrices",
+                    skin=s,
                 )
     for a, anim in enumerate(doc.get("animations", [])):
         for c, channel in enumerate(anim["channels"]):
-            _check_channel(doc, anim, channel, f"animation {a} channel {c}")
+            try:
+                _check_channel(doc, anim, channel, f"animation {a} channel {c}")
+            except ModelError as exc:
+                exc.details = {"animation": a, "channel": c, **exc.details}
+                raise
 
 
 def _check_channel(doc: dict[str, Any], anim: dict[str, Any], channel: dict, where: str) -> None:

@@ -36,12 +36,12 @@ def _float(text: str) -> float:
         raise _Refused(f"a number written with {len(text)} characters")
     value = float(text)
     if not math.isfinite(value):
-        raise _Refused(f"the number {text[:40]} is out of range")
+        raise _Refused(f"the number {text[:40]}, out of range")
     return value
 
 
 def _constant(name: str) -> Any:
-    raise _Refused(f"{name} is not a JSON number")
+    raise _Refused(f"the literal {name}, which is not JSON")
 
 
 def _depth(value: Any) -> int:

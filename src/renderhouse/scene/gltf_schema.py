@@ -255,8 +255,6 @@ def _accessor(acc: Node, n: dict[str, int]) -> None:
     acc.enum("type", tuple(TYPE_COUNTS), None)
     acc.int("count", lo=1, default=None)
     acc.bool("normalized")
-    if "byteOffset" in acc and "bufferView" not in acc:
-        raise bad(acc.at("byteOffset"), "must not be set without a bufferView")
     sparse = acc.obj("sparse")
     if sparse is None:
         return
