@@ -1,5 +1,5 @@
 """Fixtures for the render generator: the example canon shipped in examples/render (its
-logo path made absolute) and the CC0 BoomBox model in tests/assets."""
+logo inlined as a data URL, as the CLI does) and the CC0 BoomBox model in tests/assets."""
 
 from __future__ import annotations
 
@@ -11,8 +11,16 @@ import numpy as np
 import pytest
 
 from renderhouse.generators.render.canon import Canon
-from renderhouse.generators.render.canon_images import load_rgba
+from renderhouse.generators.render.canon_images import load_rgba, to_data_url
 from renderhouse.generators.render.composite import trim
+from tests.api.conftest import (  # noqa: F401  (the API fixtures, for test_render_api)
+    alice,
+    anyio_backend,
+    app,
+    runtime,
+    settings,
+    users,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "render"
@@ -21,7 +29,7 @@ MODEL = ROOT / "tests" / "assets" / "BoomBox.glb"
 
 def canon_dict() -> dict[str, Any]:
     data = json.loads((EXAMPLE / "canon.json").read_text())
-    data["logo"]["image"] = str(EXAMPLE / "logo.png")
+    data["logo"]["image"] = to_data_url(EXAMPLE / "logo.png", "logo")
     return data
 
 

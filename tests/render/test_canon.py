@@ -16,7 +16,7 @@ from PIL import Image
 
 from renderhouse.errors import InvalidInput
 from renderhouse.generators.render import RenderGenerator
-from renderhouse.generators.render.canon_images import load_rgba
+from renderhouse.generators.render.canon_images import load_rgba, to_data_url
 from tests.render.conftest import MODEL
 
 
@@ -88,12 +88,26 @@ def _png(w: int, h: int) -> bytes:
     return buf.getvalue()
 
 
-def test_logo_from_a_data_url_and_a_file(tmp_path: Path) -> None:
+def test_logo_from_a_data_url_and_a_file_inlined(tmp_path: Path) -> None:
     data = _png(40, 20)
     url = "data:image/png;base64," + base64.b64encode(data).decode()
     assert load_rgba(url, "logo").shape == (20, 40, 4)
     (tmp_path / "logo.png").write_bytes(data)
-    assert load_rgba(str(tmp_path / "logo.png"), "logo").shape == (20, 40, 4)
+    assert to_data_url(tmp_path / "logo.png", "logo") == url
+
+
+def test_a_canon_never_names_a_server_file(canon_data: dict[str, Any]) -> None:
+    for field, value in (("logo", "/etc/passwd"), ("logo", "logo.png")):
+        canon_data[field] = {**canon_data[field], "image": value}
+        with pytest.raises(InvalidInput) as err:
+            parse(canon_data)
+        assert err.value.code == "invalid_logo"
+        assert "data URL" in err.value.message
+    canon_data = {**canon_data, "logo": {**canon_data["logo"], "image": "data:image/png;base64,"}}
+    canon_data["background"] = {"kind": "image", "image": "/srv/secret.png"}
+    with pytest.raises(InvalidInput) as err:
+        parse(canon_data)
+    assert err.value.code == "invalid_background"
 
 
 def _bomb() -> bytes:
@@ -112,6 +126,10 @@ def _bomb() -> bytes:
     )
 
 
+def _url(content: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(content).decode()
+
+
 @pytest.mark.parametrize(
     ("content", "code", "words"),
     [
@@ -122,23 +140,25 @@ def _bomb() -> bytes:
     ],
 )
 def test_a_logo_that_is_not_a_bounded_image_is_refused(
-    tmp_path: Path, content: bytes, code: str, words: str
+    content: bytes, code: str, words: str
 ) -> None:
-    path = tmp_path / "logo.png"
-    path.write_bytes(content)
     with pytest.raises(InvalidInput) as err:
-        load_rgba(str(path), "logo")
+        load_rgba(_url(content), "logo")
     assert err.value.code == code
     assert words in err.value.message
 
 
 def test_bad_references_are_refused(tmp_path: Path) -> None:
     for ref, words in (
-        (str(tmp_path / "missing.png"), "cannot be read"),
-        ("data:image/png,rawbytes", "must be base64"),
+        (str(tmp_path / "logo.png"), "data URL"),
+        ("data:image/png,rawbytes", "data URL"),
         ("data:image/png;base64,@@@", "not valid base64"),
+        ("data:image/png;base64," + "A" * 12_000_000, "larger than 8 MB"),
     ):
         with pytest.raises(InvalidInput) as err:
             load_rgba(ref, "logo")
         assert err.value.code == "invalid_logo"
         assert words in err.value.message
+    with pytest.raises(InvalidInput) as err:
+        to_data_url(tmp_path / "missing.png", "logo")
+    assert err.value.code == "invalid_logo" and "cannot be read" in err.value.message

@@ -3,6 +3,7 @@ a second identical request takes its plan from the cache; the CLI does the same.
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -79,8 +80,7 @@ def test_render_writes_pictures_plan_and_a_passing_report(
 def test_a_logo_that_is_not_an_image_fails_before_rendering(
     canon_data: dict[str, Any], tmp_path: Path
 ) -> None:
-    (tmp_path / "logo.png").write_bytes(b"GIF89a not ours")
-    canon_data["logo"]["image"] = str(tmp_path / "logo.png")
+    canon_data["logo"]["image"] = "data:image/png;base64," + base64.b64encode(b"GIF89a").decode()
     inp = RenderGenerator().parse_input({"brief": "b", "model": str(MODEL), "canon": canon_data})
     with pytest.raises(InvalidInput) as err:
         run_render(LocalContext(tmp_path / "out"), inp, PlanCache(tmp_path / "plans"))
@@ -136,8 +136,14 @@ def test_cli_refuses_bad_arguments(tmp_path: Path, args: list[str], words: str) 
 def test_cli_names_the_canon_error_code(tmp_path: Path) -> None:
     canon = json.loads((EXAMPLE / "canon.json").read_text())
     canon["palette"][1]["hex"] = "navy"
+    canon["logo"]["image"] = str(EXAMPLE / "logo.png")  # absolute paths work too
     (tmp_path / "canon.json").write_text(json.dumps(canon))
     res = CliRunner().invoke(
         render, [str(MODEL), "--canon", str(tmp_path / "canon.json"), "--brief", "b"]
     )
     assert res.exit_code == 2 and "[invalid_colour]" in res.output
+    (tmp_path / "canon.json").write_text(json.dumps({**canon, "logo": {"image": "gone.png"}}))
+    res = CliRunner().invoke(
+        render, [str(MODEL), "--canon", str(tmp_path / "canon.json"), "--brief", "b"]
+    )
+    assert res.exit_code == 2 and "cannot be read [invalid_logo]" in res.output

@@ -29,6 +29,17 @@ def hex_colour(value: str) -> str:
     return value.strip().lower()
 
 
+def inline_image(value: str, what: str) -> str:
+    if not isinstance(value, str) or not value.startswith("data:image/"):
+        raise PydanticCustomError(
+            f"invalid_{what}",
+            "give the image inline as a data URL (data:image/png;base64,...); a canon never "
+            "names a file on the server (the CLI inlines the paths in a canon file)",
+            {},
+        )
+    return value
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -53,13 +64,18 @@ class Background(Model):
     """solid: the colour; gradient: the top colour."""
     bottom: str | None = None
     """gradient: the bottom colour."""
-    image: str | None = None
-    """image: a path to a PNG/JPEG (on the CLI) or the generator's uploaded background."""
+    image: str | None = Field(default=None, max_length=12_000_000)
+    """image: a PNG/JPEG as a data URL."""
 
     @field_validator("colour", "bottom", mode="before")
     @classmethod
     def _colours(cls, v: str | None) -> str | None:
         return None if v is None else hex_colour(v)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str | None) -> str | None:
+        return None if v is None else inline_image(v, "background")
 
     @model_validator(mode="after")
     def _complete(self) -> Background:
@@ -96,8 +112,8 @@ Anchor = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
 
 class Logo(Model):
-    image: str
-    """A PNG (or SVG) path on the CLI; the uploaded logo in a job."""
+    image: str = Field(max_length=12_000_000)
+    """A PNG (or JPEG) with transparency, as a data URL."""
     placement: Anchor = "top-left"
     width: float = Field(default=0.18, gt=0.0, le=0.8)
     """The logo's width as a fraction of the image width."""
@@ -109,6 +125,11 @@ class Logo(Model):
     safe_zones: list[Zone] = Field(default_factory=list, max_length=8)
     """The logo's box must lie entirely within one of these (none: anywhere in the image)."""
     min_score: float = Field(default=0.8, gt=0.0, le=1.0)
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, v: str) -> str:
+        return inline_image(v, "logo")
 
     @model_validator(mode="after")
     def _sizes(self) -> Logo:

@@ -1,5 +1,7 @@
-"""The canon's pictures (logo, background image), read from a local path or an inline
-``data:image/png;base64,...`` URL, refused with a code when they are not a bounded image.
+"""The canon's pictures (logo, background image), inline as ``data:image/png;base64,...``
+URLs, refused with a code when they are not a bounded image. A canon never names a file on
+the machine that runs it (over HTTP that would read the server's files): the CLI turns the
+paths in a canon file into data URLs first (``to_data_url``).
 
 Checks run before decoding: size on disk, the format's magic bytes, and the pixel count
 from the header, so a decompression bomb is refused before any pixel is allocated."""
@@ -27,30 +29,37 @@ def _bad(code: str, message: str, what: str) -> InvalidInput:
     return InvalidInput(message, code=code, details={"field": what})
 
 
-def read_reference(ref: str, what: str) -> bytes:
-    """The bytes a canon image field names: a data URL or a local file path."""
-    if ref.startswith("data:"):
-        head, _, payload = ref.partition(",")
-        if ";base64" not in head or len(payload) > MAX_BYTES * 4 // 3 + 4:
-            raise _bad(
-                f"invalid_{what}",
-                f"the {what} data URL must be base64 (data:image/png;base64,...) and at most "
-                f"{MAX_BYTES // 2**20} MB",
-                what,
-            )
-        try:
-            return base64.b64decode(payload, validate=True)
-        except (binascii.Error, ValueError):
-            message = f"the {what} data URL is not valid base64"
-            raise _bad(f"invalid_{what}", message, what) from None
-    path = Path(ref)
+def to_data_url(path: Path, what: str) -> str:
+    """A local image file as the data URL a canon carries (the CLI's side)."""
     try:
         size = path.stat().st_size
     except OSError:
-        raise _bad(f"invalid_{what}", f"the {what} file {ref!r} cannot be read", what) from None
+        raise _bad(
+            f"invalid_{what}", f"the {what} file {str(path)!r} cannot be read", what
+        ) from None
     if size > MAX_BYTES:
         raise _bad(f"invalid_{what}", f"the {what} is larger than {MAX_BYTES // 2**20} MB", what)
-    return path.read_bytes()
+    kind = "svg+xml" if path.suffix.lower() == ".svg" else "png"
+    return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
+
+
+def read_reference(ref: str, what: str) -> bytes:
+    """The bytes of a canon image's data URL."""
+    head, _, payload = ref.partition(",")
+    if not head.startswith("data:") or ";base64" not in head:
+        raise _bad(
+            f"invalid_{what}",
+            f"give the {what} inline as a data URL (data:image/png;base64,...); the CLI "
+            "turns a file path in a canon file into one",
+            what,
+        )
+    if len(payload) > MAX_BYTES * 4 // 3 + 4:
+        raise _bad(f"invalid_{what}", f"the {what} is larger than {MAX_BYTES // 2**20} MB", what)
+    try:
+        return base64.b64decode(payload, validate=True)
+    except (binascii.Error, ValueError):
+        message = f"the {what} data URL is not valid base64"
+        raise _bad(f"invalid_{what}", message, what) from None
 
 
 def load_rgba(ref: str, what: str) -> np.ndarray:

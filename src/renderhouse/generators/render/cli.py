@@ -1,6 +1,6 @@
 """``renderhouse render MODEL --canon canon.json --brief "…" -o DIR``: the render generator in
-this process, no server needed. Relative logo and background paths in the canon file are
-read beside the canon file."""
+this process, no server needed. The logo and background paths in the canon file (relative
+to the canon file) are read here and carried inline, as a job submitted over HTTP does."""
 
 from __future__ import annotations
 
@@ -14,17 +14,20 @@ import click
 def _resolve(canon: dict, base: Path) -> dict:
     logo = canon.get("logo")
     if isinstance(logo, dict) and isinstance(logo.get("image"), str):
-        logo["image"] = _beside(logo["image"], base)
+        logo["image"] = _beside(logo["image"], base, "logo")
     bg = canon.get("background")
     if isinstance(bg, dict) and isinstance(bg.get("image"), str):
-        bg["image"] = _beside(bg["image"], base)
+        bg["image"] = _beside(bg["image"], base, "background")
     return canon
 
 
-def _beside(ref: str, base: Path) -> str:
-    if ref.startswith("data:") or Path(ref).is_absolute():
+def _beside(ref: str, base: Path, what: str) -> str:
+    """A canon file's image path (relative to the canon file) as an inline data URL."""
+    from renderhouse.generators.render.canon_images import to_data_url
+
+    if ref.startswith("data:"):
         return ref
-    return str(base / ref)
+    return to_data_url(base / ref if not Path(ref).is_absolute() else Path(ref), what)
 
 
 @click.command()
@@ -70,9 +73,8 @@ def render(
         fail(f"--canon {canon_file}: the canon is a JSON object")
     gen = RenderGenerator()
     try:
-        inp = gen.parse_input(
-            {"brief": brief, "model": str(model), "canon": _resolve(canon, canon_file.parent)}
-        )
+        resolved = _resolve(canon, canon_file.parent)
+        inp = gen.parse_input({"brief": brief, "model": str(model), "canon": resolved})
     except RenderhouseError as exc:
         fail(f"{exc.message} [{exc.code}]")
     assert isinstance(inp, RenderInput)
