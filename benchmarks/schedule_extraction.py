@@ -8,6 +8,7 @@ calendar.ics, review.html) on the synthetic corpus in tests/schedule/corpus.
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
@@ -55,7 +56,14 @@ def main() -> None:
     for name, c in [("micro", micro), ("expanded", expanded), *sorted(split.items()),
                     *sorted(fam.items())]:  # fmt: skip
         print(f"{name:12s} {c.precision:6.3f} {c.recall:6.3f} {c.f1:6.3f}")
-    print(f"extraction: {pages / seconds:.1f} pages/s ({seconds:.2f} s)")
+    print(f"extraction (pdfium reader): {pages / seconds:.1f} pages/s ({seconds:.2f} s)")
+    # the reference reader on the same files, right after, for a ratio under the same load
+    t0 = time.perf_counter()
+    for s in corpus:
+        extract(tmp / f"{s.name}.pdf", reader="pdfplumber")
+    slow = time.perf_counter() - t0
+    print(f"extraction (pdfplumber reader): {pages / slow:.1f} pages/s ({slow:.2f} s); "
+          f"pdfium is {slow / seconds:.1f}x faster")  # fmt: skip
     # a 20-page document end to end: fixtures repeated over 20 pages
     pdf = _twenty_pages(tmp)
     t0 = time.perf_counter()
@@ -64,6 +72,7 @@ def main() -> None:
     print(f"20-page end to end: {time.perf_counter() - t0:.2f} s, {result['pages']} pages, "
           f"{len(result['events'])} events")  # fmt: skip
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    print(f"load average at the end: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
 def _twenty_pages(tmp: Path) -> Path:
