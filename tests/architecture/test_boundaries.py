@@ -10,8 +10,14 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "renderhouse"
-LEAF_PACKAGES = ("generators", "scene")
-LEAF_MAY_IMPORT = ("renderhouse.generators", "renderhouse.scene", "renderhouse.errors")
+# providers: LLM/image protocol clients, a leaf so generators may call providers themselves.
+LEAF_PACKAGES = ("generators", "scene", "providers")
+LEAF_MAY_IMPORT = (
+    "renderhouse.generators",
+    "renderhouse.scene",
+    "renderhouse.providers",
+    "renderhouse.errors",
+)
 ROOT_NAMES = {"__version__"}
 """What a leaf may take from the ``renderhouse`` package itself (``from renderhouse import …``)."""
 

@@ -190,3 +190,32 @@ def test_models_list_in_both_shapes(server, sdk, keys: Keys) -> None:
     assert one["fallbacks"] == ["gpt-fake"] and len(one["deployments"]) == 2
     missing = httpx.get(f"{url}/v1/models/nope", headers={"Authorization": f"Bearer {keys.alice}"})
     assert missing.status_code == 404 and missing.json()["error"]["code"] == "model_not_found"
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)  # the model, not the database
+def test_sdk_streams_from_the_bundled_model(server, sdk, keys: Keys, runtime) -> None:
+    """The README's example: no cloud account, the offline model through the server."""
+    url, _ = server
+    stream = sdk(url, keys.bob).chat.completions.create(  # bob has no credits: it is free
+        model="smollm2",
+        messages=[{"role": "user", "content": "What is the capital of France? One word."}],
+        max_tokens=8,
+        temperature=0,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert "paris" in text.lower()
+    assert chunks[-1].usage is not None and 0 < chunks[-1].usage.completion_tokens <= 8
+    auth = {"Authorization": f"Bearer {keys.bob}"}
+    deadline = time.monotonic() + 10
+    while True:  # the free probe runs as the server starts
+        model = httpx.get(f"{url}/v1/models/smollm2", headers=auth).json()
+        if model["last_check"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.05)
+    assert model["status"] == "up" and model["last_check"].endswith("Z")
+    assert model["deployments"][0]["health"]["latency_p50_ms"] > 0
+    usage = httpx.get(f"{url}/v1/usage", headers=auth).json()
+    assert usage["total"]["cost"] == 0 and usage["total"]["requests"] == 1

@@ -2,7 +2,6 @@
 
 from alembic import context
 
-import renderhouse.models.usage  # model_usage joins metadata
 import renderhouse.store.schema_auth
 import renderhouse.store.schema_ledger  # noqa: F401  (registers its tables on metadata)
 from renderhouse.store.schema import metadata
