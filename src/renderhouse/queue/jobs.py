@@ -6,17 +6,34 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
+
+class JobState(StrEnum):
+    """A job's state. A ``str`` subclass: it is stored, bound to SQL parameters, serialised
+    to JSON and compared with plain strings exactly as its value."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL
+
+
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
-    "queued",
-    "running",
-    "succeeded",
-    "failed",
-    "cancelled",
+    JobState.QUEUED,
+    JobState.RUNNING,
+    JobState.SUCCEEDED,
+    JobState.FAILED,
+    JobState.CANCELLED,
 )
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
+STATES = tuple(JobState)
 
 
 def new_job_id() -> str:
@@ -30,7 +47,7 @@ class Job:
     kind: str
     owner: str
     input: dict[str, Any]
-    state: str
+    state: JobState
     priority: int
     run_at: float
     attempt: int
@@ -76,6 +93,8 @@ class Job:
         for key in ("checkpoint", "result"):
             m[key] = json.loads(m[key]) if m[key] is not None else None
         m["cancel_requested"] = bool(m["cancel_requested"])
+        if m["state"] is not None:
+            m["state"] = JobState(m["state"])
         return cls(**m)
 
     def to_dict(self) -> dict[str, Any]:
