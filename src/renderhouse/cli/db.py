@@ -72,5 +72,9 @@ def check(ctx: click.Context) -> None:
     report("storage", storage)
     report("generators", generators)
     report("redis", redis)
+    from renderhouse.models.reachability import checks as llm_checks
+
+    for name, llm_check in llm_checks(rt.settings.llm):
+        report(name, llm_check)
     if problems:
         raise SystemExit(1)
