@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     """Finished jobs (and their artifacts) older than this are pruned by cleanup."""
     max_upload_mb: int = Field(default=200, ge=1)
     """Largest upload accepted by POST /v1/uploads, in MB."""
+    starter_credits: int = Field(default=200, ge=0)
+    """Credits granted once to each new user (a few demo turntables; 0: none)."""
     rate_limit: str = "120/minute"
     """Requests per API key (limits syntax, e.g. '120/minute')."""
     cors_origins: list[str] = Field(default_factory=list)

@@ -109,9 +109,11 @@ def test_dashboard_runs_a_turntable(server: tuple[str, str], tmp_path: Path) -> 
         assert [r[2] for r in requests].count("/v1/system/stream") == 1
         page.screenshot(path=str(tmp_path / "overview.png"), full_page=True)
 
-        page.fill("#kind", "turntable")
-        page.set_input_files("#model-file", str(ASSETS / "BoomBox.glb"))
-        page.fill("#job-input", '{"frames": 8, "size": 128}')
+        # The form is generated from GET /v1/kinds (issue 19): one control per input field.
+        page.select_option("#kind", "turntable")
+        page.set_input_files("#field-model", str(ASSETS / "BoomBox.glb"))
+        page.fill("#field-frames", "8")
+        page.fill("#field-size", "128")
         page.click("#submit-form button")
         expect(page.locator("#job")).to_be_visible()
         job_id = page.locator("#job-id").inner_text()

@@ -21,6 +21,7 @@ from renderhouse.api import (
     health,
     jobs,
     keys,
+    kinds,
     payments,
     system,
     system_stream,
@@ -112,6 +113,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     for module in (events, uploads, artifacts, keys, credits, budgets, payments, system, health):
         app.include_router(module.router)
     app.include_router(system_stream.router)
+    app.include_router(kinds.router)
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
     # FastAPI's machinery, still inside CORS, metrics and request ids (api/fastpath/submit_lane.py,

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from renderhouse import ledger
 from renderhouse.accounts import User, find_user
 from renderhouse.api.auth import admin_user, current_user
-from renderhouse.api.schemas import ERRORS
+from renderhouse.api.schemas import ERRORS, Timestamp
 from renderhouse.api.state import ApiState, api_state
 
 router = APIRouter(tags=["credits"], responses=ERRORS)
@@ -33,7 +33,7 @@ class EntryOut(BaseModel):
     round: int = Field(0, description="a job's run: 0, then +1 per paid manual retry")
     reason: str
     provider: str | None
-    created_at: float
+    created_at: Timestamp
 
 
 class LedgerPage(BaseModel):

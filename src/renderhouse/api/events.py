@@ -22,6 +22,7 @@ from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState
 from renderhouse.errors import RenderhouseError
 from renderhouse.queue.jobs import TERMINAL
+from renderhouse.timestamps import rfc3339
 
 router = APIRouter(prefix="/v1/jobs", tags=["events"], responses=ERRORS)
 
@@ -78,7 +79,7 @@ async def follow(state: ApiState, job_id: str, after_id: int) -> AsyncIterator[d
 def _sse(event: dict[str, Any]) -> str:
     if not event:
         return ": keep-alive\n\n"
-    data = json.dumps({"ts": event["ts"], **event["data"]}, separators=(",", ":"))
+    data = json.dumps({"ts": rfc3339(event["ts"]), **event["data"]}, separators=(",", ":"))
     return f"id: {event['id']}\nevent: {event['type']}\ndata: {data}\n\n"
 
 
@@ -141,7 +142,7 @@ async def job_ws(websocket: WebSocket, job_id: str) -> None:
     try:
         async for event in follow(state, job_id, start):
             if event:
-                await websocket.send_json(event)
+                await websocket.send_json({**event, "ts": rfc3339(event["ts"])})
         await websocket.close(code=1000)
     except WebSocketDisconnect:
         return

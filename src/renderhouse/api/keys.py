@@ -56,8 +56,13 @@ def create_user(
     _: Annotated[User, Depends(admin_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> dict[str, Any]:
+    """Create a user; it gets the starter credits (RENDERHOUSE_STARTER_CREDITS) once."""
+    from renderhouse.ledger.starter import grant_starter
+
     with state.runtime.store.begin() as conn:
-        return accounts.create_user(conn, body.name, org=body.org, is_admin=body.is_admin).to_dict()
+        user = accounts.create_user(conn, body.name, org=body.org, is_admin=body.is_admin)
+        granted = grant_starter(conn, user.id, state.settings.starter_credits)
+    return {**user.to_dict(), "starter_credits": state.settings.starter_credits if granted else 0}
 
 
 @router.get("/v1/admin/keys")

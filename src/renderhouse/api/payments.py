@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from renderhouse.accounts import User
 from renderhouse.api.auth import current_user
-from renderhouse.api.schemas import ERRORS
+from renderhouse.api.schemas import ERRORS, Timestamp
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.errors import NotConfigured
 from renderhouse.ledger import duitku, orders, stripe_webhook
@@ -37,7 +37,7 @@ class OrderOut(BaseModel):
     provider: str
     state: str
     payment_url: str | None
-    created_at: float
+    created_at: Timestamp
 
 
 def _duitku(state: ApiState) -> duitku.DuitkuClient:

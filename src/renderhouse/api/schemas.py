@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, PlainSerializer, WithJsonSchema
 
 from renderhouse.queue.enqueue import MAX_PRIORITY
 from renderhouse.queue.jobs import Job
+from renderhouse.timestamps import rfc3339
+
+Timestamp = Annotated[
+    float,
+    PlainSerializer(rfc3339, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time", "example": "2026-12-07T15:24:01Z"}),
+]
+"""A time in a response: stored as epoch seconds, shown as RFC 3339 (``timestamps.py``)."""
 
 
 class JobCreate(BaseModel):
@@ -53,10 +61,10 @@ class JobOut(BaseModel):
     error: JobError | None
     cost: Cost
     webhook_url: str | None
-    created_at: float
-    started_at: float | None
-    finished_at: float | None
-    updated_at: float
+    created_at: Timestamp
+    started_at: Timestamp | None
+    finished_at: Timestamp | None
+    updated_at: Timestamp
 
     @classmethod
     def of(cls, job: Job) -> JobOut:
@@ -101,7 +109,7 @@ class ArtifactOut(BaseModel):
     size: int
     sha256: str
     url: str
-    expires_at: int
+    expires_at: Timestamp
 
 
 class UploadOut(BaseModel):
@@ -110,7 +118,7 @@ class UploadOut(BaseModel):
     content_type: str
     size: int
     sha256: str
-    created_at: float
+    created_at: Timestamp
     ref: str = Field(description="use this string in a job input to refer to the file")
 
 

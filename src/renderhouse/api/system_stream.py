@@ -39,6 +39,7 @@ from renderhouse.api.state import ApiState
 from renderhouse.errors import RenderhouseError
 from renderhouse.ops import firing, resources
 from renderhouse.queue.jobs import RUNNING, Job
+from renderhouse.timestamps import rfc3339
 
 router = APIRouter(tags=["system"], responses=ERRORS)
 
@@ -89,8 +90,8 @@ def _job(job: Job, viewer: User) -> dict[str, Any]:
             "message": job.progress_message,
         },
         "error": job.error_code,
-        "created_at": job.created_at,
-        "finished_at": job.finished_at,
+        "created_at": rfc3339(job.created_at),
+        "finished_at": rfc3339(job.finished_at) if job.finished_at else None,
     }
 
 

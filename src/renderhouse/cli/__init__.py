@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
+from renderhouse.cli.groups import HelpGroup
 from renderhouse.errors import RenderhouseError
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def _all_commands() -> dict[str, str]:
     return {**COMMANDS, **found}
 
 
-class _Group(click.Group):
+class _Group(HelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_all_commands())
 
@@ -83,7 +84,11 @@ class _Group(click.Group):
     "--data-dir", type=click.Path(path_type=Path), help="Data directory (RENDERHOUSE_DATA_DIR)."
 )
 @click.option("--database-url", help="Database URL (RENDERHOUSE_DATABASE_URL).")
-@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))
+@click.option(
+    "--log-level",
+    type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]),
+    help="Log level (RENDERHOUSE_LOG_LEVEL).",
+)
 @click.version_option(package_name="renderhouse")
 @click.pass_context
 def main(ctx: click.Context, settings_file: Path | None, **flags: Any) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import Connection
 
 from renderhouse.accounts import find_user
 from renderhouse.cli import runtime
+from renderhouse.cli.groups import HelpGroup
 from renderhouse.ledger import budgets as library
 
 out = Console()
@@ -35,7 +36,7 @@ def _limit(value: str) -> int | None:
     return limit
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def budgets() -> None:
     """Spending caps per user, org or provider and per UTC day or month."""
 

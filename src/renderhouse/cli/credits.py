@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import UTC, datetime
 
 import click
 from rich.console import Console
@@ -14,15 +13,33 @@ from sqlalchemy import Connection
 from renderhouse import ledger
 from renderhouse.accounts import find_user
 from renderhouse.cli import runtime
+from renderhouse.cli.groups import HelpGroup, echo_json
+from renderhouse.errors import InvalidInput
+from renderhouse.timestamps import rfc3339
 
 out = Console()
 
 
-def _account(conn: Connection, ref: str, raw: bool) -> str:
+def _account(conn: Connection, ref: str | None, raw: bool) -> str:
+    if ref is None:
+        return _only_admin(conn)
     return ref if raw else find_user(conn, ref).id
 
 
-@click.group()
+def _only_admin(conn: Connection) -> str:
+    """No USER given: the administrator, when there is one (``serve`` makes ``admin``)."""
+    from renderhouse.accounts import list_users
+
+    admins = [u for u in list_users(conn) if u.is_admin]
+    if len(admins) != 1:
+        raise InvalidInput(
+            f"there are {len(admins)} administrators: name the USER (id or name)",
+            code="user_required",
+        )
+    return admins[0].id
+
+
+@click.group(cls=HelpGroup)
 def credits() -> None:
     """Credit balances, grants and the ledger's reconciliation."""
 
@@ -48,10 +65,12 @@ def grant(
 
 
 @credits.command("balance")
-@click.argument("user")
-@click.option("--raw-account", is_flag=True)
+@click.argument("user", required=False)
+@click.option("--raw-account", is_flag=True, help="USER is an account key, not a user.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON (the default output).")
 @click.pass_context
-def balance(ctx: click.Context, user: str, raw_account: bool) -> None:
+def balance(ctx: click.Context, user: str | None, raw_account: bool, as_json: bool) -> None:
+    """Available and held credits of USER (id or name; default: the administrator)."""
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
@@ -60,19 +79,26 @@ def balance(ctx: click.Context, user: str, raw_account: bool) -> None:
 
 
 @credits.command("ledger")
-@click.argument("user")
-@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--raw-account", is_flag=True)
+@click.argument("user", required=False)
+@click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True,
+              help="At most this many entries.")  # fmt: skip
+@click.option("--raw-account", is_flag=True, help="USER is an account key, not a user.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.pass_context
-def ledger_cmd(ctx: click.Context, user: str, limit: int, raw_account: bool) -> None:
-    """USER's entries, newest first."""
+def ledger_cmd(
+    ctx: click.Context, user: str | None, limit: int, raw_account: bool, as_json: bool
+) -> None:
+    """USER's entries, newest first (USER: id or name; default: the administrator)."""
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
         rows = ledger.entries(conn, _account(conn, user, raw_account), limit=limit)
+    if as_json:
+        echo_json(rows, times=("created_at",))
+        return
     table = Table("id", "when", "kind", "amount", "job", "reason")
     for e in rows:
-        when = datetime.fromtimestamp(e["created_at"], UTC).strftime("%Y-%m-%d %H:%M:%S")
+        when = rfc3339(int(e["created_at"]))
         table.add_row(
             str(e["id"]), when, e["kind"], str(e["amount"]), e["job_id"] or "", e["reason"]
         )

@@ -6,12 +6,13 @@ import click
 from rich.console import Console
 
 from renderhouse.cli import runtime
+from renderhouse.cli.groups import HelpGroup
 from renderhouse.store.migrate import current_revision, head_revision, upgrade
 
 out = Console()
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def db() -> None:
     """Database schema."""
 

@@ -137,8 +137,14 @@ async def _serve_all(server: uvicorn.Server, w: Worker) -> None:
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.option("--workers", "concurrency", type=click.IntRange(1, 256), help="Worker concurrency.")
 @click.pass_context
 def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> None:
@@ -156,8 +162,14 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
 
 
 @click.command()
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(1, 65535), default=8000, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on.",
+)
 @click.pass_context
 def api(ctx: click.Context, host: str, port: int) -> None:
     """The HTTP API only (run workers elsewhere). For several processes use

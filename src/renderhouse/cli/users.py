@@ -3,21 +3,21 @@ printed once, at creation; only its hash is stored."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import click
 
 from renderhouse import accounts
 from renderhouse.cli import runtime
+from renderhouse.cli.groups import HelpGroup, echo_json
+from renderhouse.timestamps import rfc3339
+
+KEY_TIMES = ("created_at", "last_used_at", "revoked_at", "expires_at")
 
 
 def _when(ts: float | None) -> str:
-    if ts is None:
-        return "-"
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M")
+    return "-" if ts is None else rfc3339(int(ts))
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def users() -> None:
     """Manage users."""
 
@@ -31,41 +31,53 @@ def users() -> None:
 def create_user(
     ctx: click.Context, name: str, org: str | None, is_admin: bool, no_key: bool
 ) -> None:
-    """Create a user (and print an API key for it, once)."""
+    """Create a user NAME (and print an API key for it, once). A new user gets the starter
+    credits (RENDERHOUSE_STARTER_CREDITS) once."""
+    from renderhouse.ledger.starter import grant_starter
+
     rt = runtime(ctx)
     rt.prepare_store()
+    starter = rt.settings.starter_credits
     with rt.store.begin() as conn:
         user = accounts.create_user(conn, name, org=org, is_admin=is_admin)
+        granted = grant_starter(conn, user.id, starter)
         key = (
             None
             if no_key
             else accounts.create_key(conn, user, scope="admin" if is_admin else "user", name="cli")
         )
     click.echo(f"user {user.name} ({user.id}) created")
+    if granted:
+        click.echo(f"granted {starter} starter credits (RENDERHOUSE_STARTER_CREDITS)")
     if key:
         click.echo(f"API key (shown once, store it now): {key}")
 
 
 @users.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_users(ctx: click.Context) -> None:
+def list_users(ctx: click.Context, as_json: bool) -> None:
+    """Every user, oldest first."""
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
-        for u in accounts.list_users(conn):
-            click.echo(
-                f"{u.id}  {u.name}  org={u.org or '-'}  admin={'yes' if u.is_admin else 'no'}"
-            )
+        found = accounts.list_users(conn)
+    if as_json:
+        echo_json([u.to_dict() for u in found])
+        return
+    for u in found:
+        click.echo(f"{u.id}  {u.name}  org={u.org or '-'}  admin={'yes' if u.is_admin else 'no'}")
 
 
-@click.group()
+@click.group(cls=HelpGroup)
 def keys() -> None:
     """Manage API keys."""
 
 
 @keys.command("create")
 @click.argument("user")
-@click.option("--scope", type=click.Choice(accounts.SCOPES), default="user", show_default=True)
+@click.option("--scope", type=click.Choice(accounts.SCOPES), default="user", show_default=True,
+              help="What the key may do.")  # fmt: skip
 @click.option("--name", default="", help="A label to recognise the key by.")
 @click.pass_context
 def create_key(ctx: click.Context, user: str, scope: str, name: str) -> None:
@@ -91,13 +103,18 @@ def revoke_key(ctx: click.Context, prefix: str) -> None:
 
 @keys.command("list")
 @click.option("--user", help="Only this user's keys (id or name).")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 @click.pass_context
-def list_keys(ctx: click.Context, user: str | None) -> None:
+def list_keys(ctx: click.Context, user: str | None, as_json: bool) -> None:
+    """API keys (their prefixes; a key's secret is never stored)."""
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
         user_id = accounts.find_user(conn, user).id if user else None
         rows = accounts.list_keys(conn, user_id)
+    if as_json:
+        echo_json(rows, times=KEY_TIMES)
+        return
     for k in rows:
         state = f"revoked {_when(k['revoked_at'])}" if k["revoked_at"] else "active"
         click.echo(

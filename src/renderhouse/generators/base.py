@@ -110,16 +110,21 @@ class Registry:
                 details={"kind": kind, "known": self.kinds()},
             ) from None
 
+    def public_kinds(self) -> list[str]:
+        """The kinds callers may submit (internal ones left out)."""
+        return [k for k, cls in sorted(self._classes.items()) if not cls.internal]
+
     def public(self, kind: str) -> Generator:
-        """``get`` for a kind callers may submit; internal kinds are refused as unknown."""
-        generator = self.get(kind)
-        if generator.internal:
-            public = [k for k in self.kinds() if not self.cls(k).internal]
+        """``get`` for a kind callers may submit; internal kinds are refused as unknown, and
+        the error names only the public ones."""
+        cls = self._classes.get(kind)
+        if cls is None or cls.internal:
+            public = self.public_kinds()
             raise UnknownKind(
                 f"unknown job kind {kind!r}; known kinds: {', '.join(public) or 'none'}",
                 details={"kind": kind, "known": public},
             )
-        return generator
+        return self.get(kind)
 
     def get(self, kind: str) -> Generator:
         """The (process-wide, warm) instance for ``kind``."""

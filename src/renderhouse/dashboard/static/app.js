@@ -111,14 +111,18 @@ function chart(series) {
   $("chart").replaceChildren(svg);
 }
 
+// A finished job is complete whatever its generator reported (noop reports nothing).
+function fractionOf(job) {
+  return job.state === "succeeded" ? 1 : job.progress?.fraction || 0;
+}
+
 function jobItem(job) {
   const li = el("li");
   const name = `${job.kind} ${job.id.slice(-8)}`;
   // The job pages and their events answer only to the owner's key.
   const a = job.mine ? el("a", name) : el("span", name);
   if (job.mine) a.href = `#/jobs/${job.id}`;
-  const done = job.state === "succeeded" ? 1 : job.progress?.fraction || 0;
-  const pct = Math.round(done * 100);
+  const pct = Math.round(fractionOf(job) * 100);
   li.append(a, " ", el("span", job.state, "state " + job.state), " ", el("span", `${pct}%`));
   if (!job.mine) li.append(" ", el("small", "owner " + job.owner.slice(-8), "muted"));
   if (job.state === "running") {
@@ -141,8 +145,9 @@ function renderSystem(m) {
   const rows = Object.entries(m.queue).map(([kind, q]) => {
     const tr = el("tr");
     const breaker = m.breakers[kind]?.state || "closed";
+    const oldest = q.queued ? Math.round(q.oldest_queued_age || 0) + " s" : "nothing queued";
     for (const v of [kind, q.queued || 0, q.running || 0, q.succeeded || 0, q.failed || 0,
-                     Math.round(q.oldest_queued_age || 0) + " s"]) tr.append(el("td", String(v)));
+                     oldest]) tr.append(el("td", String(v)));
     tr.append(el("td", breaker, breaker === "closed" ? "ok" : "bad"));
     return tr;
   });
@@ -212,14 +217,7 @@ async function submitJob(event) {
   event.preventDefault();
   $("submit-error").textContent = "";
   try {
-    const input = JSON.parse($("job-input").value || "{}");
-    const file = $("model-file").files[0];
-    if (file) {
-      const form = new FormData();
-      form.append("file", file);
-      const up = await api("/v1/uploads", { method: "POST", body: form });
-      input.model = up.ref;
-    }
+    const input = await submitForm.collect();
     const job = await api("/v1/jobs", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
@@ -236,7 +234,7 @@ function renderJob(job) {
   $("job-state").textContent = job.state;
   $("job-state").className = "state " + job.state;
   $("job-attempt").textContent = `${job.attempt}/${job.max_attempts}`;
-  setProgress(job.state === "succeeded" ? 1 : job.progress.fraction, job.progress.message);
+  setProgress(fractionOf(job), job.progress.message);
   $("job-error").textContent = job.error ? `${job.error.code}: ${job.error.message}` : "";
 }
 
@@ -270,7 +268,7 @@ function scheduleArtifacts(id) {
 }
 
 function onEvent(id, type, data) {
-  const item = el("li", `${new Date(data.ts * 1000).toLocaleTimeString()} ${type} ` +
+  const item = el("li", `${new Date(data.ts).toLocaleTimeString()} ${type} ` +
     JSON.stringify(Object.fromEntries(Object.entries(data).filter(([k]) => k !== "ts"))));
   $("events").append(item);
   if (type === "progress" && data.total) setProgress(data.done / data.total, data.message);
@@ -309,6 +307,7 @@ async function route() {
     if (m) { await openJob(m[1]); return; }
     show("overview");
     watchOverview();
+    submitForm.load().catch((e) => { $("submit-error").textContent = e.message; });
   } catch (e) { if (apiKey()) $("login-error").textContent = e.message; }
 }
 
@@ -325,6 +324,7 @@ document.addEventListener("DOMContentLoaded", () => {
   });
   $("logout").addEventListener("click", logout);
   $("submit-form").addEventListener("submit", submitJob);
+  $("kind").addEventListener("change", submitForm.render);
   window.addEventListener("hashchange", route);
   route();
 });
