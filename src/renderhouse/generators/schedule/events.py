@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -34,15 +33,6 @@ class Event:
     def lower(self, factor: float, reason: str) -> None:
         self.confidence *= factor
         self.reasons.append(reason)
-
-    def identity(self, document: str) -> str:
-        """A stable UID: the source document and what makes the event itself (not its
-        confidence or box), so re-running on the same PDF yields the same UIDs."""
-        key = "|".join(
-            [document, self.title.casefold(), self.start.isoformat(),
-             self.location or "", self.rrule or ""]
-        )  # fmt: skip
-        return hashlib.sha256(key.encode()).hexdigest()[:32] + "@renderhouse"
 
     def to_dict(self) -> dict[str, Any]:
         return {

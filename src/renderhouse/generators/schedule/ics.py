@@ -11,6 +11,7 @@ from icalendar import Calendar, Timezone, vRecur
 from icalendar import Event as VEvent
 
 from renderhouse.generators.schedule.events import Event
+from renderhouse.generators.schedule.identity import digest, uids
 
 
 def calendar(
@@ -36,14 +37,16 @@ def calendar(
                 last_date=last.replace(year=last.year + 2, month=1, day=1),
             )
         )
-    for e in events:
-        cal.add_component(_vevent(e, document, stamp))
+    for e, uid in zip(events, uids(events, document), strict=True):
+        cal.add_component(vevent(e, uid, stamp, source=document))
     return cal.to_ical()
 
 
-def _vevent(e: Event, document: str, stamp: datetime) -> VEvent:
+def vevent(e: Event, uid: str, stamp: datetime, *, source: str) -> VEvent:
+    """One VEVENT; ``X-RENDERHOUSE-SOURCE``/``-DIGEST`` let a sync find its own events and
+    skip the unchanged ones."""
     v = VEvent()
-    v.add("uid", e.identity(document))
+    v.add("uid", uid)
     v.add("dtstamp", stamp)
     v.add("summary", e.title)
     if e.location:
@@ -64,4 +67,24 @@ def _vevent(e: Event, document: str, stamp: datetime) -> VEvent:
         if e.exdate:
             v.add("exdate", [d.replace(tzinfo=tz) for d in e.exdate])
     v.add("x-renderhouse-confidence", f"{e.confidence:.3f}")
+    v.add("x-renderhouse-source", source)
+    v.add("x-renderhouse-digest", digest(e))
     return v
+
+
+def single(e: Event, uid: str, *, source: str, now: datetime | None = None) -> bytes:
+    """A VCALENDAR holding one event (and its VTIMEZONE): one CalDAV resource."""
+    cal = Calendar()
+    cal.add("prodid", "-//Renderhouse//schedule//EN")
+    cal.add("version", "2.0")
+    if e.timezone and isinstance(e.start, datetime):
+        year = e.start.date().replace(month=1, day=1)
+        cal.add_component(
+            Timezone.from_tzinfo(
+                ZoneInfo(e.timezone), tzid=e.timezone, first_date=year,
+                last_date=year.replace(year=year.year + 2),
+            )
+        )  # fmt: skip
+    stamp = (now or datetime.now(UTC)).replace(microsecond=0)
+    cal.add_component(vevent(e, uid, stamp, source=source))
+    return cal.to_ical()
