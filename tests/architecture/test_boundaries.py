@@ -122,3 +122,17 @@ def test_no_package_cycles() -> None:
         assert not reach(leaf) - set(LEAF_PACKAGES), f"{leaf} reaches the platform"
     cycles = sorted(package for package in edges if package in reach(package))
     assert not cycles, f"packages on an import cycle: {cycles} ({edges})"
+
+
+def test_the_queue_has_a_public_face() -> None:
+    """Every name ``renderhouse.queue`` promises is there, and is what its module defines."""
+    import importlib
+
+    import renderhouse.queue as queue
+
+    assert sorted(queue.__all__) == sorted(queue._HOME)
+    for name in queue.__all__:
+        home = importlib.import_module(f"renderhouse.queue.{queue._HOME[name]}")
+        assert getattr(queue, name) is getattr(home, name)
+    with pytest.raises(AttributeError):
+        _ = queue.not_a_name
