@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.api.conftest import assert_error
+from tests.api.conftest import assert_error, client_for
 
 pytestmark = pytest.mark.anyio
 GLB = (Path(__file__).parents[1] / "assets" / "BoomBox.glb").read_bytes()
@@ -47,7 +47,7 @@ async def test_kinds_lists_input_schemas(alice: httpx.AsyncClient, anon: httpx.A
     assert created["type"] == "string" and created["format"] == "date-time"
 
 
-async def test_times_are_rfc3339(alice: httpx.AsyncClient, runtime) -> None:
+async def test_times_are_rfc3339(alice: httpx.AsyncClient, runtime, app, users) -> None:
     up = await alice.post("/v1/uploads", files={"file": ("m.glb", GLB, "model/gltf-binary")})
     assert up.status_code == 201, up.text
     assert _is_time(up.json()["created_at"])
@@ -67,6 +67,9 @@ async def test_times_are_rfc3339(alice: httpx.AsyncClient, runtime) -> None:
         text = "".join([chunk async for chunk in resp.aiter_text()])
     stamps = re.findall(r'"ts":"([^"]+)"', text)
     assert stamps and all(_is_time(t) for t in stamps), text
+    async with client_for(app, users.admin) as admin:
+        keys = (await admin.get("/v1/admin/keys")).json()
+    assert keys and all(_is_time(k["created_at"]) for k in keys)
 
 
 async def test_empty_upload_says_so(alice: httpx.AsyncClient) -> None:

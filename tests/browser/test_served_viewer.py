@@ -7,6 +7,7 @@ Before shares, the served viewer asked for ``frames/row0_0000.png`` unsigned and
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -88,6 +89,9 @@ def _render(url: str, key: str) -> tuple[str, str]:
     viewers = [a for a in listing if a["name"] == "viewer.html"]
     assert len(viewers) == 1, (state, [a["name"] for a in listing])
     viewer = viewers[0]
+    # No server path anywhere a user sees: the job (its input echo), nor its artifacts.
+    seen = json.dumps([state, listing])
+    assert "/data/artifacts" not in seen and "upload:" in json.dumps(state["input"]), seen
     return job_id, viewer["url"]
 
 

@@ -13,6 +13,7 @@ from renderhouse.accounts import User
 from renderhouse.api.auth import admin_user, current_user
 from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState, api_state
+from renderhouse.timestamps import rfc3339
 
 router = APIRouter(tags=["users"], responses=ERRORS)
 
@@ -73,7 +74,9 @@ def list_keys(
 ) -> list[dict[str, Any]]:
     with state.runtime.store.read() as conn:
         user_id = accounts.find_user(conn, user).id if user else None
-        return accounts.list_keys(conn, user_id)
+        rows = accounts.list_keys(conn, user_id)
+    times = ("created_at", "last_used_at", "revoked_at", "expires_at")
+    return [{k: rfc3339(v) if k in times and v else v for k, v in r.items()} for r in rows]
 
 
 @router.post("/v1/admin/keys", status_code=201)
