@@ -218,3 +218,14 @@ def test_truncated_glb_says_what_was_declared_and_what_is_there(tmp_path: Path) 
 def test_trailing_bytes_after_the_declared_length_are_ignored(tmp_path: Path) -> None:
     model, scene = load(tmp_path, textured_cube() + b"\0" * 12)
     assert scene.triangles == 12 and "ignored" in model.warnings[0]
+
+
+def test_a_texture_transform_on_some_slots_renders(tmp_path: Path) -> None:
+    """The compiler trims ``u_uv_transform[5]`` past the last slot a shader variant samples;
+    writing all five crashed the GL backend ("invalid uniform size") on valid models."""
+    from tests.fuzz.test_khronos_validator import render
+
+    path = tmp_path / "cube.glb"
+    path.write_bytes(textured_cube())
+    frame = render(path, tmp_path / "out")
+    assert (frame[..., 3] > 0).mean() > 0.1

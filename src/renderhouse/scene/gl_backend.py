@@ -520,7 +520,9 @@ class GLScene:
         for name, value in uniforms.items():
             prog[name].value = value
         if "u_uv_transform" in prog:
-            prog["u_uv_transform"].write(transforms)
+            # the compiler trims the array past the last slot this variant samples
+            used = prog["u_uv_transform"].array_length * 36  # a mat3 is 9 float32s
+            prog["u_uv_transform"].write(transforms[:used])
         for i, tex in enumerate(textures):
             tex.use(i)
         if double_sided:

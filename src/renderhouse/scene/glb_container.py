@@ -8,7 +8,8 @@ lenient where common writers break the letter of the spec but the meaning is una
   (§4.4.3.1 wants padding; trimesh has written such files and three.js reads them without
   aligning) is read the way three.js reads it, with a warning;
 - bytes after the length the header declares are ignored, with a warning;
-- chunks of an unknown type are skipped, as §4.4.3 says a reader must.
+- chunks of an unknown type are skipped, as §4.4.3 says a reader must (a second JSON or BIN
+  chunk is refused: three.js uses the last, others the first).
 """
 
 from __future__ import annotations
@@ -114,6 +115,12 @@ def split_glb(data: bytes) -> GlbParts:
                 chunk=len(chunks),
                 declared=chunk_len,
                 present=length - start,
+            )
+        if chunk_type in (CHUNK_JSON, CHUNK_BIN) and any(t == chunk_type for t, _ in chunks):
+            raise _fail(
+                "bad_chunk",
+                f"the GLB has a second {_name(chunk_type)} chunk (chunk {len(chunks)}); "
+                "glTF 2.0 §4.4.3 allows one, and readers disagree on which to use",
             )
         chunks.append((chunk_type, data[start : start + chunk_len]))
         offset = _next_offset(data, length, start + chunk_len, len(chunks) - 1, warnings)

@@ -18,17 +18,24 @@ from typing import Any
 from renderhouse.errors import ModelError
 from renderhouse.scene.gltf_schema import COMPONENT_SIZES, INDEX_TYPES, TYPE_COUNTS
 
-#: Accessor types per attribute semantic (§3.7.2.1); prefixes end in "_".
+#: Accessor types and component types per attribute semantic (§3.7.2.1, with the integer
+#: forms KHR_mesh_quantization adds); prefixes end in "_". Integer colours, weights, normals
+#: and tangents must be normalized, or they would be read as values hundreds of times too big.
 SEMANTICS = {
-    "POSITION": ("VEC3",),
-    "NORMAL": ("VEC3",),
-    "TANGENT": ("VEC4",),
-    "TEXCOORD_": ("VEC2",),
-    "COLOR_": ("VEC3", "VEC4"),
-    "JOINTS_": ("VEC4",),
-    "WEIGHTS_": ("VEC4",),
+    "POSITION": (("VEC3",), (5120, 5121, 5122, 5123, 5126)),
+    "NORMAL": (("VEC3",), (5120, 5122, 5126)),
+    "TANGENT": (("VEC4",), (5120, 5122, 5126)),
+    "TEXCOORD_": (("VEC2",), (5120, 5121, 5122, 5123, 5126)),
+    "COLOR_": (("VEC3", "VEC4"), (5121, 5123, 5126)),
+    "JOINTS_": (("VEC4",), (5121, 5123)),
+    "WEIGHTS_": (("VEC4",), (5121, 5123, 5126)),
 }
-TARGET_SEMANTICS = {"POSITION": ("VEC3",), "NORMAL": ("VEC3",), "TANGENT": ("VEC3",)}
+MUST_NORMALIZE = ("NORMAL", "TANGENT", "COLOR_", "WEIGHTS_")
+TARGET_SEMANTICS = {
+    "POSITION": (("VEC3",), (5120, 5122, 5126)),
+    "NORMAL": (("VEC3",), (5120, 5122, 5126)),
+    "TANGENT": (("VEC3",), (5120, 5122, 5126)),
+}
 ANIMATED_TYPES = {"translation": "VEC3", "scale": "VEC3", "rotation": "VEC4", "weights": "SCALAR"}
 FLOAT = 5126
 
@@ -116,11 +123,25 @@ def _expect(
     return acc
 
 
-def _semantic_types(name: str, table: dict[str, tuple[str, ...]]) -> tuple[str, ...] | None:
-    for key, types in table.items():
+def _semantic(name: str, table: dict) -> str | None:
+    for key in table:
         if name == key or (key.endswith("_") and name.startswith(key)):
-            return types
+            return key
     return None
+
+
+def _attribute(doc: dict[str, Any], index: int, what: str, name: str, table: dict) -> None:
+    key = _semantic(name, table)
+    if key is None:
+        return  # an application-specific attribute ("_FOO"): the loader does not read it
+    types, ctypes = table[key]
+    acc = _expect(doc, index, f"{what} {name}", types, ctypes)
+    if key in MUST_NORMALIZE and acc["componentType"] != FLOAT and not acc.get("normalized"):
+        raise _fail(
+            "bad_gltf",
+            f"{what} {name} uses integer accessor {index} that is not normalized",
+            accessor=index,
+        )
 
 
 def _check_uses(doc: dict[str, Any]) -> None:
@@ -130,15 +151,11 @@ def _check_uses(doc: dict[str, Any]) -> None:
             where = f"mesh {m} primitive {p}"
             counts = set()
             for name, index in prim["attributes"].items():
-                types = _semantic_types(name, SEMANTICS)
-                if types:
-                    _expect(doc, index, f"{where} {name}", types)
+                _attribute(doc, index, where, name, SEMANTICS)
                 counts.add(accessors[index]["count"])
             for t, target in enumerate(prim.get("targets", [])):
                 for name, index in target.items():
-                    types = _semantic_types(name, TARGET_SEMANTICS)
-                    if types:
-                        _expect(doc, index, f"{where} target {t} {name}", types)
+                    _attribute(doc, index, f"{where} target {t}", name, TARGET_SEMANTICS)
                     counts.add(accessors[index]["count"])
             if len(counts) > 1:
                 raise _fail(

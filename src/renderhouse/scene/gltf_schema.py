@@ -65,12 +65,15 @@ class Node:
         if not _is_number(v) or not lo <= v <= hi:
             raise bad(self.at(key), f"must be a number in [{lo}, {hi}], not {_show(v)}")
 
-    def numbers(self, key: str, n: int | None = None) -> list[float] | None:
+    def numbers(
+        self, key: str, n: int | None = None, lo: float = -math.inf, hi: float = math.inf
+    ) -> list[float] | None:
         if key not in self.value:
             return None
         v = self.value[key]
-        if not isinstance(v, list) or not all(_is_number(x) for x in v):
-            raise bad(self.at(key), "must be a list of numbers")
+        if not isinstance(v, list) or not all(_is_number(x) and lo <= x <= hi for x in v):
+            ranged = f" in [{lo}, {hi}]" if (lo, hi) != (-math.inf, math.inf) else ""
+            raise bad(self.at(key), f"must be a list of numbers{ranged}")
         if n is not None and len(v) != n:
             raise bad(self.at(key), f"must hold {n} numbers, not {len(v)}")
         return v
@@ -286,12 +289,12 @@ def _texture_info(info: Node | None, n: dict[str, int]) -> None:
 def _material(m: Node, n: dict[str, int]) -> None:
     pbr = m.obj("pbrMetallicRoughness")
     if pbr is not None:
-        pbr.numbers("baseColorFactor", 4)
+        pbr.numbers("baseColorFactor", 4, 0.0, 1.0)
         pbr.number("metallicFactor", 0.0, 1.0)
         pbr.number("roughnessFactor", 0.0, 1.0)
         _texture_info(pbr.obj("baseColorTexture"), n)
         _texture_info(pbr.obj("metallicRoughnessTexture"), n)
-    m.numbers("emissiveFactor", 3)
+    m.numbers("emissiveFactor", 3, 0.0, 1.0)
     m.enum("alphaMode", ALPHA_MODES, "OPAQUE")
     m.number("alphaCutoff", 0.0)
     m.bool("doubleSided")
@@ -304,18 +307,18 @@ def _material(m: Node, n: dict[str, int]) -> None:
     ext = m.obj("extensions")
     if ext is None:
         return
-    fields = {
-        "KHR_materials_emissive_strength": ("emissiveStrength",),
-        "KHR_materials_transmission": ("transmissionFactor",),
-        "KHR_materials_ior": ("ior",),
-        "KHR_materials_iridescence": (
-            "iridescenceFactor",
-            "iridescenceIor",
-            "iridescenceThicknessMaximum",
-        ),
+    fields = {  # ranges from each extension's JSON schema
+        "KHR_materials_emissive_strength": {"emissiveStrength": (0.0, math.inf)},
+        "KHR_materials_transmission": {"transmissionFactor": (0.0, 1.0)},
+        "KHR_materials_ior": {"ior": (0.0, math.inf)},
+        "KHR_materials_iridescence": {
+            "iridescenceFactor": (0.0, 1.0),
+            "iridescenceIor": (1.0, math.inf),
+            "iridescenceThicknessMaximum": (0.0, math.inf),
+        },
     }
     for name, keys in fields.items():
         sub = ext.obj(name)
-        for key in keys:
+        for key, (lo, hi) in keys.items():
             if sub is not None:
-                sub.number(key, 0.0)
+                sub.number(key, lo, hi)
