@@ -33,7 +33,8 @@ QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = (
     JobState.CANCELLED,
 )
 TERMINAL = frozenset({SUCCEEDED, FAILED, CANCELLED})
-STATES = tuple(JobState)
+STATES = tuple(state.value for state in JobState)
+"""The state names as plain strings (for choices and schemas that take strings)."""
 
 
 def new_job_id() -> str:
