@@ -49,7 +49,7 @@ class RenderGenerator(Generator):
     def parse_input(self, data: Any) -> BaseModel:
         """As the base class, with the canon's own error code (``invalid_colour``, …)."""
         try:
-            return self.Input.model_validate(data)
+            parsed = self.Input.model_validate(data)
         except ValidationError as exc:
             errors = [
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
@@ -64,6 +64,13 @@ class RenderGenerator(Generator):
                 code=code,
                 details={"errors": errors},
             ) from exc
+        if parsed.mode == "ai":
+            raise InvalidInput(
+                "mode 'ai' is not available yet; use mode 'deterministic' (the default)",
+                code="unsupported_mode",
+                details={"field": "mode"},
+            )
+        return parsed
 
     def run(self, ctx: Context, input: Any) -> dict[str, Any]:
         from renderhouse.generators.render.job import run_render

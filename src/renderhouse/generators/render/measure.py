@@ -5,9 +5,10 @@ picture can be checked too): what is background, where the logo is, where the pr
   (8-bit, any channel) after removing the picture's overall offset from it (median over a
   border strip), so a colour-cast background still separates from the product.
 - Logo: normalised cross-correlation (OpenCV ``TM_CCOEFF_NORMED``) of the canon's logo,
-  over the canon background colour, at widths 5-60 % of the image: a coarse search in grey
-  on the image reduced to about ``COARSE_SIDE`` pixels (widths 6 % apart), then for the
-  ``CANDIDATES`` best places a refinement in colour at full resolution (widths 2 % apart).
+  over the canon background colour, at widths from 0.4x the canon's minimum to 1.5x its
+  planned width: a coarse search in grey on the image reduced to about ``COARSE_SIDE``
+  pixels and blurred (widths 8 % apart), then for the ``CANDIDATES`` best places a
+  refinement in colour at full resolution (±10 %, widths 2.5 % apart).
 - Product: the foreground's connected components of at least ``MIN_PART`` of the image
   and ``MIN_SHARE`` of the largest one, outside the logo's box.
 """
@@ -27,8 +28,9 @@ MIN_PART = 0.0002
 MIN_SHARE = 0.02
 COARSE_SIDE = 320
 CANDIDATES = 3
+COARSE_BLUR = 1.0
 LOGO_WIDTHS = (0.05, 0.6)
-STEP = 1.06
+STEP = 1.08
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,7 @@ def _candidates(
     for w in widths:
         t = _template(logo, over, w)
         if image.ndim == 2:
-            t = cv2.cvtColor(t, cv2.COLOR_RGB2GRAY)
+            t = cv2.GaussianBlur(cv2.cvtColor(t, cv2.COLOR_RGB2GRAY), (0, 0), COARSE_BLUR)
         if min(t.shape[:2]) < 3 or t.shape[0] > image.shape[0] or t.shape[1] > image.shape[1]:
             continue
         res = cv2.matchTemplate(image, t, cv2.TM_CCOEFF_NORMED)
@@ -88,20 +90,28 @@ def _candidates(
     return distinct
 
 
-def find_logo(rgb: np.ndarray, logo: np.ndarray, over: tuple[int, int, int]) -> LogoMatch | None:
-    """The best match of ``logo`` (trimmed RGBA) in ``rgb``, or None if nothing matched."""
+def find_logo(
+    rgb: np.ndarray,
+    logo: np.ndarray,
+    over: tuple[int, int, int],
+    widths: tuple[float, float] = LOGO_WIDTHS,
+) -> LogoMatch | None:
+    """The best match of ``logo`` (trimmed RGBA) in ``rgb`` at ``widths`` (fractions of the
+    image width), or None if nothing matched."""
     h, w = rgb.shape[:2]
     bg = np.array(over, np.float32)
     f = max(1, round(max(w, h) / COARSE_SIDE))
     small = cv2.resize(rgb, (w // f, h // f), interpolation=cv2.INTER_AREA)
-    small = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY)  # the coarse search: shape, not colour
-    lo, hi = (frac * w / f for frac in LOGO_WIDTHS)
-    widths, x = [], lo
-    while x <= hi:
-        widths.append(round(x))
+    # the coarse search: shape, not colour, and blurred so the score changes smoothly with
+    # width (thin stripes at a few pixels alias, and the best width would jump)
+    small = cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (0, 0), COARSE_BLUR)
+    lo, hi = (frac * w / f for frac in widths)
+    coarse, x = [], lo
+    while x <= hi * STEP:
+        coarse.append(round(x))
         x *= STEP
     best: LogoMatch | None = None
-    for _, loc, cw in _candidates(small, logo, bg, sorted(set(widths)), CANDIDATES):
+    for _, loc, cw in _candidates(small, logo, bg, sorted(set(coarse)), CANDIDATES):
         # refine in colour at full resolution, in a window around the coarse match
         fw = cw * f
         fh = round(fw * logo.shape[0] / logo.shape[1])
@@ -109,7 +119,7 @@ def find_logo(rgb: np.ndarray, logo: np.ndarray, over: tuple[int, int, int]) -> 
         x0, y0 = max(0, loc[0] * f - pad), max(0, loc[1] * f - pad)
         x1, y1 = min(w, loc[0] * f + fw + pad), min(h, loc[1] * f + fh + pad)
         window = np.ascontiguousarray(rgb[y0:y1, x0:x1])
-        fine = sorted({max(3, round(fw * s)) for s in np.linspace(0.94, 1.06, 7)})
+        fine = sorted({max(3, round(fw * s)) for s in np.linspace(0.9, 1.1, 9)})
         for score, (lx, ly), w2 in _candidates(window, logo, bg, fine, 1):
             h2 = max(1, round(w2 * logo.shape[0] / logo.shape[1]))
             if best is None or score > best.score:

@@ -93,7 +93,9 @@ def check(
     th = canon.thresholds
     expected = background_rgb(canon.background, w, h)
     fg, _ = measure.foreground(rgb, expected)
-    match = measure.find_logo(rgb, logo, _over_colour(canon.background, expected))
+    lg = canon.logo
+    widths = (0.4 * lg.min_width, min(0.9, 1.5 * lg.width))
+    match = measure.find_logo(rgb, logo, _over_colour(canon.background, expected), widths)
     found = match is not None and match.score >= canon.logo.min_score
     logo_box: Box | None = match.box if (match and found) else None
     product = measure.product_mask(fg, logo_box)
