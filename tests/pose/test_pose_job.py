@@ -62,8 +62,8 @@ def test_a_posed_glb_loads_in_the_pose(avatar: Path, tmp_path: Path) -> None:
     inp = _input(avatar, poses=["run-stride"], glb=True, contact_sheet=False)
     result = PoseGenerator().run(LocalContext(tmp_path), inp).result
     glb = tmp_path / result["poses"][0]["files"][-1]
-    reloaded = load_scene(validate_model(glb)).primitives[0].positions
     av, scene = _load(inp)
+    reloaded = load_scene(validate_model(glb), root=av.root).primitives[0].positions
     expected = posed_scene(av, scene, library()["run-stride"]).primitives[0].positions
     assert np.allclose(reloaded, expected, atol=1e-4)
     assert "contact_sheet" not in result
@@ -73,8 +73,10 @@ def test_a_crashed_batch_resumes_at_the_next_pose(avatar: Path, tmp_path: Path) 
     class Crash(Exception):
         pass
 
+    crash = [True]
+
     def crash_after_two(done: float, total: float, message: str) -> None:
-        if message.startswith("posed") and done == 2:
+        if crash[0] and message.startswith("posed") and done == 2:
             raise Crash
 
     ctx = LocalContext(tmp_path, on_progress=crash_after_two, checkpoint_file=tmp_path / "c.json")
@@ -82,7 +84,7 @@ def test_a_crashed_batch_resumes_at_the_next_pose(avatar: Path, tmp_path: Path) 
         PoseGenerator().run(ctx, _input(avatar))
     first = {p: p.stat().st_mtime_ns for p in (tmp_path / "poses").iterdir()}
     assert len(first) == 2
-    ctx._on_progress = None  # the next attempt: same storage, same checkpoint
+    crash[0] = False  # the next attempt: same storage, same checkpoint
     outcome = PoseGenerator().run(ctx, _input(avatar))
     assert outcome.result["resumed"] == 2 and outcome.result["delivered"] == 3
     assert all(p.stat().st_mtime_ns == t for p, t in first.items()), "a finished pose re-ran"
@@ -90,13 +92,11 @@ def test_a_crashed_batch_resumes_at_the_next_pose(avatar: Path, tmp_path: Path) 
 
 
 def test_near_the_deadline_only_delivered_poses_are_charged(avatar: Path, tmp_path: Path) -> None:
-    ctx = LocalContext(tmp_path)
-
     def deadline_after_first(done: float, total: float, message: str) -> None:
         if message.startswith("posed"):
             ctx.deadline = time.time()
 
-    ctx._on_progress = deadline_after_first
+    ctx = LocalContext(tmp_path, on_progress=deadline_after_first)
     outcome = PoseGenerator().run(ctx, _input(avatar))
     assert outcome.result["incomplete"] and outcome.result["delivered"] == 1
     assert outcome.cost == 1
@@ -124,3 +124,29 @@ def test_the_cli_poses_and_lists(avatar: Path, tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "no pose named 'moonwalk'" in bad.output
     with Image.open(io.BytesIO((out / "contact_sheet.png").read_bytes())) as img:
         assert img.height > 96
+
+
+def test_the_cli_captures_a_clip_and_saves_it_for_another_avatar(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from renderhouse.generators.pose import rotations as rot
+    from renderhouse.generators.pose.cli import pose
+    from tests.pose.tiny_gltf import add_clip
+
+    base = build_mannequin(tmp_path / "m.glb")
+    q = list(rot.from_axis_angle(np.array([0, 0, 1.0]), 60))
+    source = add_clip(base, tmp_path / "src.glb", "Raise", {"leftUpperArm": ([0, 1], [q, q])})
+    runner = CliRunner()
+    saved = tmp_path / "mine.json"
+    args = [str(source), "--capture", "Raise@0.5", "--save-poses", str(saved), "-o"]
+    done = runner.invoke(pose, [*args, str(tmp_path / "a"), "--size", "64", "-q"])
+    assert done.exit_code == 0, done.output
+    other = build_mannequin(tmp_path / "o.glb", MannequinOptions(naming="rigify", rest="A"))
+    again = runner.invoke(
+        pose,
+        [str(other), "--pose-file", str(saved), "-o", str(tmp_path / "b"), "-q", "--size", "64"],
+    )
+    assert again.exit_code == 0, again.output
+    assert "src-Raise-0.5s" in again.output
+    bad = runner.invoke(pose, [str(source), "--capture", "Raise@9", "-o", str(tmp_path / "c")])
+    assert bad.exit_code == 2 and "bad_clip_time" in bad.output

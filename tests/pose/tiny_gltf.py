@@ -132,3 +132,41 @@ def scale_weights(src: Path, dst: Path, factor: float) -> Path:
     gltf.set_binary_blob(bytes(blob))
     gltf.save_binary(str(dst))
     return dst
+
+
+def add_clip(src: Path, dst: Path, name: str, tracks: dict[str, tuple[list, list]]) -> Path:
+    """A copy of a GLB with one LINEAR animation clip: node name → (times, quaternions)."""
+    gltf = g.GLTF2().load_binary(str(src))
+    blob = bytearray(gltf.binary_blob())
+
+    def add(arr: np.ndarray, atype: str) -> int:
+        while len(blob) % 4:
+            blob.append(0)
+        data = np.ascontiguousarray(arr, np.float32).tobytes()
+        gltf.bufferViews.append(g.BufferView(buffer=0, byteOffset=len(blob), byteLength=len(data)))
+        blob.extend(data)
+        acc = g.Accessor(
+            bufferView=len(gltf.bufferViews) - 1, componentType=g.FLOAT, count=len(arr), type=atype
+        )
+        if atype == g.SCALAR:
+            acc.min, acc.max = [float(arr.min())], [float(arr.max())]
+        gltf.accessors.append(acc)
+        return len(gltf.accessors) - 1
+
+    by_name = {n.name: i for i, n in enumerate(gltf.nodes)}
+    samplers, channels = [], []
+    for node_name, (times, quats) in tracks.items():
+        samplers.append(
+            g.AnimationSampler(
+                input=add(np.array(times).reshape(-1, 1), g.SCALAR),
+                output=add(np.array(quats), g.VEC4),
+                interpolation="LINEAR",
+            )
+        )
+        target = g.AnimationChannelTarget(node=by_name[node_name], path="rotation")
+        channels.append(g.AnimationChannel(sampler=len(samplers) - 1, target=target))
+    gltf.animations.append(g.Animation(name=name, samplers=samplers, channels=channels))
+    gltf.buffers[0].byteLength = len(blob)
+    gltf.set_binary_blob(bytes(blob))
+    gltf.save_binary(str(dst))
+    return dst

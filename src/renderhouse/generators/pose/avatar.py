@@ -18,10 +18,10 @@ import numpy as np
 
 from renderhouse.errors import ModelError
 from renderhouse.generators.pose import rotations as rot
+from renderhouse.generators.pose.bind_pose import bind_world, local_matrix, parents_first
 from renderhouse.generators.pose.bone_map import BoneMap, map_bones
 from renderhouse.generators.pose.skeleton import BONES, REQUIRED
 from renderhouse.scene.gltf_accessors import AccessorReader
-from renderhouse.scene.gltf_animation import local_transforms, world_transforms
 from renderhouse.scene.gltf_validate import ModelLimits, ValidatedModel, validate_model
 
 MAX_JOINTS = 256
@@ -42,8 +42,10 @@ class Avatar:
     model: ValidatedModel
     skin: int
     bones: BoneMap
-    rest: list[Trs]  # every node's local TRS as stored
+    rest: list[Trs]  # every node's local TRS as stored (what renders when not posed)
     parents: dict[int, int]
+    order: list[int]  # parents first
+    bind: dict[int, np.ndarray]  # node → world matrix in the bind pose, after ``root``
     root: np.ndarray  # 4x4 above the scene: unit scale and axis fix into Y-up, facing +Z
     unit_scale: float
     up_axis: str
@@ -199,25 +201,28 @@ def load_avatar(
             missing=missing,
             mapping=bones.as_dict(),
         )
-    local, _ = local_transforms(doc, reader, None, 0.0)
-    world = world_transforms(doc, local)
+    parents = {c: i for i, n in enumerate(nodes) for c in n.get("children") or []}
+    order = parents_first(parents, len(nodes))
+    rest = [_trs(n) for n in nodes]
+    world = bind_world(doc, reader, skin, [local_matrix(t) for t in rest], parents, order)
     g, up_axis = _orientation(world, bones.bones)
     hips = g @ world[bones.bones["hips"]][:3, 3]
     feet = g @ (world[bones.bones["leftFoot"]][:3, 3] + world[bones.bones["rightFoot"]][:3, 3]) / 2
     head = g @ world[bones.bones["head"]][:3, 3]
     height = float(head[1] - feet[1]) / 0.85
     if not height > 0:
-        raise _fail("not_humanoid", "the head is not above the feet in the rest pose")
+        raise _fail("not_humanoid", "the head is not above the feet in the bind pose")
     scale = min(UNITS, key=lambda k: abs(math.log(max(height * k, 1e-12) / HUMAN_HEIGHT_M)))
     root = np.eye(4)
     root[:3, :3] = g * scale
-    parents = {c: i for i, n in enumerate(nodes) for c in n.get("children") or []}
     return Avatar(
         model=model,
         skin=skin,
         bones=bones,
-        rest=[_trs(n) for n in nodes],
+        rest=rest,
         parents=parents,
+        order=order,
+        bind={i: root @ m for i, m in world.items()},
         root=root,
         unit_scale=scale,
         up_axis=up_axis,

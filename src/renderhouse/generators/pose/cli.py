@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -27,6 +28,12 @@ import click
 @click.option("--format", "formats", default="png", show_default=True, help="png,webp")
 @click.option("--glb", is_flag=True, help="also write each posed avatar as a GLB")
 @click.option("--bone-map", help="JSON object: canonical bone → joint name")
+@click.option(
+    "--capture",
+    default="",
+    help="comma list of CLIP@SECONDS or 'current': poses read from AVATAR itself",
+)
+@click.option("--save-poses", type=click.Path(path_type=Path), help="write the poses as JSON")
 @click.option("--list", "list_poses", is_flag=True, help="list the pose library and exit")
 @click.option("--quiet", "-q", is_flag=True)
 def pose(
@@ -36,6 +43,8 @@ def pose(
     out_dir: Path | None,
     formats: str,
     bone_map: str | None,
+    capture: str,
+    save_poses: Path | None,
     list_poses: bool,
     quiet: bool,
     **options: object,
@@ -63,7 +72,7 @@ def pose(
     assert avatar is not None
     from renderhouse.generators.pose import PoseGenerator, PoseInput
 
-    data: dict[str, object] = {k: v for k, v in options.items() if v is not None}
+    data: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
     data.update(
         avatar=str(avatar),
         poses=[p.strip() for p in poses.split(",") if p.strip()],
@@ -78,6 +87,12 @@ def pose(
             data["bone_map"] = json.loads(bone_map)
     except (OSError, ValueError) as exc:
         fail(f"cannot read the pose file or bone map: {exc}")
+    if capture:
+        try:
+            captured = _captured(avatar, capture, data.get("bone_map"))
+            data["custom_poses"] = [*data.get("custom_poses", []), *captured]
+        except RenderhouseError as exc:
+            fail(f"{exc.message} [{exc.code}]")
     gen = PoseGenerator()
     try:
         parsed = gen.parse_input(data)
@@ -85,6 +100,13 @@ def pose(
         fail(exc.message.replace("invalid input for pose: ", "option "))
     assert isinstance(parsed, PoseInput)
     out = out_dir or Path(f"{avatar.stem}_poses")
+    if save_poses is not None:
+        from renderhouse.generators.pose.job import poses_of
+        from renderhouse.generators.pose.pose_format import FORMAT
+
+        saved = [p.as_dict() for p in poses_of(parsed)]
+        save_poses.write_text(json.dumps({"format": FORMAT, "poses": saved}, indent=1))
+        console.print(f"poses written to {save_poses}", highlight=False)
 
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
@@ -125,3 +147,28 @@ def pose(
         console.print(f"  {p['name']}: {', '.join(p['files'])}", highlight=False)
     if result.get("contact_sheet"):
         console.print(f"contact sheet: {(out / result['contact_sheet']).resolve()}")
+
+
+def _captured(avatar: Path, spec: str, bone_map: dict[str, str] | None) -> list[dict]:
+    """Poses captured from ``avatar``: ``current`` (its stored pose) or ``CLIP@SECONDS``."""
+    from renderhouse.errors import InvalidInput
+    from renderhouse.generators.pose.avatar import load_avatar
+    from renderhouse.generators.pose.capture import capture_pose
+
+    source = load_avatar(avatar, bone_overrides=bone_map)
+    out = []
+    for item in (s.strip() for s in spec.split(",") if s.strip()):
+        if item == "current":
+            out.append(capture_pose(source, name=f"{avatar.stem}-current").as_dict())
+            continue
+        clip, _, at = item.rpartition("@")
+        try:
+            seconds = float(at)
+        except ValueError:
+            raise InvalidInput(
+                f"--capture {item!r} must look like CLIP@SECONDS or 'current'",
+                code="bad_clip_time",
+            ) from None
+        name = f"{avatar.stem}-{clip}-{seconds:g}s"
+        out.append(capture_pose(source, clip, seconds, name=name).as_dict())
+    return out

@@ -1,5 +1,6 @@
-"""Write the avatar in a pose as a GLB: the joints' TRS replaced, the unit/axis fix as a new
-root node, everything else (buffers, materials, skin) byte-for-byte as uploaded."""
+"""Write the avatar in a pose as a GLB: the joints' TRS replaced, everything else (buffers,
+materials, skin, units and up axis) as uploaded, so it goes back into the user's tool as it
+came out, and ``capture_pose`` reads the pose back from it."""
 
 from __future__ import annotations
 
@@ -32,18 +33,6 @@ def posed_glb(avatar: Avatar, overrides: dict[int, dict[str, np.ndarray]]) -> by
         node["translation"] = [float(v) for v in trs["translation"]]
         node["rotation"] = [float(v) for v in trs["rotation"]]
         node["scale"] = [float(v) for v in trs["scale"]]
-    scenes = doc.get("scenes") or [{"nodes": [i for i in range(len(nodes))]}]
-    scene_i = doc.get("scene", 0)
-    fix = avatar.root
-    nodes.append(
-        {
-            "name": "renderhouse_normalise",
-            "matrix": [float(v) for v in fix.T.reshape(-1)],
-            "children": list(scenes[scene_i].get("nodes") or []),
-        }
-    )
-    scenes[scene_i]["nodes"] = [len(nodes) - 1]
-    doc["scenes"] = scenes
     body = _pad(json.dumps(doc, separators=(",", ":")).encode(), b" ")
     chunks = struct.pack("<II", len(body), 0x4E4F534A) + body
     if buffers:

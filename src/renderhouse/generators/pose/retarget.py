@@ -20,9 +20,9 @@ import numpy as np
 
 from renderhouse.generators.pose import rotations as rot
 from renderhouse.generators.pose.avatar import Avatar
+from renderhouse.generators.pose.bind_pose import local_matrix
 from renderhouse.generators.pose.pose_format import Pose
 from renderhouse.generators.pose.skeleton import AIMS, BONES, PARENTS
-from renderhouse.scene.gltf_animation import trs_matrix
 
 
 @dataclass
@@ -31,40 +31,19 @@ class Retargeted:
     world_rotations: dict[int, np.ndarray]  # node → posed world rotation (normalised space)
 
 
-def _order(avatar: Avatar) -> list[int]:
-    """Nodes parents-first."""
-    n = len(avatar.rest)
-    depth = {}
-    for i in range(n):
-        d, j, seen = 0, i, set()
-        while j in avatar.parents and j not in seen:
-            seen.add(j)
-            j = avatar.parents[j]
-            d += 1
-        depth[i] = d
-    return sorted(range(n), key=lambda i: depth[i])
-
-
-def _rest_world(avatar: Avatar, order: list[int]) -> dict[int, np.ndarray]:
-    world: dict[int, np.ndarray] = {}
-    for i in order:
-        t = avatar.rest[i]
-        parent = world.get(avatar.parents[i]) if i in avatar.parents else avatar.root
-        world[i] = parent @ trs_matrix(t.translation, t.rotation, t.scale)
-    return world
-
-
-def reference_rotations(avatar: Avatar) -> tuple[list[int], dict[int, np.ndarray], dict]:
-    """Order, each node's world rotation in the reference pose, and the rest world matrices."""
-    order = _order(avatar)
-    rest_world = _rest_world(avatar, order)
+def reference_rotations(avatar: Avatar) -> dict[int, np.ndarray]:
+    """Each node's world rotation in the reference pose, built from the bind pose."""
+    order, rest_world = avatar.order, avatar.bind
     root_q = rot.from_matrix(avatar.root[:3, :3])
     node_bone = {n: b for b, n in avatar.bones.bones.items()}
     rest_q = {i: rot.from_matrix(rest_world[i][:3, :3]) for i in order}
     ref: dict[int, np.ndarray] = {}
     for i in order:
-        parent_q = ref[avatar.parents[i]] if i in avatar.parents else root_q
-        cand = rot.multiply(parent_q, avatar.rest[i].rotation)
+        parent = avatar.parents.get(i)
+        parent_q = ref[parent] if parent is not None else root_q
+        parent_rest = rest_q[parent] if parent is not None else root_q
+        bind_local = rot.multiply(rot.inverse(parent_rest), rest_q[i])
+        cand = rot.multiply(parent_q, bind_local)
         bone = node_bone.get(i)
         if bone in AIMS:
             children, target = AIMS[bone]
@@ -76,7 +55,7 @@ def reference_rotations(avatar: Avatar) -> tuple[list[int], dict[int, np.ndarray
                     d_now = rot.rotate(cand, d_local)
                     cand = rot.multiply(rot.between(d_now, target), cand)
         ref[i] = rot.normalise(cand)
-    return order, ref, rest_world
+    return ref
 
 
 def normalised_world(pose: Pose) -> dict[str, np.ndarray]:
@@ -90,7 +69,8 @@ def normalised_world(pose: Pose) -> dict[str, np.ndarray]:
 
 
 def retarget(avatar: Avatar, pose: Pose) -> Retargeted:
-    order, ref, rest_world = reference_rotations(avatar)
+    ref = reference_rotations(avatar)
+    order = avatar.order
     root_q = rot.from_matrix(avatar.root[:3, :3])
     n_world = normalised_world(pose)
     node_bone = {n: b for b, n in avatar.bones.bones.items()}
@@ -110,9 +90,22 @@ def retarget(avatar: Avatar, pose: Pose) -> Retargeted:
             "scale": t.scale,
         }
     hips = avatar.bones.bones["hips"]
-    if np.any(pose.hips_offset) and hips in overrides:
-        parent_world = rest_world[avatar.parents[hips]] if hips in avatar.parents else avatar.root
-        target = rest_world[hips][:3, 3] + pose.hips_offset * avatar.hips_height
+    if hips in overrides:
+        parent_world = (
+            current_world(avatar, avatar.parents[hips]) if hips in avatar.parents else avatar.root
+        )
+        target = avatar.bind[hips][:3, 3] + pose.hips_offset * avatar.hips_height
         local = np.linalg.inv(parent_world) @ np.array([*target, 1.0])
         overrides[hips]["translation"] = local[:3]
     return Retargeted(overrides, posed)
+
+
+def current_world(avatar: Avatar, node: int) -> np.ndarray:
+    """World matrix (after ``root``) of a node as stored, not posed by us."""
+    chain = [node]
+    while chain[-1] in avatar.parents:
+        chain.append(avatar.parents[chain[-1]])
+    m = avatar.root.copy()
+    for i in reversed(chain):
+        m = m @ local_matrix(avatar.rest[i])
+    return m
