@@ -24,8 +24,11 @@ from renderhouse.generators.pose.avatar import Avatar, load_avatar
 from renderhouse.generators.pose.options import CAMERAS, PoseInput, credits_per_pose
 from renderhouse.generators.pose.pose_format import Pose, find_pose, parse_pose
 from renderhouse.generators.pose.retarget import retarget
+from renderhouse.scene.gltf_validate import ModelLimits
 
 _AVATARS: dict[tuple, tuple[Avatar, Any]] = {}
+AVATAR_LIMITS = ModelLimits(max_file_bytes=64 << 20, max_triangles=2_000_000)
+"""An avatar is re-skinned on the CPU for every pose, so it is held to a game-character budget."""
 CACHE_SIZE = 2
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp"}
 
@@ -43,7 +46,7 @@ def _load(inp: PoseInput) -> tuple[Avatar, Any]:
     key = (str(path.resolve()), st.st_size, st.st_mtime_ns, tuple(sorted(inp.bone_map.items())))
     hit = _AVATARS.pop(key, None)
     if hit is None:
-        avatar = load_avatar(path, bone_overrides=inp.bone_map or None)
+        avatar = load_avatar(path, AVATAR_LIMITS, bone_overrides=inp.bone_map or None)
         side = 256
         while side < inp.size and side < 2048:
             side *= 2
