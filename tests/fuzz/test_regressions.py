@@ -229,3 +229,19 @@ def test_a_texture_transform_on_some_slots_renders(tmp_path: Path) -> None:
     path.write_bytes(textured_cube())
     frame = render(path, tmp_path / "out")
     assert (frame[..., 3] > 0).mean() > 0.1
+
+
+def test_a_turntable_job_reports_the_warning(tmp_path: Path) -> None:
+    from renderhouse.generators.local_context import LocalContext
+    from renderhouse.generators.turntable import TurntableGenerator
+
+    doc, binary = split(textured_cube())
+    doc["asset"]["generator"] = "trimesh-like"
+    while len(glb(doc, None, pad_json=False)[20:]) % 4 == 0:
+        doc["asset"]["generator"] += "!"
+    path = tmp_path / "m.glb"
+    path.write_bytes(glb(doc, binary, pad_json=False))
+    generator = TurntableGenerator()
+    inp = generator.parse_input({"model": str(path), "size": 32, "frames": 1})
+    result = generator.run(LocalContext(tmp_path / "out"), inp)
+    assert "multiple of 4" in result["warnings"][0]

@@ -184,6 +184,9 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
             max_texture_pixels=inp.max_texture_pixels,
         )
         model = validate_model(Path(inp.model), limits)
+    for warning in model.warnings:  # read leniently (e.g. an unpadded GLB chunk): say so
+        ctx.log.warning("model: %s", warning)
+        ctx.progress(0, total, f"warning: {warning}")
     backend = choose_backend(inp.renderer, list(model.doc.get("extensionsUsed") or []))
     if backend != renderer.name:
         renderer = get_renderer(backend)
@@ -273,6 +276,7 @@ def run_turntable(ctx: Context, inp: TurntableInput, timings: Timings | None = N
         **extras,
         "timings": timings.as_dict(),
         "cpu_seconds": round(time.process_time() - cpu0, 3),  # every thread of this process
+        **({"warnings": model.warnings} if model.warnings else {}),
     }
 
 
