@@ -156,8 +156,8 @@ def _swap_image(data: bytes, image: bytes) -> bytes:
         view["byteLength"] = len(image)
         binary = binary + b"\0" * (-len(binary) % 4) + image
         doc["buffers"][0]["byteLength"] = len(binary)
-    except (KeyError, IndexError, TypeError, ValueError, struct.error):
-        return data  # the mutation already broke what the swap needs
+    except Exception:  # the mutations already broke what the swap needs (even the JSON)
+        return data
     return glb(doc, binary)
 
 
