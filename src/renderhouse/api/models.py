@@ -170,9 +170,16 @@ async def analytics(
 def install(app: FastAPI, state: ApiState) -> None:
     """The model registry on the app's state, and its routes (chat, models, usage)."""
     from renderhouse.api import chat
+    from renderhouse.api.fastpath.group_commit import GroupCommit
     from renderhouse.models.registry import ModelRegistry
 
-    state.extra["gateway"] = Gateway(ModelRegistry(state.settings.llm), state.runtime.store)
+    # Holds and settlements of concurrent requests share transactions: one durable COMMIT
+    # per batch instead of two per request (docs/benchmarks.md, LLM gateway).
+    writes = GroupCommit(state.runtime.store, name="chat")
+    state.extra["chat_writes"] = writes
+    state.extra["gateway"] = Gateway(
+        ModelRegistry(state.settings.llm), state.runtime.store, commit=writes.submit
+    )
     app.include_router(chat.router)
     app.include_router(router)
 
@@ -189,3 +196,4 @@ async def probing(state: ApiState) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await gateway.registry.aclose()
+        await asyncio.to_thread(state.extra["chat_writes"].close)

@@ -4,6 +4,9 @@ deployment it may reach) on the caller's credits and under every budget it draws
 it, settle on the usage reported (or, for a broken or abandoned stream, on what was
 delivered), exactly once.
 
+Budgets are held only where a limit is set (spend without a cap is tracked per request in
+``model_usage``), which keeps an uncapped request to two short transactions.
+
 Credits: the hold is a ``reserve`` ledger entry keyed by the request id (``chat-…``) and
 settles as ``post`` (capped at the hold) plus ``void`` of the rest, so ``renderhouse
 credits reconcile`` proves chat requests like jobs. Budgets: unlike a job's paid call, a
@@ -18,14 +21,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, update
+from sqlalchemy import Connection, select, update
 
 from renderhouse.ledger import accounts, budgets
 from renderhouse.ledger.errors import BudgetExhausted
 from renderhouse.ledger.metering import budget_keys
 from renderhouse.models import usage
-from renderhouse.store.database import Store
 from renderhouse.store.dialect import upsert_insert
+from renderhouse.store.schema_ledger import budgets as budget_limits
 from renderhouse.store.schema_ledger import credit_accounts, ledger_entries
 
 
@@ -53,67 +56,75 @@ def _insert_once(conn: Connection, **values: Any) -> bool:
     return conn.execute(stmt).first() is not None
 
 
-def reserve(store: Store, owner: str, model: str, amount: int, accounts_used: set[str]) -> Charge:
-    """Hold ``amount`` credits and budgets for one request, or raise InsufficientCredits /
-    BudgetExhausted having held nothing (one transaction)."""
-    charge = Charge(new_request_id(), owner, model, amount)
-    if amount <= 0:
-        return charge
+def reserve(conn: Connection, charge: Charge, accounts_used: set[str]) -> None:
+    """Hold ``charge.amount`` credits and budgets in ``conn``'s transaction, or raise
+    InsufficientCredits / BudgetExhausted (and the caller rolls everything back)."""
+    charge.holds = {}
+    if charge.amount <= 0:
+        return
     now = time.time()
-    with store.begin() as conn:
-        accounts.hold(conn, owner, amount, now, job_id=charge.request_id, reason=f"chat {model}")
-        for key in budget_keys(conn, owner, tuple(sorted(accounts_used))):
-            for period in budgets.PERIODS:
-                hold = budgets.reserve_budget(conn, key, period, amount, now=now)
-                status = budgets.budget_status(conn, key, period, now=now)
-                if (
-                    status["limit"] is not None
-                    and status["spent"] + status["held"] > status["limit"]
-                ):
-                    raise BudgetExhausted(
-                        f"the {period} budget of {key} cannot cover this request's maximum "
-                        f"cost of {amount} ({status['spent']} spent, {status['held'] - amount} "
-                        f"in flight, limit {status['limit']}); lower max_tokens or wait",
-                        details={**status, "needed": amount},
-                    )
-                charge.holds[hold.id] = key
-    return charge
+    accounts.hold(
+        conn,
+        charge.owner,
+        charge.amount,
+        now,
+        job_id=charge.request_id,
+        reason=f"chat {charge.model}",
+    )
+    keys = budget_keys(conn, charge.owner, tuple(sorted(accounts_used)))
+    capped = {
+        (r.key, r.period)
+        for r in conn.execute(
+            select(budget_limits.c.key, budget_limits.c.period).where(budget_limits.c.key.in_(keys))
+        )
+    }
+    for key in keys:
+        for period in budgets.PERIODS:
+            if (key, period) not in capped:
+                continue  # spend without a cap is tracked in model_usage, not held
+            hold = budgets.reserve_budget(conn, key, period, charge.amount, now=now)
+            status = budgets.budget_status(conn, key, period, now=now)
+            if status["limit"] is not None and status["spent"] + status["held"] > status["limit"]:
+                raise BudgetExhausted(
+                    f"the {period} budget of {key} cannot cover this request's maximum "
+                    f"cost of {charge.amount} ({status['spent']} spent, "
+                    f"{status['held'] - charge.amount} in flight, limit {status['limit']}); "
+                    "lower max_tokens or wait",
+                    details={**status, "needed": charge.amount},
+                )
+            charge.holds[hold.id] = key
 
 
 def settle(
-    store: Store,
+    conn: Connection,
     charge: Charge,
     actual: int,
     *,
     provider_account: str | None,
     row: dict[str, Any],
 ) -> int:
-    """Charge ``actual`` (capped at the hold) and record the usage row, once; returns what
-    was charged. Budget holds of providers the request did not use settle at 0."""
-    if charge.settled:
-        return 0
+    """In ``conn``'s transaction: charge ``actual`` (capped at the hold) and record the
+    usage row, once (a second settle of the same request changes nothing); returns what was
+    charged. Budget holds of providers the request did not use settle at 0."""
     posted = min(max(0, actual), charge.amount)
     now = time.time()
-    with store.begin() as conn:
-        if not usage.record(
-            conn,
-            request_id=charge.request_id,
-            owner=charge.owner,
-            model=charge.model,
-            cost=posted,
-            reserved=charge.amount,
-            created_at=now,
-            **row,
-        ):
-            charge.settled = True
-            return 0
-        if charge.amount > 0:
-            _settle_credits(conn, charge, posted, now)
-            used = f"provider:{provider_account}" if provider_account else None
-            for hold_id, key in sorted(charge.holds.items(), key=lambda kv: (kv[1], kv[0])):
-                unused_provider = key.startswith("provider:") and key != used
-                budgets.settle_budget(conn, hold_id, 0 if unused_provider else posted, now=now)
-    charge.settled = True
+    if not usage.record(
+        conn,
+        request_id=charge.request_id,
+        owner=charge.owner,
+        model=charge.model,
+        cost=posted,
+        reserved=charge.amount,
+        created_at=now,
+        **row,
+    ):
+        return 0
+    if charge.amount > 0:
+        _settle_credits(conn, charge, posted, now)
+        used = f"provider:{provider_account}" if provider_account else None
+        for hold_id, key in sorted(charge.holds.items(), key=lambda kv: (kv[1], kv[0])):
+            unused_provider = key.startswith("provider:") and key != used
+            budgets.settle_budget(conn, hold_id, 0 if unused_provider else posted, now=now)
     return posted
 
 

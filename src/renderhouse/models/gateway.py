@@ -4,12 +4,16 @@ reported, recorded and counted. The HTTP routes are a thin layer over this."""
 
 from __future__ import annotations
 
+import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, replace
+from typing import Any
 
 import anyio
 import anyio.to_thread
+from sqlalchemy import Connection
 
 from renderhouse.accounts import User
 from renderhouse.errors import InvalidInput
@@ -48,10 +52,28 @@ class Plan:
     max_cost: int
 
 
+Work = Callable[[Connection], Any]
+Committer = Callable[[Work, str], "Future[Any]"]
+"""Runs ``work(conn)`` in a transaction (the API's group commit shares one among
+concurrent requests, so a busy server pays one durable COMMIT per batch)."""
+
+
 class Gateway:
-    def __init__(self, registry: ModelRegistry, store: Store) -> None:
-        self.registry, self.store = registry, store
+    def __init__(
+        self, registry: ModelRegistry, store: Store, commit: Committer | None = None
+    ) -> None:
+        self.registry, self.store, self.commit = registry, store, commit
         self.router = Router(registry)
+
+    async def _write(self, work: Work, order: str) -> Any:
+        if self.commit is not None:
+            return await asyncio.wrap_future(self.commit(work, order))
+
+        def alone() -> Any:
+            with self.store.begin() as conn:
+                return work(conn)
+
+        return await anyio.to_thread.run_sync(alone)
 
     def plan(self, request: ChatRequest) -> Plan:
         """The request as it will be sent (max_tokens bounded by the model) and what it
@@ -72,10 +94,11 @@ class Gateway:
         return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
 
     async def _reserve(self, user: User, plan: Plan) -> Charge:
-        accounts = {d.settings.account for d in plan.chain}
-        return await anyio.to_thread.run_sync(
-            charges.reserve, self.store, user.id, plan.model, plan.max_cost, accounts
-        )
+        charge = Charge(charges.new_request_id(), user.id, plan.model, plan.max_cost)
+        if charge.amount > 0:
+            accounts = {d.settings.account for d in plan.chain}
+            await self._write(lambda conn: charges.reserve(conn, charge, accounts), user.id)
+        return charge
 
     async def _settle(
         self,
@@ -105,9 +128,13 @@ class Gateway:
             "ttft_ms": None if ttft is None else ttft * 1000,
         }
         account = deployment.settings.account if deployment else None
+        if charge.settled:
+            return
+        charge.settled = True
         with anyio.CancelScope(shield=True):
-            charged = await anyio.to_thread.run_sync(
-                lambda: charges.settle(self.store, charge, cost, provider_account=account, row=row)
+            charged = await self._write(
+                lambda conn: charges.settle(conn, charge, cost, provider_account=account, row=row),
+                charge.owner,
             )
         m = plan.model
         instruments.REQUESTS.labels(m, "ok" if error is None else error).inc()
