@@ -26,7 +26,13 @@ def read_pages(path: Path, limits: Limits) -> Iterator[tuple[PageLayout, int]]:
         for index in range(len(doc)):
             number = index + 1
             with page_deadline(limits.page_seconds, number):
-                page = doc[index]
+                try:
+                    page = doc[index]
+                except pdfium.PdfiumError as exc:
+                    raise refuse(
+                        "pdf_corrupt", f"page {number} cannot be read ({exc}); the PDF is "
+                        "damaged: export it again", page=number,
+                    ) from None  # fmt: skip
                 try:
                     width, height = page.get_size()
                     words = _words(page, height, raw)
@@ -40,6 +46,10 @@ def read_pages(path: Path, limits: Limits) -> Iterator[tuple[PageLayout, int]]:
                     images = sum(
                         1 for _ in page.get_objects(filter=(raw.FPDF_PAGEOBJ_IMAGE,), max_depth=4)
                     )
+                except pdfium.PdfiumError as exc:
+                    raise refuse(
+                        "pdf_corrupt", f"page {number} cannot be read ({exc})", page=number
+                    ) from None
                 finally:
                     page.close()
             yield build(number, width, height, words, rects, []), images
