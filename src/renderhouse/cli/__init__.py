@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.console import Console
 
-from renderhouse.cli.groups import HelpGroup
+from renderhouse.cli.groups import HelpGroup, summary_without_import
 from renderhouse.errors import RenderhouseError
 
 if TYPE_CHECKING:
@@ -59,6 +59,19 @@ def _all_commands() -> dict[str, str]:
 class _Group(HelpGroup):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(_all_commands())
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list from each command's docstring, read without importing it."""
+        rows = []
+        limit = formatter.width - 6 - max(len(n) for n in self.list_commands(ctx))
+        for name, target in sorted(_all_commands().items()):
+            text = summary_without_import(target, limit)
+            if text is None:  # not plain in its source: import it after all
+                command = self.get_command(ctx, name)
+                text = command.get_short_help_str(limit) if command else ""
+            rows.append((name, text))
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = _all_commands().get(cmd_name)

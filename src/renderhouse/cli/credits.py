@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Connection
 
-from renderhouse import ledger
-from renderhouse.accounts import find_user
 from renderhouse.cli import runtime
 from renderhouse.cli.groups import HelpGroup, echo_json
 from renderhouse.errors import InvalidInput
 from renderhouse.timestamps import rfc3339
 
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+# The ledger and the database stack load inside the commands, so --help stays light.
 out = Console()
 
 
 def _account(conn: Connection, ref: str | None, raw: bool) -> str:
+    from renderhouse.accounts import find_user
+
     if ref is None:
         return _only_admin(conn)
     return ref if raw else find_user(conn, ref).id
@@ -55,6 +59,8 @@ def grant(
     ctx: click.Context, user: str, amount: int, reason: str, adjust: bool, raw_account: bool
 ) -> None:
     """Give USER (id or name) AMOUNT credits, or adjust the balance by AMOUNT."""
+    from renderhouse import ledger
+
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.begin() as conn:
@@ -71,6 +77,8 @@ def grant(
 @click.pass_context
 def balance(ctx: click.Context, user: str | None, raw_account: bool, as_json: bool) -> None:
     """Available and held credits of USER (id or name; default: the administrator)."""
+    from renderhouse import ledger
+
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
@@ -89,6 +97,8 @@ def ledger_cmd(
     ctx: click.Context, user: str | None, limit: int, raw_account: bool, as_json: bool
 ) -> None:
     """USER's entries, newest first (USER: id or name; default: the administrator)."""
+    from renderhouse import ledger
+
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:
@@ -110,6 +120,8 @@ def ledger_cmd(
 @click.pass_context
 def reconcile(ctx: click.Context, as_json: bool) -> None:
     """Prove balances equal the ledger and every paid job settled once; exit 1 if not."""
+    from renderhouse import ledger
+
     rt = runtime(ctx)
     rt.prepare_store()
     with rt.store.read() as conn:

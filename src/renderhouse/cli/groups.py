@@ -36,3 +36,38 @@ def echo_json(data: Any, times: Iterable[str] = ()) -> None:
 
     shaped = [convert(r) for r in data] if isinstance(data, list) else convert(data)
     click.echo(json.dumps(shaped, indent=2, default=str))
+
+
+def summary_without_import(target: str, limit: int = 45) -> str | None:
+    """The one-line help of the command at ``module:function``, read from the module's
+    source (its docstring) without running the module: ``renderhouse --help`` would otherwise
+    import every command and the whole stack behind them (≈1,000 modules, seconds on a loaded
+    machine; docs/benchmarks.md). None when the source does not show it plainly."""
+    import ast
+    from importlib.machinery import PathFinder
+    from importlib.util import find_spec
+
+    module, _, attr = target.partition(":")
+    parts = module.split(".")
+    spec = find_spec(parts[0])
+    for depth in range(2, len(parts) + 1):
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        spec = PathFinder.find_spec(".".join(parts[:depth]), spec.submodule_search_locations)
+    if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+        return None
+    with open(spec.origin, encoding="utf-8") as fh:
+        tree = ast.parse(fh.read())
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == attr:
+            doc = ast.get_docstring(node)
+            return _short(doc, limit) if doc else None
+    return None
+
+
+def _short(doc: str, limit: int) -> str:
+    """The first sentence of ``doc``, cut to ``limit`` characters as click cuts it."""
+    text = " ".join(doc.split("\n\n")[0].split())
+    end = text.find(". ")
+    text = text if end < 0 else text[: end + 1]
+    return text if len(text) <= limit else text[: max(0, limit - 3)].rsplit(" ", 1)[0] + "..."

@@ -12,7 +12,6 @@ from rich.table import Column, Table
 from renderhouse.cli import runtime
 from renderhouse.cli.groups import HelpGroup, echo_json
 from renderhouse.errors import InvalidInput
-from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import STATES, TERMINAL, Job
 from renderhouse.timestamps import rfc3339
 
@@ -152,6 +151,8 @@ def enqueue(
     ctx: click.Context, kind: str, input_json: str, priority: int, owner: str, wait: bool
 ) -> None:
     """Put a job of KIND on the queue (its input validated against the kind's model)."""
+    from renderhouse.queue.enqueue import NewJob  # the database stack: not for --help
+
     rt = runtime(ctx)
     rt.prepare_store()
     try:

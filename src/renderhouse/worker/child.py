@@ -3,21 +3,19 @@
 
 from __future__ import annotations
 
-import hashlib
-import logging
+import functools
 import os
 import queue as thread_queue
 import threading
 import time
-from contextlib import AbstractContextManager
 from multiprocessing.connection import Connection
-from pathlib import Path
 from typing import Any
 
-from renderhouse.generators import spending
 from renderhouse.generators.base import Registry
-from renderhouse.generators.context import ArtifactRef, Cancelled
+from renderhouse.generators.context import ArtifactRef
+from renderhouse.generators.job_context import JobContext
 from renderhouse.storage import open_storage
+from renderhouse.storage.base import Storage
 from renderhouse.worker import limits, metering, outcome
 
 
@@ -60,86 +58,49 @@ class _Channel:
         return ack
 
 
-class _Checkpoint:
-    def __init__(self, ch: _Channel, state: dict[str, Any] | None) -> None:
-        self._ch, self._state = ch, state
-
-    def load(self) -> dict[str, Any] | None:
-        return self._state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self._ch.call({"t": "checkpoint", "state": state})
-        self._state = state
-
-
-class _Artifacts:
-    def __init__(self, ch: _Channel, storage_url: str, job_id: str, existing: list[dict[str, Any]]):
-        self._ch = ch
-        self._storage = open_storage(storage_url)
-        self._prefix = f"jobs/{job_id}/"
-        self._existing = {a["name"]: ArtifactRef(**a) for a in existing}
-
-    def _record(self, name: str, size: int, digest: str, content_type: str) -> ArtifactRef:
-        ref = ArtifactRef(name, self._prefix + name, content_type, size, digest)
-        self._ch.call({"t": "artifact", "ref": ref.__dict__})
-        self._existing[name] = ref
-        return ref
-
-    def put_bytes(self, name: str, data: bytes, content_type: str) -> ArtifactRef:
-        size = self._storage.put_bytes(self._prefix + name, data, content_type)
-        return self._record(name, size, hashlib.sha256(data).hexdigest(), content_type)
-
-    def put_file(self, name: str, path: Path, content_type: str) -> ArtifactRef:
-        digest = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                digest.update(block)
-        size = self._storage.put_file(self._prefix + name, Path(path), content_type)
-        return self._record(name, size, digest.hexdigest(), content_type)
-
-    def existing(self) -> dict[str, ArtifactRef]:
-        return dict(self._existing)
-
-    def read(self, ref: ArtifactRef) -> bytes:
-        with self._storage.open(ref.key) as fh:
-            return fh.read()
-
-
-class ChildContext:
-    """``renderhouse.generators.context.Context`` for a job running in a pool child."""
+class PipeReporter:
+    """A pool child's reports go over the pipe; checkpoints and artifacts wait for the
+    parent's acknowledgement (durable, or refused as a stale attempt)."""
 
     def __init__(self, ch: _Channel, job: dict[str, Any]) -> None:
-        self.job_id: str = job["job_id"]
-        self.attempt: int = job["attempt"]
-        self.deadline: float = job["deadline"]
-        self.log = logging.getLogger(f"renderhouse.job.{job['kind']}")
-        self.checkpoint = _Checkpoint(ch, job["checkpoint"])
-        self.artifacts = _Artifacts(ch, job["storage_url"], self.job_id, job["artifacts"])
-        self._ch = ch
-        self._children: list[dict[str, Any]] = job.get("children", [])
-        self._meter = metering.PipeMeter(ch.call)
+        self._ch, self._job = ch, job
 
-    def progress(self, done: float, total: float, message: str = "") -> None:
+    def progress(self, done: float, total: float, message: str) -> None:
         self._ch.send({"t": "progress", "done": done, "total": total, "message": message})
 
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        self._ch.call({"t": "checkpoint", "state": state})
+
+    def record_artifact(self, ref: ArtifactRef) -> None:
+        self._ch.call({"t": "artifact", "ref": ref.__dict__})
+
+    def earlier_artifacts(self) -> dict[str, ArtifactRef]:
+        return {a["name"]: ArtifactRef(**a) for a in self._job["artifacts"]}
+
     def children(self) -> list[dict[str, Any]]:
-        return [
-            {**c, "artifacts": {a["name"]: ArtifactRef(**a) for a in c["artifacts"]}}
-            for c in self._children
-        ]
+        children: list[dict[str, Any]] = self._job.get("children", [])
+        return children
 
-    @property
-    def cancelled(self) -> bool:
-        return self._ch.cancel.is_set()
 
-    def raise_if_cancelled(self) -> None:
-        if self._ch.cancel.is_set():
-            raise Cancelled("the job was cancelled")
+def child_context(ch: _Channel, job: dict[str, Any]) -> JobContext:
+    """The context of a job in this child; ``storage_url`` is opened once per URL."""
+    return JobContext(
+        job_id=job["job_id"],
+        kind=job["kind"],
+        attempt=job["attempt"],
+        deadline=job["deadline"],
+        reporter=PipeReporter(ch, job),
+        store=_storage(job["storage_url"]),
+        prefix=f"jobs/{job['job_id']}/",
+        checkpoint=job["checkpoint"],
+        cancel=ch.cancel,
+        meter=metering.PipeMeter(ch.call),
+    )
 
-    def spend(
-        self, estimate: int, *, provider: str | None = None
-    ) -> AbstractContextManager[spending.PaidCall]:
-        return spending.spend(self._meter, estimate, provider)
+
+@functools.cache
+def _storage(url: str) -> Storage:
+    return open_storage(url)
 
 
 def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:
@@ -165,7 +126,7 @@ def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:
             res = gen.resources
             cpu = limits.cpu_seconds_for(job["deadline"] - time.time(), res.cpu)
             job_limits.apply(res.memory_mb, cpu)
-            value = gen.run(ChildContext(ch, job), gen.parse_input(job["input"]))
+            value = gen.run(child_context(ch, job), gen.parse_input(job["input"]))
             job_limits.lift()
             msg = outcome.from_return(value)
         except BaseException as exc:  # everything a generator raises is reported, not fatal

@@ -3,111 +3,66 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import inspect
-import logging
 import time
-from contextlib import AbstractContextManager
-from pathlib import Path
 from typing import Any
 
 from renderhouse.errors import StaleAttempt
 from renderhouse.generators import spending
 from renderhouse.generators.base import Generator
-from renderhouse.generators.context import ArtifactRef, Cancelled
+from renderhouse.generators.context import ArtifactRef
+from renderhouse.generators.job_context import JobContext
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.worker import outcome
 from renderhouse.worker.isolated import Running
 
 
-class _Checkpoint:
-    def __init__(self, queue: JobQueue, run: Running) -> None:
-        self._queue, self._run, self._state = queue, run, run.job.checkpoint
-
-    def load(self) -> dict[str, Any] | None:
-        return self._state
-
-    def save(self, state: dict[str, Any]) -> None:
-        self._queue.save_checkpoint(self._run.job.id, self._run.job.attempt, state)
-        self._state = state
-
-
-class _Artifacts:
-    """Earlier attempts' artifacts are read when first asked for: most jobs never ask, and
+class QueueReporter:
+    """A job on the worker's event loop reports straight to the queue (fenced by attempt).
+    Earlier attempts' artifacts are read when first asked for: most jobs never ask, and
     reading them for every job cost a query per job on the worker's hottest path."""
 
-    def __init__(self, queue: JobQueue, run: Running, storage: Storage) -> None:
-        self._queue, self._run, self._storage = queue, run, storage
-        self._prefix = f"jobs/{run.job.id}/"
-        self._earlier: dict[str, ArtifactRef] | None = None
-        self._added: dict[str, ArtifactRef] = {}
+    def __init__(self, queue: JobQueue, run: Running) -> None:
+        self._queue, self._job = queue, run.job
 
-    def _record(self, ref: ArtifactRef) -> ArtifactRef:
-        self._queue.add_artifact(self._run.job.id, self._run.job.attempt, ref.__dict__)
-        self._added[ref.name] = ref
-        return ref
+    def progress(self, done: float, total: float, message: str) -> None:
+        self._queue.progress(self._job.id, self._job.attempt, done, total, message)
 
-    def put_bytes(self, name: str, data: bytes, content_type: str) -> ArtifactRef:
-        size = self._storage.put_bytes(self._prefix + name, data, content_type)
-        digest = hashlib.sha256(data).hexdigest()
-        return self._record(ArtifactRef(name, self._prefix + name, content_type, size, digest))
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        self._queue.save_checkpoint(self._job.id, self._job.attempt, state)
 
-    def put_file(self, name: str, path: Path, content_type: str) -> ArtifactRef:
-        size = self._storage.put_file(self._prefix + name, path, content_type)
-        digest = hashlib.sha256(Path(path).read_bytes()).hexdigest()
-        return self._record(ArtifactRef(name, self._prefix + name, content_type, size, digest))
+    def record_artifact(self, ref: ArtifactRef) -> None:
+        self._queue.add_artifact(self._job.id, self._job.attempt, ref.__dict__)
 
-    def existing(self) -> dict[str, ArtifactRef]:
-        if self._earlier is None:
-            self._earlier = {
-                a["name"]: ArtifactRef(
-                    a["name"], a["key"], a["content_type"], a["size"], a["sha256"]
-                )
-                for a in self._queue.artifacts(self._run.job.id)
-            }
-        return {**self._earlier, **self._added}
-
-    def read(self, ref: ArtifactRef) -> bytes:
-        with self._storage.open(ref.key) as fh:
-            return fh.read()
-
-
-class InlineContext:
-    def __init__(
-        self, queue: JobQueue, run: Running, storage: Storage, meter: spending.Meter | None = None
-    ) -> None:
-        self.job_id = run.job.id
-        self.attempt = run.job.attempt
-        self.deadline = (run.job.attempted_at or time.time()) + run.job.timeout
-        self.log = logging.getLogger(f"renderhouse.job.{run.job.kind}")
-        self.checkpoint = _Checkpoint(queue, run)
-        self.artifacts = _Artifacts(queue, run, storage)
-        self._queue, self._run = queue, run
-        self._meter = meter or spending.Unmetered()
-
-    def progress(self, done: float, total: float, message: str = "") -> None:
-        self._queue.progress(self.job_id, self.attempt, done, total, message)
+    def earlier_artifacts(self) -> dict[str, ArtifactRef]:
+        return {
+            a["name"]: ArtifactRef(a["name"], a["key"], a["content_type"], a["size"], a["sha256"])
+            for a in self._queue.artifacts(self._job.id)
+        }
 
     def children(self) -> list[dict[str, Any]]:
-        return [
-            {**c, "artifacts": {a["name"]: ArtifactRef(**a) for a in c["artifacts"]}}
-            for c in self._queue.children(self.job_id)
-        ]
+        return self._queue.children(self._job.id)
 
-    @property
-    def cancelled(self) -> bool:
-        return self._run.cancel.is_set()
 
-    def raise_if_cancelled(self) -> None:
-        if self._run.cancel.is_set():
-            raise Cancelled("the job was cancelled")
-
-    def spend(
-        self, estimate: int, *, provider: str | None = None
-    ) -> AbstractContextManager[spending.PaidCall]:
-        """Blocks the event loop for its database write, like ``progress`` does."""
-        return spending.spend(self._meter, estimate, provider)
+def inline_context(
+    queue: JobQueue, run: Running, storage: Storage, meter: spending.Meter | None = None
+) -> JobContext:
+    """The context of a job run on the event loop; ``spend`` and ``progress`` block the loop
+    for their database write."""
+    job = run.job
+    return JobContext(
+        job_id=job.id,
+        kind=job.kind,
+        attempt=job.attempt,
+        deadline=(job.attempted_at or time.time()) + job.timeout,
+        reporter=QueueReporter(queue, run),
+        store=storage,
+        prefix=f"jobs/{job.id}/",
+        checkpoint=job.checkpoint,
+        cancel=run.cancel,
+        meter=meter,
+    )
 
 
 async def run_inline(
@@ -119,7 +74,7 @@ async def run_inline(
 ) -> dict[str, Any]:
     job = run.job
     try:
-        ctx = InlineContext(queue, run, storage, meter)
+        ctx = inline_context(queue, run, storage, meter)
         value = gen.run(ctx, gen.parse_input(job.input))
         if not inspect.isawaitable(value):
             return outcome.from_return(value)
