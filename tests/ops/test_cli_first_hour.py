@@ -110,3 +110,19 @@ def test_every_platform_command_is_described(name: str) -> None:
     assert _undescribed(command, name, ctx) == []
     options = [p for p in main.params if isinstance(p, click.Option) and p.name != "help"]
     assert [p.opts[0] for p in options if not p.help] == []
+
+
+@pytest.mark.parametrize("args", [["--help"], ["credits", "--help"], ["jobs", "list", "--help"]])
+def test_light_commands_stay_light(args: list[str]) -> None:
+    """Help for these loads no database or server stack (docs/benchmarks.md, CLI start-up)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom renderhouse.cli import main\n"
+        f"try:\n    main({args!r})\nexcept SystemExit:\n    pass\n"
+        "print([m for m in ('sqlalchemy', 'alembic', 'uvicorn', 'numpy') if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "Usage:" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout[-300:]
