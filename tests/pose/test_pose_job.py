@@ -150,3 +150,28 @@ def test_the_cli_captures_a_clip_and_saves_it_for_another_avatar(tmp_path: Path)
     assert "src-Raise-0.5s" in again.output
     bad = runner.invoke(pose, [str(source), "--capture", "Raise@9", "-o", str(tmp_path / "c")])
     assert bad.exit_code == 2 and "bad_clip_time" in bad.output
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"yaw": 180.0}, {"z_up": True, "unit_scale": 100, "yaw": 90.0}],
+    ids=["facing +Z", "facing -Z", "Z up, cm, facing sideways"],
+)
+def test_a_front_view_faces_the_camera(tmp_path: Path, options: dict) -> None:
+    """Whatever way the rig faces, a front view shows its front: its left leg (the
+    mannequin's left side is blue, its right orange) and the raised left hand of wave-left
+    are on the image's right."""
+    avatar = build_mannequin(tmp_path / "a.glb", MannequinOptions(**options))  # type: ignore[arg-type]
+    inp = _input(avatar, poses=["wave-left"], camera="front", contact_sheet=False)
+    result = PoseGenerator().run(LocalContext(tmp_path), inp).result
+    img = _pixels(tmp_path / result["poses"][0]["files"][0])
+    covered = np.abs(img - np.array([0xF2, 0xF2, 0xF2])).sum(-1) > 30
+    rows, cols = np.nonzero(covered)
+    top = cols[rows <= rows.min() + 3]
+    assert top.mean() > img.shape[1] * 0.55, "the raised hand must be on the image's right"
+    legs = covered.copy()
+    legs[: int(img.shape[0] * 0.6)] = False
+    left = legs & (img[..., 2] > img[..., 0] + 8)
+    right = legs & (img[..., 0] > img[..., 2] + 8)
+    assert left.sum() > 20 and right.sum() > 20
+    assert np.nonzero(left)[1].mean() > np.nonzero(right)[1].mean() + 3

@@ -112,6 +112,7 @@ class MannequinOptions:
     aim_axes: bool = False  # joint frames with +Y along the bone (Blender/Mixamo style)
     unit_scale: float = 1.0  # 100: a centimetre rig
     z_up: bool = False  # a Z-up export (no corrective node)
+    yaw: float = 0.0  # degrees about the up axis: 180 faces -Z
     arm: float = 1.0  # arm length factor
     leg: float = 1.0  # leg length factor
     fingers: bool = True
@@ -349,11 +350,10 @@ def build_mannequin(path: Path, opt: MannequinOptions | None = None) -> Path:
     bones = [b for b in PARENTS if b in pos]
     index = {b: i for i, b in enumerate(bones)}
     rest = _rest_rotations(pos, opt)
-    fix = np.eye(3)
+    fix = _matrix(rot.from_axis_angle(np.array([0, 1.0, 0]), opt.yaw))
     if opt.z_up:  # Y-up → Z-up: (x, y, z) ↦ (x, -z, y)
-        fix = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], np.float64)
+        fix = np.array([[1, 0, 0], [0, 0, -1], [0, 1, 0]], np.float64) @ fix
     s = opt.unit_scale
-    q_fix = rot.from_matrix(fix)
 
     def world(bone: str) -> np.ndarray:
         m = np.eye(4)
@@ -378,7 +378,6 @@ def build_mannequin(path: Path, opt: MannequinOptions | None = None) -> Path:
                 children=[index[c] for c in bones if present_parent(c, pos) == b],
             )
         )
-    del q_fix
     mesh_node = g.Node(name="Body", mesh=0, skin=0)
     if opt.mesh_node_offset:
         mesh_node.translation = [3.0, -2.0, 1.0]
