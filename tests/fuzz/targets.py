@@ -28,13 +28,16 @@ class Parser:
     name: str
     inputs: st.SearchStrategy[bytes]
     run: Callable[[bytes], str]
+    in_ci: bool = True  # False when the parser's package runs its own bounded fuzz test
 
 
 PARSERS: dict[str, Parser] = {}
 
 
-def register(name: str, inputs: st.SearchStrategy[bytes], run: Callable[[bytes], str]) -> None:
-    PARSERS[name] = Parser(name, inputs, run)
+def register(
+    name: str, inputs: st.SearchStrategy[bytes], run: Callable[[bytes], str], in_ci: bool = True
+) -> None:
+    PARSERS[name] = Parser(name, inputs, run, in_ci)
 
 
 def _refusal(exc: RenderhouseError) -> str:
@@ -116,3 +119,13 @@ register("glb", strategies.glb_files(), run_glb)
 register("gltf-json", strategies.gltf_json_files(), run_gltf_json)
 register("zip", strategies.zip_files(), run_zip)
 register("image", strategies.image_files(), run_image)
+
+
+def _register_pdf() -> None:
+    """The schedule generator's PDF reader (its CI fuzz test is tests/schedule's own)."""
+    from tests.schedule.fuzz_pdf import pdf_files, run_pdf
+
+    register("pdf", pdf_files(), run_pdf, in_ci=False)
+
+
+_register_pdf()
