@@ -34,7 +34,8 @@ def open_calendar(url: str, username: str, password: str, name: str) -> Any:
     """The principal's calendar called ``name``, made if missing."""
     import caldav
 
-    client = caldav.DAVClient(url=url, username=username, password=password, timeout=30)
+    dav: Any = caldav.DAVClient
+    client = dav(url=url, username=username, password=password, timeout=30)
     principal = client.principal()
     for cal in principal.calendars():
         if cal.get_display_name() == name:

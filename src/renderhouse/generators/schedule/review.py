@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import html
 import io
+from datetime import date, datetime
 from pathlib import Path
 
 from renderhouse.generators.schedule.events import LOW_CONFIDENCE, Event
@@ -84,10 +85,9 @@ def _cls(e: Event) -> str:
 
 
 def _when(e: Event) -> str:
-    text = e.start.isoformat(sep=" ", timespec="minutes") if not e.all_day else str(e.start)
+    text = _stamp(e.start)
     if e.end is not None:
-        end = e.end.isoformat(sep=" ", timespec="minutes") if not e.all_day else str(e.end)
-        text += " → " + end
+        text += " → " + _stamp(e.end)
     if e.timezone:
         text += f" ({e.timezone})"
     if e.rrule:
@@ -96,6 +96,10 @@ def _when(e: Event) -> str:
             text += " except " + ", ".join(d.date().isoformat() for d in e.exdate)
         text += "</small>"
     return text
+
+
+def _stamp(v: date) -> str:
+    return v.isoformat(sep=" ", timespec="minutes") if isinstance(v, datetime) else str(v)
 
 
 def _why(e: Event) -> str:
