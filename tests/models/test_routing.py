@@ -148,3 +148,18 @@ async def test_free_probe_reads_model_lists() -> None:
     assert "does not list" in deps[1]["health"]["last_check_error"]
     assert registry.describe("main")["status"] == "up"
     assert a.calls == b.calls == c.calls == 0  # no completion spent on health
+
+
+def test_deployment_settings_are_checked_at_start() -> None:
+    from renderhouse.models.config import DeploymentSettings
+
+    local = DeploymentSettings(provider="llamacpp", upstream="m", base_url="file:///m.gguf")
+    assert local.account == "llamacpp"
+    for bad in (
+        {"provider": "openai", "upstream": "m"},
+        {"provider": "openai", "upstream": "m", "base_url": "file:///x"},
+        {"provider": "llamacpp", "upstream": "m", "base_url": "http://x"},
+        {"provider": "fake", "upstream": "m", "price_in": -1},
+    ):
+        with pytest.raises(ValueError):
+            DeploymentSettings.model_validate(bad)

@@ -39,8 +39,9 @@ class DeploymentSettings(BaseModel):
     def _needs_url(self) -> DeploymentSettings:
         if self.provider in ("openai",) and not self.base_url:
             raise ValueError("an openai deployment needs base_url (e.g. https://api.openai.com/v1)")
-        if self.base_url and not self.base_url.startswith(("http://", "https://")):
-            raise ValueError(f"base_url {self.base_url!r} is not an http(s) URL")
+        schemes = ("file://",) if self.provider == "llamacpp" else ("http://", "https://")
+        if self.base_url and not self.base_url.startswith(schemes):
+            raise ValueError(f"base_url {self.base_url!r} must start with {' or '.join(schemes)}")
         return self
 
     @property
