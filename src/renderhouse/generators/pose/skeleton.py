@@ -99,6 +99,14 @@ def present_parent(bone: str, mapped: Container[str]) -> str | None:
     return parent
 
 
+def side_and_part(bone: str) -> tuple[str, str]:
+    """("left" | "right" | "", the rest): leftUpperArm → ("left", "UpperArm")."""
+    for side in SIDES:
+        if bone.startswith(side):
+            return side, bone[len(side) :]
+    return "", bone
+
+
 def mirror(bone: str) -> str:
     """leftX ↔ rightX; centre bones are their own mirror."""
     if bone.startswith("left"):
