@@ -35,7 +35,7 @@ class ChatInput(BaseModel):
     messages: list[Message] = Field(default_factory=list, max_length=256)
     prompt: str | None = Field(default=None, max_length=100_000, description="one user message")
     system: str | None = Field(default=None, max_length=20_000)
-    model: Literal["smollm2"] = OFFLINE
+    model: Literal["smollm2"] = "smollm2"
     max_tokens: int = Field(default=256, ge=1, le=2048)
     temperature: float | None = Field(default=None, ge=0, le=2)
 
