@@ -82,6 +82,10 @@ DMY_TEXT_RE = re.compile(r"(?<![\w])" + _DMY_TEXT + r"(?![\w])", re.IGNORECASE)
 MDY_TEXT_RE = re.compile(r"(?<![\w])" + _MDY_TEXT + r"(?![\w])", re.IGNORECASE)
 NUMERIC_RE = re.compile(r"(?<![\w.:/-])" + _NUMERIC + r"(?![\w/]|[.:-]\d)", re.IGNORECASE)
 WEEKDAY_RE = re.compile(rf"^(?:{_WD_RE})\.?$", re.IGNORECASE)
+SHORT_RE = re.compile(
+    r"(?<![\w.:/-])" + _WEEKDAY + r"(?P<a>\d{1,2})/(?P<b>\d{1,2})(?![\w/]|[.:-]\d)", re.I
+)
+"""``14/03`` with no year: a date only where a date is expected (a date column)."""
 
 _HM = r"(?P<h{0}>[0-2]?\d)(?:\s*(?:[:.h]|\s?h\s?)\s*(?P<m{0}>[0-5]\d))?"
 _AMPM = r"\s*(?P<ap{0}>a\.?\s?m\.?|p\.?\s?m\.?)?"
@@ -122,9 +126,17 @@ def fold(text: str) -> str:
     return unicodedata.normalize("NFC", text).lower()
 
 
-def find_dates(text: str, order: str = "DMY") -> list[Found]:
-    """Every date in ``text`` in order of position; overlapping matches keep the longest."""
+def find_dates(text: str, order: str = "DMY", loose: bool = False) -> list[Found]:
+    """Every date in ``text`` in order of position; overlapping matches keep the longest.
+    ``loose`` also reads ``14/03`` (for cells known to hold dates)."""
     found: list[Found] = []
+    if loose:
+        for m in SHORT_RE.finditer(text):
+            x, y = int(m["a"]), int(m["b"])
+            d, mo = (y, x) if order == "MDY" else (x, y)
+            if mo > 12 >= d:
+                d, mo = mo, d
+            found.append(_make(m.start(), m.end(), d, mo, None, x <= 12 and y <= 12 and x != y))
     for m in DMY_TEXT_RE.finditer(text):
         month = MONTHS.get(fold(m["m"]).rstrip("."))
         if month:

@@ -1,4 +1,4 @@
-# ruff: noqa: RUF002
+# ruff: noqa: RUF001, RUF002
 """Weekly timetables: weekdays along one axis, time-slot labels along the other, events as
 boxes (or bare text) in between. A box's extent gives its slots: it starts in the slot whose
 label lies just after its leading edge and ends where the next label after its trailing
@@ -9,6 +9,7 @@ and other dates printed around the grid (cancelled days) become its EXDATEs."""
 from __future__ import annotations
 
 import itertools
+import re
 from datetime import date, datetime, time, timedelta
 from statistics import median
 
@@ -23,11 +24,26 @@ def _weekday(cell: Cell) -> int | None:
     return D.WEEKDAYS.get(D.fold(text)) if D.WEEKDAY_RE.match(cell.text.strip()) else None
 
 
+_LABEL_REST = re.compile(r"^[\s\-–—:.,()hHuUrRaApPmM]*$")
+
+
 def _label_time(cell: Cell) -> time | None:
-    found = D.find_times(cell.text)
-    if len(found) >= 1 and found[0].start <= 1 and len(cell.text.strip()) <= 14:
-        return D.time_of(found[0])
-    return None
+    """The start of a slot label ("08:00", "8h", "08:00–08:45"); None for other text."""
+    start, _ = _label_range(cell)
+    return start
+
+
+def _label_range(cell: Cell) -> tuple[time | None, time | None]:
+    text = cell.text.strip()
+    found = D.find_times(text)
+    if not found or found[0].start > 1 or len(text) > 24:
+        return None, None
+    rest = text
+    for f in reversed(found):
+        rest = rest[: f.start] + rest[f.end :]
+    if not _LABEL_REST.match(rest):
+        return None, None
+    return D.parse_time_range(text)
 
 
 def read_grid(page: PageLayout, r: Reading) -> list[Event] | None:
@@ -36,11 +52,16 @@ def read_grid(page: PageLayout, r: Reading) -> list[Event] | None:
         return None
     vertical_days, days = axis  # vertical_days: days are rows
     labels: list[tuple[float, time]] = []
+    ends: dict[time, time] = {}
+    """Slot labels written as ranges: a block ends where its last slot ends (breaks between
+    slots are not part of the lesson before them)."""
     for line in page.lines:
         for cell in line.cells:
-            t = _label_time(cell)
+            t, t_end = _label_range(cell)
             if t is None:
                 continue
+            if t_end is not None:
+                ends[t] = t_end
             if vertical_days and cell.top < min(c.top for _, c in days) - 2:
                 labels.append((cell.cx, t))
             elif not vertical_days and cell.x1 < min(c.x0 for _, c in days) - 2:
@@ -59,7 +80,7 @@ def read_grid(page: PageLayout, r: Reading) -> list[Event] | None:
     blocks = [b for b in page.rects if _inside(b, grid_box)] or _bare_blocks(page, grid_box)
     events = []
     for block in blocks:
-        ev = _block_event(page, block, days, labels, step, vertical_days, r)
+        ev = _block_event(page, block, days, labels, step, vertical_days, r, ends)
         if ev is None:
             continue
         _as_series(ev, term, cancelled)
@@ -101,7 +122,7 @@ def _bare_blocks(page: PageLayout, area: Box) -> list[Box]:
 
 def _block_event(page: PageLayout, block: Box, days: list[tuple[int, Cell]],
                  labels: list[tuple[float, time]], step: float, vertical: bool,
-                 r: Reading) -> Event | None:  # fmt: skip
+                 r: Reading, ends: dict[time, time]) -> Event | None:  # fmt: skip
     x0, top, x1, bottom = block
     texts = [
         c for ln in page.lines for c in ln.cells
@@ -121,7 +142,10 @@ def _block_event(page: PageLayout, block: Box, days: list[tuple[int, Cell]],
         return None
     start = after[0]
     later = [t for pos, t in labels if pos > trail]
-    if later:
+    covered = [t for pos, t in labels if lead < pos <= trail]
+    if covered and covered[-1] in ends:
+        end = ends[covered[-1]]
+    elif later:
         end = later[0]
     else:
         end = (datetime.combine(date.min, labels[-1][1]) + timedelta(seconds=step)).time()

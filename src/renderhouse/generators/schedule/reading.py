@@ -46,8 +46,29 @@ class Reading:
         return best[1] if best else None
 
 
+# Abbreviations with one reading in the regions our languages are used in, mapped to a
+# zone with the same offsets and daylight-saving rules (CET/CEST: the EU rules).
+ABBREVIATIONS = {
+    "CET": "Europe/Berlin", "CEST": "Europe/Berlin", "MEZ": "Europe/Berlin",
+    "MESZ": "Europe/Berlin", "GMT": "Europe/London", "BST": "Europe/London",
+    "WET": "Europe/Lisbon", "WEST": "Europe/Lisbon", "EET": "Europe/Athens",
+    "EEST": "Europe/Athens", "EST": "America/New_York", "EDT": "America/New_York",
+    "CST": "America/Chicago", "CDT": "America/Chicago", "MST": "America/Denver",
+    "MDT": "America/Denver", "PST": "America/Los_Angeles", "PDT": "America/Los_Angeles",
+    "JST": "Asia/Tokyo", "AEST": "Australia/Sydney", "AEDT": "Australia/Sydney",
+}  # fmt: skip
+_ABBR_RE = re.compile(r"(?<![\w/])(" + "|".join(ABBREVIATIONS) + r")(?![\w/])")
+
+
+ZONE_TEXT_RE = re.compile(_ZONE_RE.pattern + "|" + _ABBR_RE.pattern)
+"""Where a zone is written (to cut it out of a title)."""
+
+
 def zones_in(text: str) -> list[str]:
-    return [z for z in _ZONE_RE.findall(text) if z in _ZONES]
+    """IANA names, then the unambiguous abbreviations, in order of appearance."""
+    found = [(m.start(), m.group(1)) for m in _ZONE_RE.finditer(text) if m.group(1) in _ZONES]
+    found += [(m.start(), ABBREVIATIONS[m.group(1)]) for m in _ABBR_RE.finditer(text)]
+    return [z for _, z in sorted(found)]
 
 
 def read_document(
@@ -82,10 +103,12 @@ def read_document(
     return r
 
 
-def date_spans(text: str, r: Reading) -> list[tuple[date, date | None, D.Found]]:
+def date_spans(
+    text: str, r: Reading, loose: bool = False
+) -> list[tuple[date, date | None, D.Found]]:
     """Dates and ranges in ``text``: (first day, last day or None, the match of the first).
     "26–30 October 2026" and "7 Sep – 18 Dec 2026" are ranges; years carry backwards."""
-    found = D.find_dates(text, r.date_order)
+    found = D.find_dates(text, r.date_order, loose)
     out: list[tuple[date, date | None, D.Found]] = []
     i = 0
     while i < len(found):

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from renderhouse.generators.schedule import dates as D
 from renderhouse.generators.schedule.events import Event
 from renderhouse.generators.schedule.layout import Box, Cell, Line, PageLayout, struck
-from renderhouse.generators.schedule.reading import Reading, date_spans, zones_in
+from renderhouse.generators.schedule.reading import ZONE_TEXT_RE, Reading, date_spans, zones_in
 
 ROLES: dict[str, tuple[str, ...]] = {
     "date": ("date", "datum", "fecha", "jour", "día", "dia", "day", "tag", "dates", "fechas",
@@ -163,8 +163,9 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
     # the date: its column, else any cell, else the day heading above
     day = last = None
     date_cell: Cell | None = None
-    for cell in roles.get("date", []) + loose + roles.get("title", []):
-        spans = date_spans(cell.text, r)
+    date_cells = roles.get("date", [])
+    for cell in date_cells + loose + roles.get("title", []):
+        spans = date_spans(cell.text, r, loose=cell in date_cells)
         if spans:
             day, last, _found = spans[0]
             date_cell = cell
@@ -261,8 +262,7 @@ def _strip_when(text: str, r: Reading) -> str:
             merged.append((start, end))
     for start, end in reversed(merged):
         text = text[:start] + " " + text[end:]
-    for z in zones_in(text):
-        text = text.replace(z, " ")
+    text = ZONE_TEXT_RE.sub(" ", text)
     text = re.sub(r"(?<!\w)(?:-|–|—)(?!\w)|\(\s*\)", " ", text)
     return _clean_title(text)
 

@@ -1,0 +1,63 @@
+"""Layouts the corpus templates do not draw: a timetable whose slot labels are ranges with
+breaks between them and no boxes, a US list with short dates in its date column, and zones
+written as abbreviations."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+from reportlab.pdfgen.canvas import Canvas
+
+from renderhouse.generators.schedule.extract import extract
+from renderhouse.generators.schedule.reading import zones_in
+
+
+def _pdf(tmp_path: Path, cells: list[tuple[float, float, str]]) -> Path:
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    c.setFont("Helvetica", 9)
+    for x, y, text in cells:
+        c.drawString(x, 780 - y, text)
+    c.save()
+    path = tmp_path / "doc.pdf"
+    path.write_bytes(buf.getvalue())
+    return path
+
+
+def test_range_labels_end_lessons_before_the_break(tmp_path: Path) -> None:
+    cells = [(40, 0, "Period"), (120, 0, "Monday"), (220, 0, "Tuesday"), (320, 0, "Friday"),
+             (40, -30, "Term: 7 September 2026 - 18 December 2026")]  # fmt: skip
+    periods = [("08:00", "08:45"), ("08:50", "09:35"), ("09:55", "10:40")]
+    for i, (a, b) in enumerate(periods):
+        cells.append((40, 20 + 20 * i, f"{a}-{b}"))
+        cells.append((120, 20 + 20 * i, ["Maths", "English", "Art"][i]))
+    got = {(e.title, e.start, e.end) for e in extract(_pdf(tmp_path, cells)).events}
+    monday = datetime(2026, 9, 7)
+    assert got == {
+        ("Maths", monday.replace(hour=8), monday.replace(hour=8, minute=45)),
+        ("English", monday.replace(hour=8, minute=50), monday.replace(hour=9, minute=35)),
+        ("Art", monday.replace(hour=9, minute=55), monday.replace(hour=10, minute=40)),
+    }
+
+
+def test_short_dates_in_a_date_column_and_abbreviated_zones(tmp_path: Path) -> None:
+    cells = [(40, 0, "Date"), (100, 0, "Time"), (160, 0, "Event"), (40, -20, "Season 2026")]
+    rows = [
+        ("3/14", "7 pm EST", "Lakers"),
+        ("3/17", "7:30 PM", "Celtics"),
+        ("3/21", "TBA", "Knicks"),
+    ]
+    for i, row in enumerate(rows):
+        cells += [(x, 20 + 20 * i, v) for x, v in zip((40, 100, 160), row, strict=True)]
+    events = extract(_pdf(tmp_path, cells), date_order="MDY").events
+    got = [(e.title, e.start, e.timezone) for e in events]
+    assert got[0] == ("Lakers", datetime(2026, 3, 14, 19), "America/New_York")
+    assert got[1][:2] == ("Celtics", datetime(2026, 3, 17, 19, 30))
+    assert events[2].all_day and str(events[2].start) == "2026-03-21"
+
+
+def test_zone_abbreviations_need_word_boundaries() -> None:
+    assert zones_in("Anstoß 15:00 MEZ / 9:00 EST") == ["Europe/Berlin", "America/New_York"]
+    assert zones_in("BESTSELLER, ESTADIO, cet") == []
