@@ -175,3 +175,16 @@ def test_a_front_view_faces_the_camera(tmp_path: Path, options: dict) -> None:
     right = legs & (img[..., 0] > img[..., 2] + 8)
     assert left.sum() > 20 and right.sum() > 20
     assert np.nonzero(left)[1].mean() > np.nonzero(right)[1].mean() + 3
+
+
+def test_thumbnails_render_once(tmp_path: Path) -> None:
+    from renderhouse.generators.pose.thumbnails import render_thumbnails
+
+    first = render_thumbnails(tmp_path, size=64, names=["clap", "crouch"])
+    assert all(p.exists() for p in first.values())
+    stamps = {n: p.stat().st_mtime_ns for n, p in first.items()}
+    again = render_thumbnails(tmp_path, size=64, names=["clap", "crouch", "t-pose"])
+    assert {n: again[n].stat().st_mtime_ns for n in stamps} == stamps  # cached, not redrawn
+    assert again["t-pose"].exists()
+    with Image.open(again["t-pose"]) as im:
+        assert im.size == (64, 64)

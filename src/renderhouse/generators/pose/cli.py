@@ -35,6 +35,11 @@ import click
 )
 @click.option("--save-poses", type=click.Path(path_type=Path), help="write the poses as JSON")
 @click.option("--list", "list_poses", is_flag=True, help="list the pose library and exit")
+@click.option(
+    "--thumbnails",
+    type=click.Path(path_type=Path),
+    help="render every library pose on the mannequin into this cache directory and exit",
+)
 @click.option("--quiet", "-q", is_flag=True)
 def pose(
     avatar: Path | None,
@@ -46,6 +51,7 @@ def pose(
     capture: str,
     save_poses: Path | None,
     list_poses: bool,
+    thumbnails: Path | None,
     quiet: bool,
     **options: object,
 ) -> None:
@@ -66,6 +72,12 @@ def pose(
 
         for category, names in categories().items():
             click.echo(f"{category}: {', '.join(names)}")
+        return
+    if thumbnails is not None:
+        from renderhouse.generators.pose.thumbnails import render_thumbnails
+
+        paths = render_thumbnails(thumbnails)
+        click.echo(f"{len(paths)} thumbnails in {next(iter(paths.values())).parent}")
         return
     if avatar is None:
         fail("give an AVATAR .glb (or --list to see the poses)")
