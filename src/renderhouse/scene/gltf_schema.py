@@ -27,7 +27,7 @@ def bad(path: str, message: str) -> ModelError:
     return ModelError(f"{path} {message}", code="bad_gltf", details={"path": path})
 
 
-class Node:
+class JsonObject:
     """A JSON object at a known path, with typed getters that refuse wrong values."""
 
     def __init__(self, value: Any, path: str) -> None:
@@ -94,14 +94,14 @@ class Node:
             raise bad(self.at(key), "must be a string")
         return v
 
-    def obj(self, key: str) -> Node | None:
-        return Node(self.value[key], self.at(key)) if key in self.value else None
+    def obj(self, key: str) -> JsonObject | None:
+        return JsonObject(self.value[key], self.at(key)) if key in self.value else None
 
-    def objects(self, key: str, non_empty: bool = False) -> list[Node]:
+    def objects(self, key: str, non_empty: bool = False) -> list[JsonObject]:
         v = self.value.get(key, [])
         if not isinstance(v, list) or (non_empty and not v):
             raise bad(self.at(key), "must be a non-empty list" if non_empty else "must be a list")
-        return [Node(item, f"{self.at(key)}[{i}]") for i, item in enumerate(v)]
+        return [JsonObject(item, f"{self.at(key)}[{i}]") for i, item in enumerate(v)]
 
     def refs(self, key: str, size: int) -> list[int]:
         v = self.value.get(key, [])
@@ -122,7 +122,7 @@ def _show(v: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def sizes(doc: Node) -> dict[str, int]:
+def sizes(doc: JsonObject) -> dict[str, int]:
     """Length of each top-level list, after checking it is a list of objects."""
     out = {}
     for key in (
@@ -145,7 +145,7 @@ def sizes(doc: Node) -> dict[str, int]:
 
 def check_document(raw: dict[str, Any]) -> None:
     """Refuse (``bad_gltf``) any value the loader would misread; see the module docstring."""
-    doc = Node(raw, "$")
+    doc = JsonObject(raw, "$")
     n = sizes(doc)
     for key in ("extensionsUsed", "extensionsRequired"):
         v = raw.get(key, [])
@@ -206,13 +206,13 @@ def check_document(raw: dict[str, Any]) -> None:
             target.enum("path", PATHS, None)
 
 
-def _uri(item: Node) -> None:
+def _uri(item: JsonObject) -> None:
     uri = item.string("uri")
     if uri is not None and ("\0" in uri or "%00" in uri):
         raise bad(item.at("uri"), "holds a NUL byte")
 
 
-def _node(node: Node, n: dict[str, int]) -> None:
+def _node(node: JsonObject, n: dict[str, int]) -> None:
     node.refs("children", n["nodes"])
     node.ref("mesh", n["meshes"])
     node.ref("skin", n["skins"])
@@ -236,7 +236,7 @@ def _node(node: Node, n: dict[str, int]) -> None:
             raise bad(node.at("matrix"), "is singular; it must decompose into TRS (§5.25)")
 
 
-def _primitive(prim: Node, n: dict[str, int]) -> None:
+def _primitive(prim: JsonObject, n: dict[str, int]) -> None:
     attributes = prim.obj("attributes")
     if attributes is None:
         raise bad(prim.at("attributes"), "is required")
@@ -251,7 +251,7 @@ def _primitive(prim: Node, n: dict[str, int]) -> None:
     prim.obj("extensions")
 
 
-def _accessor(acc: Node, n: dict[str, int]) -> None:
+def _accessor(acc: JsonObject, n: dict[str, int]) -> None:
     acc.ref("bufferView", n["bufferViews"])
     acc.int("byteOffset")
     acc.enum("componentType", tuple(COMPONENT_SIZES), None)
@@ -272,7 +272,7 @@ def _accessor(acc: Node, n: dict[str, int]) -> None:
             sub.enum("componentType", INDEX_TYPES, None)
 
 
-def _texture_info(info: Node | None, n: dict[str, int]) -> None:
+def _texture_info(info: JsonObject | None, n: dict[str, int]) -> None:
     if info is None:
         return
     info.ref("index", n["textures"], required=True)
@@ -286,7 +286,7 @@ def _texture_info(info: Node | None, n: dict[str, int]) -> None:
         transform.int("texCoord")
 
 
-def _material(m: Node, n: dict[str, int]) -> None:
+def _material(m: JsonObject, n: dict[str, int]) -> None:
     pbr = m.obj("pbrMetallicRoughness")
     if pbr is not None:
         pbr.numbers("baseColorFactor", 4, 0.0, 1.0)
@@ -301,9 +301,11 @@ def _material(m: Node, n: dict[str, int]) -> None:
     for key in ("normalTexture", "occlusionTexture", "emissiveTexture"):
         _texture_info(m.obj(key), n)
     if "normalTexture" in m:
-        Node(m.value["normalTexture"], m.at("normalTexture")).number("scale")
+        JsonObject(m.value["normalTexture"], m.at("normalTexture")).number("scale")
     if "occlusionTexture" in m:
-        Node(m.value["occlusionTexture"], m.at("occlusionTexture")).number("strength", 0.0, 1.0)
+        JsonObject(m.value["occlusionTexture"], m.at("occlusionTexture")).number(
+            "strength", 0.0, 1.0
+        )
     ext = m.obj("extensions")
     if ext is None:
         return
