@@ -198,5 +198,10 @@ def stats(conn: Connection, now: float, owner: str | None = None) -> dict[str, d
     return out
 
 
-def queued_count(conn: Connection) -> int:
-    return int(conn.execute(select(func.count()).where(jobs.c.state == QUEUED)).scalar_one())
+def queued_count(conn: Connection, kind: str | None = None) -> int:
+    """Queued jobs (of ``kind``): with a kind this counts entries of the claim index, a
+    partial index over queued jobs led by kind, never the whole table."""
+    query = select(func.count()).select_from(jobs).where(jobs.c.state == QUEUED)
+    if kind is not None:
+        query = query.where(jobs.c.kind == kind)
+    return int(conn.execute(query).scalar_one())

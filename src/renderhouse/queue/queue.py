@@ -86,6 +86,12 @@ class JobQueue:
             self._depth is None or time.monotonic() - self._depth[0] > DEPTH_REFRESH_SECONDS
         )
 
+    def depth(self, kind: str | None = None) -> int:
+        """Queued jobs now (of one ``kind``): one index count, for autoscalers and hosts
+        that embed the queue; ``stats`` has the full per-state breakdown."""
+        with self.store.read() as conn:
+            return control.queued_count(conn, kind)
+
     def refresh_depth(self) -> None:
         """Count the queued jobs again (blocking; the API runs it off its event loop)."""
         now = time.monotonic()

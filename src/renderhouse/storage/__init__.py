@@ -16,6 +16,10 @@ def open_storage(url: str, secret: str = "") -> Storage:
         from renderhouse.storage.s3 import S3Storage
 
         return S3Storage.from_url(url)
+    if url == "none:":  # a worker without storage (``storage/none.py``)
+        from renderhouse.storage.none import NoStorage
+
+        return NoStorage()
     from renderhouse.errors import SettingsError
 
     raise SettingsError(

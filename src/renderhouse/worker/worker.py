@@ -12,10 +12,11 @@ import signal
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from renderhouse import logs, metrics, uploads
 from renderhouse.errors import StaleAttempt
@@ -24,6 +25,7 @@ from renderhouse.queue import scheduler
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
+from renderhouse.storage.none import NoStorage
 from renderhouse.uploads import Staging
 from renderhouse.worker import failures, metering, outcome, registration
 from renderhouse.worker.backoff import Outage
@@ -39,6 +41,26 @@ from renderhouse.worker.pool import ChildPool
 log = logging.getLogger(__name__)
 
 CANCEL_POLL_SECONDS = 0.5
+
+DEFAULT_MAINTENANCE: Literal["default"] = "default"
+"""``Worker(maintenance=...)``'s default: the rescuer and the pruner run in the worker, so a
+worker embedded on its own never leaves a killed worker's jobs stuck. Pass None for a worker
+that runs no duties (another process runs them), or a ``Maintenance`` of your own."""
+
+
+@dataclass(frozen=True)
+class Finished:
+    """An attempt's outcome, told to ``Worker.on_finished`` hooks once it is recorded:
+    ``outcome`` is done, error, cancelled, snooze, fanout, handed_back or lost; ``state`` is
+    the job's state after it (None when unknown: a completion batched, or lost)."""
+
+    job_id: str
+    kind: str
+    owner: str
+    attempt: int
+    outcome: str
+    state: str | None
+    error_code: str | None = None
 
 
 @dataclass
@@ -70,17 +92,25 @@ class Worker:
         self,
         queue: JobQueue,
         registry: Registry,
-        storage: Storage,
+        storage: Storage | None,
         config: WorkerConfig,
-        maintenance: Maintenance | None = None,
+        maintenance: Maintenance | Literal["default"] | None = DEFAULT_MAINTENANCE,
         meter_for: metering.MeterFor = metering.unmetered,
     ) -> None:
         """``meter_for`` gives each job's budgets for ``ctx.spend``; a deployment passes the
-        ledger's (``ledger.metering.meter_for``), the default enforces none."""
-        self.queue, self.registry, self.storage, self.config = queue, registry, storage, config
-        self.maintenance = maintenance
+        ledger's (``ledger.metering.meter_for``), the default enforces none. ``storage`` may
+        be None when no kind this worker runs stores artifacts or reads uploads (a job that
+        tries fails with ``not_configured``)."""
+        self.queue, self.registry, self.config = queue, registry, config
+        self.storage: Storage = storage if storage is not None else NoStorage()
+        self.maintenance = Maintenance(queue) if maintenance == DEFAULT_MAINTENANCE else maintenance
+        assert not isinstance(self.maintenance, str)
+        self.on_finished: list[Callable[[Finished], None]] = []
+        """Called on the event loop after each attempt's outcome is recorded (acknowledged
+        completions and failures, for an embedding application); a hook that raises is
+        logged and ignored."""
         self.meter_for = meter_for
-        self.staging = Staging(queue.store, storage, config.upload_cache_dir)
+        self.staging = Staging(queue.store, self.storage, config.upload_cache_dir)
         self.kinds = config.kinds or registry.kinds()
         for kind in self.kinds:
             registry.cls(kind)  # unknown kinds fail at start-up, not at the first job
@@ -117,10 +147,15 @@ class Worker:
         if self._loop is not None:
             self._loop.call_soon_threadsafe(self.stop)
 
-    async def run(self) -> None:
+    async def run(self, *, handle_signals: bool = True, own_executor: bool = True) -> None:
+        """Run until ``stop``. Embedded in an application that owns its event loop, pass
+        ``handle_signals=False`` (SIGTERM/SIGINT stay the host's; call ``stop`` yourself)
+        and ``own_executor=False`` (the loop's default thread pool is left as it is)."""
         loop = self._loop = asyncio.get_running_loop()
-        loop.set_default_executor(ThreadPoolExecutor(max_workers=self.config.concurrency * 2 + 8))
-        for sig in (signal.SIGTERM, signal.SIGINT):
+        if own_executor:
+            workers = self.config.concurrency * 2 + 8
+            loop.set_default_executor(ThreadPoolExecutor(max_workers=workers))
+        for sig in (signal.SIGTERM, signal.SIGINT) if handle_signals else ():
             try:
                 loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError, ValueError):
@@ -272,7 +307,8 @@ class Worker:
             else:
                 gen = self.registry.get(job.kind)
                 msg = await run_inline(self.queue, gen, run, self.storage, meter)
-            await self._record(run, msg)
+            state = await self._record(run, msg)
+            self._tell(run.job, msg, state)
         finally:
             self.running.pop(job.id, None)
             self.finished += 1
@@ -289,19 +325,21 @@ class Worker:
         run.job = dataclasses.replace(run.job, input=staged)
         return None
 
-    async def _record(self, run: Running, msg: dict[str, Any]) -> None:
+    async def _record(self, run: Running, msg: dict[str, Any]) -> str | Literal[False] | None:
         """Apply the outcome, retrying through a database blip for as long as the lease
-        lasts; after that the rescuer owns the job (delivery is at least once)."""
+        lasts; after that the rescuer owns the job (delivery is at least once). Returns the
+        job's state after it (None: not known here), or False when nothing was recorded."""
         give_up = time.monotonic() + self.queue.lease_seconds
         outage = Outage(f"job {run.job.id}: recording its outcome", log, cap=1.0)
         while True:
             try:
                 if msg["t"] == "done":
-                    await self._complete(run, msg)
-                else:
-                    await asyncio.to_thread(self._apply, run, msg)
+                    ok = await self._complete(run, msg)
+                    outage.ended()
+                    return "succeeded" if ok else False
+                state = await asyncio.to_thread(self._apply, run, msg)
                 outage.ended()
-                return
+                return state
             except Exception as exc:
                 if time.monotonic() > give_up:
                     log.error(
@@ -309,10 +347,20 @@ class Worker:
                         run.job.id,
                         exc,
                     )
-                    return
+                    return False
                 await asyncio.sleep(outage.failed(exc))
 
-    async def _complete(self, run: Running, msg: dict[str, Any]) -> None:
+    def _tell(self, job: Job, msg: dict[str, Any], state: str | Literal[False] | None) -> None:
+        if state is False or not self.on_finished:
+            return
+        event = Finished(job.id, job.kind, job.owner, job.attempt, msg["t"], state, msg.get("code"))
+        for hook in self.on_finished:
+            try:
+                hook(event)
+            except Exception:
+                log.exception("an on_finished hook failed for job %s", job.id)
+
+    async def _complete(self, run: Running, msg: dict[str, Any]) -> bool:
         try:
             await self._completer.complete(
                 run.job.id, run.job.attempt, msg.get("result") or {}, msg.get("cost")
@@ -321,12 +369,13 @@ class Worker:
             log.warning(
                 "job %s attempt %s: completion refused (stale)", run.job.id, run.job.attempt
             )
-            return
+            return False
         metrics.attempt_finished(run.job, "done")
         self.owners.on_success(run.job.owner)
         self._breaker(run.job.kind, ok=True)
+        return True
 
-    def _apply(self, run: Running, msg: dict[str, Any]) -> None:
+    def _apply(self, run: Running, msg: dict[str, Any]) -> str | Literal[False] | None:
         job, t = run.job, msg["t"]
         q = self.queue
         after: Job | None = None
@@ -354,6 +403,12 @@ class Worker:
             metrics.attempt_finished(job, t, after)
         except StaleAttempt:
             log.warning("job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, t)
+            return False
+        if t == "lost":
+            return False
+        if after is not None:
+            return str(after.state)
+        return {"cancelled": "cancelled"}.get(t, "queued")
 
     def _failed(self, job: Job, fault: str) -> None:
         """Count a failed attempt where its class says (``worker/failures.py``)."""
