@@ -88,7 +88,10 @@ async def test_share_serves_a_page_and_its_siblings(
     listing = (await alice.get(f"/v1/jobs/{jid}/artifacts")).json()
     page = next(a["url"] for a in listing if a["name"] == "viewer.html")
     assert page.startswith(f"/v1/shares/{jid}/") and page.endswith("/viewer.html")
-    assert (await anon.get(page)).content.startswith(b"<img")
+    served = await anon.get(page)
+    assert (
+        served.content.startswith(b"<img") and served.headers["x-content-type-options"] == "nosniff"
+    )
     sibling = page.rsplit("/", 1)[0] + "/frames/a.png"  # what the browser resolves
     got = await anon.get(sibling, headers={"Range": "bytes=0-9"})
     assert got.status_code == 206 and got.content == DATA[:10]

@@ -198,6 +198,8 @@ def serve_artifact(
         "Content-Length": str(max(0, last - first + 1)),
         "ETag": f'"{row.sha256}"',
         "Cache-Control": "private, max-age=3600",
+        # Served as the generator declared it, never sniffed into HTML by the browser.
+        "X-Content-Type-Options": "nosniff",
     }
     if span is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
