@@ -69,6 +69,7 @@ def ours_worker(url: str, concurrency: int, ready: Any, stop: Any) -> None:
             poll_seconds=0.05,
             listen_url=None if store.is_sqlite else store.url,
         ),
+        None,  # no maintenance duties: the figure is the claim/complete path alone
     )
 
     async def main() -> None:
