@@ -12,7 +12,7 @@ def test_pdf_reader_refuses_or_accepts_every_input() -> None:
     outcomes: set[str] = set()
 
     @settings(
-        max_examples=120, derandomize=True, database=None, deadline=None,
+        max_examples=80, derandomize=True, database=None, deadline=None,
         phases=[Phase.generate, Phase.shrink],
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )  # fmt: skip
