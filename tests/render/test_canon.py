@@ -82,12 +82,6 @@ def test_structural_errors_and_a_long_brief(canon_data: dict[str, Any]) -> None:
     assert err.value.details["errors"][0]["field"] == "brief"
 
 
-def test_the_ai_mode_is_refused_until_it_exists(canon_data: dict[str, Any]) -> None:
-    with pytest.raises(InvalidInput) as err:
-        parse(canon_data, mode="ai", provider="openai")
-    assert err.value.code == "unsupported_mode"
-
-
 def _png(w: int, h: int) -> bytes:
     buf = io.BytesIO()
     Image.fromarray(np.full((h, w, 4), 200, np.uint8), "RGBA").save(buf, "PNG")

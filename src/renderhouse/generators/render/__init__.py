@@ -25,6 +25,7 @@ class RenderGenerator(Generator):
     Input: ClassVar[type[RenderInput]] = RenderInput
     resources: ClassVar[Resources] = Resources(cpu=2.0, memory_mb=2048, isolated=True)
     default_timeout: ClassVar[float] = 600.0
+    paid_providers: ClassVar[tuple[str, ...]] = ("openai", "gemini")
     description: ClassVar[str] = (
         "An on-brand picture of a glTF/GLB product per a brand canon, with a measured report"
     )
@@ -64,11 +65,10 @@ class RenderGenerator(Generator):
                 code=code,
                 details={"errors": errors},
             ) from exc
-        if parsed.mode == "ai":
+        if parsed.mode == "ai" and parsed.provider is None:
             raise InvalidInput(
-                "mode 'ai' is not available yet; use mode 'deterministic' (the default)",
-                code="unsupported_mode",
-                details={"field": "mode"},
+                "mode 'ai' needs a provider: 'openai' or 'gemini'",
+                details={"field": "provider"},
             )
         return parsed
 

@@ -9,8 +9,9 @@ from __future__ import annotations
 import io
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PIL import Image
@@ -23,6 +24,9 @@ from renderhouse.generators.render.options import RenderInput
 from renderhouse.generators.render.plan import RULES_PLANNER, Plan, rules_plan
 from renderhouse.generators.render.plan_cache import PlanCache, plan_key
 from renderhouse.generators.render.report import Report, check
+
+if TYPE_CHECKING:
+    from renderhouse.generators.render.ai.base import ImageProvider
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 EXTENSIONS = {"png": ".png", "webp": ".webp", "jpeg": ".jpg"}
@@ -92,7 +96,21 @@ def _corrected(
     return x0, y0, x0 + nw, y0 + nh
 
 
-def run_render(ctx: Context, inp: RenderInput, cache: PlanCache) -> dict[str, Any]:
+def default_providers() -> dict[str, Callable[[], ImageProvider]]:
+    """Image providers configured by their own SDKs' environment variables
+    (``OPENAI_API_KEY``/``OPENAI_BASE_URL``, ``GEMINI_API_KEY``/``GEMINI_BASE_URL``)."""
+    from renderhouse.generators.render.ai.gemini_images import GeminiImages
+    from renderhouse.generators.render.ai.openai_images import OpenAIImages
+
+    return {"openai": OpenAIImages.from_environment, "gemini": GeminiImages.from_environment}
+
+
+def run_render(
+    ctx: Context,
+    inp: RenderInput,
+    cache: PlanCache,
+    providers: dict[str, Callable[[], ImageProvider]] | None = None,
+) -> dict[str, Any]:
     from renderhouse.generators.render.product_render import load_product, model_digest
     from renderhouse.generators.render.report_html import report_page
 
@@ -112,16 +130,38 @@ def run_render(ctx: Context, inp: RenderInput, cache: PlanCache) -> dict[str, An
     scene = load_product(Path(inp.model), digest)
     outputs: list[dict[str, Any]] = []
     reports: list[tuple[str, Report]] = []
-    for i, out in enumerate(canon.outputs):
-        ctx.raise_if_cancelled()
-        rgb, _ = compose_output(scene, plan, canon, logo, out)
-        data = encode(rgb, out.format)
-        name = f"render_{out.width}x{out.height}{EXTENSIONS[out.format]}"
-        ctx.artifacts.put_bytes(name, data, CONTENT_TYPES[out.format])
-        report = check(decode(data), canon, logo)
-        reports.append((name, report))
-        outputs.append({"file": name, "report": report.model_dump(mode="json")})
-        ctx.progress(2 + i, steps, f"rendered {name}")
+    provider = None
+    if inp.mode == "ai":
+        assert inp.provider is not None
+        provider = (providers or default_providers())[inp.provider]()
+    try:
+        spent = 0
+        for i, out in enumerate(canon.outputs):
+            ctx.raise_if_cancelled()
+            rgb, _ = compose_output(scene, plan, canon, logo, out)
+            reference, ai = None, None
+            if provider is not None:
+                from renderhouse.generators.render.ai.refine import refine
+
+                ctx.progress(1.5 + i, steps, f"{provider.name}: refining {out.width}x{out.height}")
+                refined = refine(ctx, provider, rgb, encode(rgb, "png"), plan.prompt, canon, logo)
+                spent += refined.cost
+                ai = refined.summary(provider.name)
+                if refined.used == "ai":
+                    reference, rgb = rgb, refined.rgb
+            data = encode(rgb, out.format)
+            name = f"render_{out.width}x{out.height}{EXTENSIONS[out.format]}"
+            ctx.artifacts.put_bytes(name, data, CONTENT_TYPES[out.format])
+            report = check(decode(data), canon, logo, reference=reference)
+            reports.append((name, report))
+            entry: dict[str, Any] = {"file": name, "report": report.model_dump(mode="json")}
+            if ai is not None:
+                entry["ai"] = ai
+            outputs.append(entry)
+            ctx.progress(2 + i, steps, f"rendered {name}")
+    finally:
+        if provider is not None:
+            provider.close()
     summary = {
         "passed": all(r.passed for _, r in reports),
         "score": min(r.score for _, r in reports),
@@ -145,5 +185,6 @@ def run_render(ctx: Context, inp: RenderInput, cache: PlanCache) -> dict[str, An
         "passed": summary["passed"],
         "score": summary["score"],
         "plan_cache": {"hit": hit, **cache.stats()},
+        "provider_cost_micro_usd": spent,
         "seconds": round(time.perf_counter() - t0, 3),
     }

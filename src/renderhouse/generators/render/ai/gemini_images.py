@@ -1,0 +1,144 @@
+"""Gemini image generation: ``POST {base}/v1beta/models/{model}:generateContent`` with the
+render as an inline image part and ``responseModalities: [IMAGE]``, answered with inline
+image parts and ``usageMetadata`` (Gemini API reference, "Generating content" and "Image
+generation"). A finish reason such as ``IMAGE_SAFETY`` or a ``promptFeedback.blockReason``
+is final: the same request would be refused again. Prices are gemini-2.5-flash-image's per
+million tokens: $0.30 in, $30 out (an image is 1290 output tokens)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import httpx
+
+from renderhouse.generators.render.ai.base import (
+    ImageResult,
+    ProviderFailed,
+    ProviderRefused,
+    count,
+    env,
+    final_error,
+    micro_dollars,
+    obj,
+)
+
+PRICE_IN, PRICE_OUT = 0.30, 30.0
+IMAGE_TOKENS = 1290
+REFUSALS = {
+    "SAFETY",
+    "IMAGE_SAFETY",
+    "PROHIBITED_CONTENT",
+    "IMAGE_PROHIBITED_CONTENT",
+    "BLOCKLIST",
+    "SPII",
+    "RECITATION",
+    "IMAGE_RECITATION",
+}
+
+
+class GeminiImages:
+    name = "gemini"
+
+    def __init__(
+        self,
+        base_url: str = "https://generativelanguage.googleapis.com",
+        api_key: str | None = None,
+        *,
+        model: str = "gemini-2.5-flash-image",
+        timeout: float = 180.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.model = model
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"x-goog-api-key": api_key} if api_key else {},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_environment(cls) -> GeminiImages:
+        base = env("GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com"
+        return cls(base, env("GEMINI_API_KEY"))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def estimate(self, width: int, height: int) -> int:
+        return micro_dollars(4000, PRICE_IN) + micro_dollars(2 * IMAGE_TOKENS, PRICE_OUT)
+
+    def cost(self, usage: dict[str, Any]) -> int:
+        prompt = count(usage.get("promptTokenCount"))
+        out = count(usage.get("candidatesTokenCount"))
+        return micro_dollars(prompt, PRICE_IN) + micro_dollars(out, PRICE_OUT)
+
+    def edit(self, png: bytes, prompt: str, width: int, height: int) -> ImageResult:
+        body = {
+            "contents": [
+                {
+                    "role": "user",
+                    "parts": [
+                        {"text": prompt},
+                        {
+                            "inlineData": {
+                                "mimeType": "image/png",
+                                "data": base64.b64encode(png).decode(),
+                            }
+                        },
+                    ],
+                }
+            ],
+            "generationConfig": {"responseModalities": ["IMAGE"]},
+        }
+        try:
+            r = self.client.post(f"/v1beta/models/{self.model}:generateContent", json=body)
+        except httpx.TimeoutException:
+            raise ProviderFailed("gemini did not answer in time; the job will retry") from None
+        except httpx.HTTPError as exc:
+            raise ProviderFailed(f"gemini could not be reached: {exc}") from None
+        try:
+            answer = r.json()
+        except ValueError:
+            answer = {}
+        answer = obj(answer)
+        if r.status_code >= 500 or r.status_code == 429:
+            raise ProviderFailed(f"gemini answered {r.status_code}; the job will retry")
+        if r.status_code != 200:
+            err = obj(answer.get("error"))
+            raise final_error("gemini", r.status_code, str(err.get("message", r.text)))
+        block = obj(answer.get("promptFeedback")).get("blockReason")
+        if block:
+            raise ProviderRefused(
+                f"gemini blocked the request ({block}); change the brief",
+                details={"provider": "gemini", "reason": block},
+            )
+        usage = obj(answer.get("usageMetadata"))
+        candidates = answer.get("candidates") or []
+        first = obj(candidates[0]) if isinstance(candidates, list) and candidates else {}
+        reason = first.get("finishReason")
+        if isinstance(reason, str) and reason in REFUSALS:
+            raise ProviderRefused(
+                f"gemini refused to make this picture ({reason}); change the brief",
+                details={"provider": "gemini", "reason": reason},
+            )
+        for part in obj(first.get("content")).get("parts") or []:
+            inline = (
+                part.get("inlineData") or part.get("inline_data")
+                if isinstance(part, dict)
+                else None
+            )
+            if isinstance(inline, dict) and str(
+                inline.get("mimeType", inline.get("mime_type", ""))
+            ).startswith("image/"):
+                try:
+                    image = base64.b64decode(inline["data"], validate=True)
+                except (KeyError, TypeError, binascii.Error, ValueError):
+                    break
+                return ImageResult(image, self.cost(usage), _ints(usage))
+        raise ProviderFailed(f"gemini answered without an image (finish reason {reason})")
+
+
+def _ints(usage: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in usage.items() if isinstance(v, int)}

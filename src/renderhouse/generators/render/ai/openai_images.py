@@ -1,0 +1,131 @@
+"""OpenAI Images edits: ``POST {base}/images/edits`` (multipart: ``image``, ``prompt``,
+``model``, ``input_fidelity=high`` so the product's details are kept, ``output_format=png``),
+answered with base64 images and token ``usage`` (OpenAI API reference, "Images: Create image
+edit"). Prices are gpt-image-1's per million tokens: text in $5, image in $10, image out $40.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+import httpx
+
+from renderhouse.generators.render.ai.base import (
+    ImageResult,
+    ProviderFailed,
+    ProviderRefused,
+    count,
+    env,
+    final_error,
+    micro_dollars,
+    obj,
+)
+
+PRICE_TEXT_IN, PRICE_IMAGE_IN, PRICE_IMAGE_OUT = 5.0, 10.0, 40.0
+SIZES = {"1024x1024": (1024, 1024), "1536x1024": (1536, 1024), "1024x1536": (1024, 1536)}
+OUTPUT_TOKENS_HIGH = {"1024x1024": 4160, "1536x1024": 6240, "1024x1536": 6208}
+SAFETY_CODES = {"moderation_blocked", "content_policy_violation"}
+
+
+def size_for(width: int, height: int) -> str:
+    """The supported size closest to the output's aspect ratio."""
+    aspect = width / height
+    return min(SIZES, key=lambda s: abs(SIZES[s][0] / SIZES[s][1] - aspect))
+
+
+class OpenAIImages:
+    name = "openai"
+
+    def __init__(
+        self,
+        base_url: str = "https://api.openai.com/v1",
+        api_key: str | None = None,
+        *,
+        model: str = "gpt-image-1",
+        timeout: float = 180.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.model = model
+        self.client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_environment(cls) -> OpenAIImages:
+        return cls(env("OPENAI_BASE_URL") or "https://api.openai.com/v1", env("OPENAI_API_KEY"))
+
+    def close(self) -> None:
+        self.client.close()
+
+    def estimate(self, width: int, height: int) -> int:
+        size = size_for(width, height)
+        # a prompt of up to ~1k tokens and one input image of at most ~6k tokens
+        return (
+            micro_dollars(1000, PRICE_TEXT_IN)
+            + micro_dollars(6500, PRICE_IMAGE_IN)
+            + micro_dollars(OUTPUT_TOKENS_HIGH[size], PRICE_IMAGE_OUT)
+        )
+
+    def cost(self, usage: dict[str, Any]) -> int:
+        details = obj(usage.get("input_tokens_details"))
+        text = count(details.get("text_tokens"))
+        image = count(details.get("image_tokens", count(usage.get("input_tokens")) - text))
+        out = count(usage.get("output_tokens"))
+        return (
+            micro_dollars(text, PRICE_TEXT_IN)
+            + micro_dollars(image, PRICE_IMAGE_IN)
+            + micro_dollars(out, PRICE_IMAGE_OUT)
+        )
+
+    def edit(self, png: bytes, prompt: str, width: int, height: int) -> ImageResult:
+        data = {
+            "model": self.model,
+            "prompt": prompt,
+            "input_fidelity": "high",
+            "n": "1",
+            "size": size_for(width, height),
+            "quality": "high",
+            "output_format": "png",
+        }
+        try:
+            r = self.client.post(
+                "/images/edits", data=data, files={"image": ("render.png", png, "image/png")}
+            )
+        except httpx.TimeoutException:
+            raise ProviderFailed("openai did not answer in time; the job will retry") from None
+        except httpx.HTTPError as exc:
+            raise ProviderFailed(f"openai could not be reached: {exc}") from None
+        body = _json(r)
+        if r.status_code >= 500 or r.status_code == 429:
+            raise ProviderFailed(f"openai answered {r.status_code}; the job will retry")
+        if r.status_code != 200:
+            err = obj(body.get("error"))
+            if str(err.get("code")) in SAFETY_CODES:
+                raise ProviderRefused(
+                    "openai's safety system refused this picture; change the brief",
+                    details={"provider": "openai", "reason": err.get("code")},
+                )
+            raise final_error("openai", r.status_code, str(err.get("message", r.text)))
+        try:
+            image = base64.b64decode(body["data"][0]["b64_json"], validate=True)
+        except (KeyError, IndexError, TypeError, binascii.Error, ValueError):
+            raise ProviderFailed("openai answered without a base64 image") from None
+        usage = obj(body.get("usage"))
+        return ImageResult(image, self.cost(usage), _ints(usage))
+
+
+def _json(r: httpx.Response) -> dict[str, Any]:
+    try:
+        body = r.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _ints(usage: dict[str, Any]) -> dict[str, int]:
+    return {k: int(v) for k, v in usage.items() if isinstance(v, int)}
