@@ -77,6 +77,36 @@ def test_render_writes_pictures_plan_and_a_passing_report(
     ).read_bytes()
 
 
+def test_an_image_background_is_covered_and_measured(
+    canon_data: dict[str, Any], tmp_path: Path
+) -> None:
+    """A photo-like background (a soft two-colour blend with grain, at another aspect):
+    scaled to cover, and the report measures the picture against the same scaling."""
+    import io
+
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    y = np.linspace(0, 1, 300)[:, None, None]
+    photo = (np.array([236, 232, 222]) * (1 - y) + np.array([214, 206, 190]) * y).repeat(
+        500, axis=1
+    )
+    photo = np.clip(photo + rng.normal(0, 1.0, photo.shape), 0, 255).astype(np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(photo).save(buf, "PNG")
+    url = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode()
+    canon_data["background"] = {"kind": "image", "image": url}
+    canon_data["outputs"] = [{"width": 512, "height": 384, "format": "png"}]
+    inp = RenderGenerator().parse_input(
+        {"brief": "front shot", "model": str(MODEL), "canon": canon_data}
+    )
+    result = run_render(LocalContext(tmp_path / "out"), inp, PlanCache(tmp_path / "plans"))
+    assert result["passed"] is True, json.loads((tmp_path / "out" / "report.json").read_text())
+    with Image.open(tmp_path / "out" / "render_512x384.png") as im:
+        corner = np.asarray(im.convert("RGB"))[-3, -3].astype(int)
+    assert abs(corner - np.array([214, 206, 190])).max() <= 8  # the photo's bottom, covered
+
+
 def test_a_logo_that_is_not_an_image_fails_before_rendering(
     canon_data: dict[str, Any], tmp_path: Path
 ) -> None:
