@@ -70,6 +70,9 @@ async def test_times_are_rfc3339(alice: httpx.AsyncClient, runtime, app, users) 
     async with client_for(app, users.admin) as admin:
         keys = (await admin.get("/v1/admin/keys")).json()
     assert keys and all(_is_time(k["created_at"]) for k in keys)
+    async with client_for(app, users.admin) as admin:
+        assert _is_time((await admin.get("/v1/system/metrics")).json()["time"])
+    assert _is_time((await alice.get("/v1/system/metrics")).json()["time"])
 
 
 async def test_empty_upload_says_so(alice: httpx.AsyncClient) -> None:

@@ -19,6 +19,7 @@ from renderhouse.api.auth import admin_user, current_user
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.ops import alert_watch, alerts, firing, optimize, resources
 from renderhouse.ops.firing import Notifier
+from renderhouse.timestamps import rfc3339
 
 router = APIRouter(tags=["system"])
 
@@ -44,8 +45,10 @@ async def system_metrics(
     throughput (``scope: cluster``). For any other key: its own jobs' queue and throughput
     (``scope: own``), as the dashboard stream scopes it."""
     if user.scope != "admin":
-        return await run_in_threadpool(resources.own_snapshot, state.runtime, user.id)
-    return await run_in_threadpool(resources.snapshot, state.runtime)
+        snap = await run_in_threadpool(resources.own_snapshot, state.runtime, user.id)
+    else:
+        snap = await run_in_threadpool(resources.snapshot, state.runtime)
+    return snap | {"time": rfc3339(snap["time"])}
 
 
 def _notifier(state: ApiState) -> Notifier:

@@ -73,7 +73,9 @@ class SharedSnapshot:
 
 def _cluster(state: ApiState) -> dict[str, Any]:
     rt = state.runtime
-    return resources.snapshot(rt) | {"alerts": firing.firing(rt.store)}
+    snap = resources.snapshot(rt)
+    alerts = [a | {"started_at": rfc3339(a["started_at"])} for a in firing.firing(rt.store)]
+    return snap | {"time": rfc3339(snap["time"]), "alerts": alerts}
 
 
 def _job(job: Job, viewer: User) -> dict[str, Any]:
