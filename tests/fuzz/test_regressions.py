@@ -4,6 +4,7 @@ valid seed and fed to the validator and the loader: refused with its code, or re
 from __future__ import annotations
 
 import copy
+import json
 import struct
 from pathlib import Path
 
@@ -245,3 +246,20 @@ def test_a_turntable_job_reports_the_warning(tmp_path: Path) -> None:
     inp = generator.parse_input({"model": str(path), "size": 32, "frames": 1})
     result = generator.run(LocalContext(tmp_path / "out"), inp)
     assert "multiple of 4" in result["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    "node",
+    [
+        {"translation": [3e38, 0, 0], "scale": [1e38, 1e38, 1e38]},  # overflows float32
+        {"scale": [3e38, 3e38, 3e38], "rotation": [1e38, 0, 0, 1e38]},
+        {"translation": [10**400, 0, 0]},  # a Python int no float can hold
+        {"matrix": [1e38, 0, 0, 0, 0, 1e38, 0, 0, 0, 0, 1e38, 0, 1e38, 0, 0, 1]},
+    ],
+)
+def test_huge_transforms_are_refused_not_overflowed(tmp_path: Path, node: dict) -> None:
+    doc, binary = split(textured_cube())
+    doc["nodes"] = [{"children": [1], **node}, {"mesh": 0, "scale": [100, 100, 100]}]
+    doc["scenes"] = [{"nodes": [0]}]
+    err = refused(tmp_path, glb(json.dumps(doc).encode(), binary))
+    assert err.code in ("bad_gltf", "bad_geometry")

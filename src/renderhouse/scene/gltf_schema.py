@@ -113,8 +113,15 @@ class JsonObject:
         return v
 
 
+#: Largest float32: glTF numbers end up in float32 arrays, and Python ints of any size would
+#: overflow a float conversion.
+FLT_MAX = 3.4028234663852886e38
+
+
 def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return False
+    return abs(v) <= FLT_MAX  # False for NaN, infinities and huge integers
 
 
 def _show(v: Any) -> str:
