@@ -25,6 +25,7 @@ from renderhouse.scene.gltf_accessors import AccessorReader
 from renderhouse.scene.gltf_validate import ModelLimits, ValidatedModel, validate_model
 
 MAX_JOINTS = 256
+MAX_COORDINATE = 1e7  # in file units: a kilometre in millimetres is 1e6
 WEIGHT_TOLERANCE = 0.02  # 8-bit normalised weights are off by up to 4/255 in total; we allow half
 UNITS = {1.0: "m", 0.1: "dm", 0.01: "cm", 0.001: "mm"}
 HUMAN_HEIGHT_M = 1.7
@@ -68,16 +69,25 @@ def _fail(code: str, message: str, **details: Any) -> ModelError:
     return ModelError(message, code=code, details=details)
 
 
-def _trs(node: dict[str, Any]) -> Trs:
-    if "matrix" in node:
-        m = np.array(node["matrix"], np.float64).reshape(4, 4).T
-        scale = np.linalg.norm(m[:3, :3], axis=0)
-        return Trs(m[:3, 3].copy(), rot.from_matrix(m[:3, :3]), scale)
-    return Trs(
-        np.array(node.get("translation", [0, 0, 0]), np.float64),
-        rot.normalise(np.array(node.get("rotation", [0, 0, 0, 1]), np.float64)),
-        np.array(node.get("scale", [1, 1, 1]), np.float64),
-    )
+def _trs(node: dict[str, Any], index: int) -> Trs:
+    try:
+        if "matrix" in node:
+            m = np.array(node["matrix"], np.float64).reshape(4, 4).T
+            trs = Trs(
+                m[:3, 3].copy(), rot.from_matrix(m[:3, :3]), np.linalg.norm(m[:3, :3], axis=0)
+            )
+        else:
+            trs = Trs(
+                np.array(node.get("translation", [0, 0, 0]), np.float64).reshape(3),
+                rot.normalise(np.array(node.get("rotation", [0, 0, 0, 1]), np.float64).reshape(4)),
+                np.array(node.get("scale", [1, 1, 1]), np.float64).reshape(3),
+            )
+    except (TypeError, ValueError):
+        raise _fail("bad_gltf", f"node {index} has a malformed transform") from None
+    values = np.concatenate([trs.translation, trs.rotation, trs.scale])
+    if not np.all(np.isfinite(values)) or np.abs(values).max() > MAX_COORDINATE:
+        raise _fail("bad_gltf", f"node {index} has a non-finite or absurdly large transform")
+    return trs
 
 
 def _skinned_primitives(doc: dict[str, Any], skin: int) -> list[dict[str, Any]]:
@@ -91,10 +101,41 @@ def _skinned_primitives(doc: dict[str, Any], skin: int) -> list[dict[str, Any]]:
     return out
 
 
+def _check_influence_accessors(doc: dict[str, Any], attrs: dict[str, Any], p: int) -> None:
+    """glTF 2.0 §3.7.3.3: JOINTS_n are VEC4 unsigned byte/short, WEIGHTS_n VEC4 float or
+    normalised unsigned byte/short, one per vertex; anything else is refused unread."""
+    accessors = doc.get("accessors") or []
+    count = accessors[attrs["POSITION"]].get("count") if "POSITION" in attrs else None
+    n = 0
+    while f"JOINTS_{n}" in attrs or f"WEIGHTS_{n}" in attrs:
+        j, w = attrs.get(f"JOINTS_{n}"), attrs.get(f"WEIGHTS_{n}")
+        if not (isinstance(j, int) and isinstance(w, int)):
+            raise _fail("bad_weights", f"skinned primitive {p} has JOINTS_{n} without WEIGHTS_{n}")
+        ja, wa = accessors[j], accessors[w]
+        ok = (
+            ja.get("type") == "VEC4"
+            and ja.get("componentType") in (5121, 5123)
+            and wa.get("type") == "VEC4"
+            and (
+                wa.get("componentType") == 5126
+                or (wa.get("componentType") in (5121, 5123) and wa.get("normalized"))
+            )
+            and ja.get("count") == wa.get("count") == count
+        )
+        if not ok:
+            raise _fail(
+                "bad_weights",
+                f"skinned primitive {p}: JOINTS_{n}/WEIGHTS_{n} must be VEC4 unsigned integers "
+                "and VEC4 floats (or normalised integers), one per vertex",
+            )
+        n += 1
+
+
 def check_weights(reader: AccessorReader, prims: list[dict[str, Any]], n_joints: int) -> None:
     from renderhouse.scene.gltf_scene import skin_influences
 
     for p, attrs in enumerate(prims):
+        _check_influence_accessors(reader.doc, attrs, p)
         joints, weights = skin_influences(reader, attrs)
         total = weights.sum(1)
         bad = ~np.isfinite(total) | (np.abs(total - 1.0) > WEIGHT_TOLERANCE)
@@ -203,7 +244,7 @@ def load_avatar(
         )
     parents = {c: i for i, n in enumerate(nodes) for c in n.get("children") or []}
     order = parents_first(parents, len(nodes))
-    rest = [_trs(n) for n in nodes]
+    rest = [_trs(n, i) for i, n in enumerate(nodes)]
     world = bind_world(doc, reader, skin, [local_matrix(t) for t in rest], parents, order)
     g, up_axis = _orientation(world, bones.bones)
     hips = g @ world[bones.bones["hips"]][:3, 3]

@@ -53,6 +53,11 @@ def bind_world(
     inverse_bind: dict[int, np.ndarray] = {}
     if "inverseBindMatrices" in skin_def:
         ibm = reader.read(skin_def["inverseBindMatrices"]).astype(np.float64)
+        if ibm.shape[1:] != (16,) or not np.all(np.isfinite(ibm)) or np.abs(ibm).max() > 1e7:
+            raise ModelError(
+                "the skin's inverse bind matrices are not 4x4, not finite or absurdly large",
+                code="bad_gltf",
+            )
         ibm = ibm.reshape(-1, 4, 4).transpose(0, 2, 1)
         if len(ibm) < len(joints):
             raise ModelError(
@@ -65,8 +70,8 @@ def bind_world(
                 raise ModelError(
                     f"joint {k}'s inverse bind matrix is singular", code="bad_gltf"
                 ) from None
-            if not np.all(np.isfinite(inverse_bind[j])):
-                raise ModelError(f"joint {k}'s inverse bind matrix is not finite", code="bad_gltf")
+            if not np.all(np.isfinite(inverse_bind[j])) or np.abs(inverse_bind[j]).max() > 1e7:
+                raise ModelError(f"joint {k}'s bind pose is out of range", code="bad_gltf")
     world: dict[int, np.ndarray] = {}
     for i in order:
         if i in inverse_bind:
