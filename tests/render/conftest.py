@@ -13,10 +13,11 @@ import pytest
 from renderhouse.generators.render.canon import Canon
 from renderhouse.generators.render.canon_images import load_rgba, to_data_url
 from renderhouse.generators.render.composite import trim
-from tests.api.conftest import (  # noqa: F401  (the API fixtures, for test_render_api)
+from tests.api.conftest import (  # noqa: F401  (the API fixtures)
     alice,
     anyio_backend,
     app,
+    live_server,
     runtime,
     settings,
     users,
