@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.schedule.corpus import HELD_OUT, make_corpus, make_sample
+from tests.schedule.corpus import make_corpus, make_sample, split_of
 from tests.schedule.corpus.score import Counts, expand, match
 
 from renderhouse.generators.local_context import LocalContext
@@ -47,7 +47,7 @@ def main() -> None:
         pages += len(x.pages)
         got = [e.to_dict() for e in x.events]
         c = match(s.events, got)
-        for bucket in (fam[s.family], split["held_out" if s.template in HELD_OUT else "tuned"],
+        for bucket in (fam[s.family], split[split_of(s.template)],
                        micro):  # fmt: skip
             bucket.add(c)
         expanded.add(match(expand(s.events), expand(got)))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from renderhouse.generators.schedule.extract import extract
-from tests.schedule.corpus import HELD_OUT, TUNED, make_corpus
+from tests.schedule.corpus import HELD_OUT, TUNED, make_corpus, split_of
 from tests.schedule.corpus.score import Counts, expand, match, token_set_similarity
 
 
@@ -27,7 +27,7 @@ def scores(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Coun
         got = [e.to_dict() for e in extract(path).events]
         c = match(s.events, got)
         out["family"][s.family].add(c)
-        out["split"]["held_out" if s.template in HELD_OUT else "tuned"].add(c)
+        out["split"][split_of(s.template)].add(c)
         out["expanded"]["all"].add(match(expand(s.events), expand(got)))
     return out
 
@@ -44,6 +44,7 @@ def test_held_out_templates_score_like_tuned_ones(scores: dict[str, dict[str, Co
     assert len(TUNED) == len(HELD_OUT) == 7
     assert scores["split"]["held_out"].f1 >= 0.95
     assert scores["split"]["tuned"].f1 >= 0.95
+    assert scores["split"]["late"].f1 >= 0.95
     assert scores["expanded"]["all"].f1 >= 0.95
 
 

@@ -630,18 +630,33 @@ HELD_OUT: dict[str, Template] = {
 
 
 def make_sample(template: str, locale: str, seed: int) -> Sample:
-    fn = {**TUNED, **HELD_OUT}[template]
+    from tests.schedule.corpus.late import LATE
+
+    fn = {**TUNED, **HELD_OUT, **LATE}[template]
     s = fn(random.Random(f"{template}/{locale}/{seed}"), locale)
     s.name = f"{template}-{locale}-{seed}"
     s.template = template
     return s
 
 
+def split_of(template: str) -> str:
+    """ "tuned", "held_out" or "late" (see the package docstring)."""
+    if template in TUNED:
+        return "tuned"
+    return "held_out" if template in HELD_OUT else "late"
+
+
+def late_templates() -> list[str]:
+    from tests.schedule.corpus.late import LATE
+
+    return list(LATE)
+
+
 def make_corpus(per_cell: int = 2, seed0: int = 0) -> list[Sample]:
     """``per_cell`` documents for every template × locale."""
     return [
         make_sample(t, loc, seed0 + k)
-        for t in [*TUNED, *HELD_OUT]
+        for t in [*TUNED, *HELD_OUT, *late_templates()]
         for loc in LOCALES
         for k in range(per_cell)
     ]

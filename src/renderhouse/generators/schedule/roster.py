@@ -24,6 +24,14 @@ _SHORT = re.compile(r"^[A-ZÄÖÜ][A-Za-zäöü0-9]{0,2}$")
 def legend(page: PageLayout) -> dict[str, tuple[time, time]]:
     codes: dict[str, tuple[time, time]] = {}
     for line in page.lines:
+        # a legend laid out as a table: code | name | hours
+        first = line.cells[0].text.strip()
+        if len(line.cells) >= 2 and _SHORT.match(first) and not D.find_times(first):
+            for cell in line.cells[1:]:
+                start, end = D.parse_time_range(cell.text)
+                if start is not None and end is not None:
+                    codes.setdefault(first, (start, end))
+                    break
         for cell in line.cells:
             start, end = D.parse_time_range(cell.text)
             if start is None or end is None:
@@ -60,9 +68,12 @@ def _date_header(page: PageLayout, r: Reading) -> tuple[int, list[tuple[date, fl
     for i, line in enumerate(page.lines):
         cols = []
         for cell in line.cells:
-            spans = date_spans(cell.text, r)
-            if spans and spans[0][1] is None:
-                cols.append((spans[0][0], cell.cx))
+            # narrow columns run headers together ("ven 30.10. sam 31.10."): place each
+            # date at its share of the cell's width
+            for day, last, f in date_spans(cell.text, r):
+                if last is None:
+                    share = (f.start + f.end) / 2 / max(1, len(cell.text))
+                    cols.append((day, cell.x0 + (cell.x1 - cell.x0) * share))
         if len(cols) >= 5 and len(cols) >= len(line.cells) - 2:
             return i, cols
     return None
