@@ -1,10 +1,13 @@
-"""The composition root: build the store, queue, storage and generator registry from the
-settings once, at the edge (CLI or server), and hand them down."""
+"""The composition root: the one place that shows how a deployment is wired. Built from the
+settings once, at the edge (CLI, server, tests), it builds the store, queue, storage and
+generator registry, and from them the HTTP app (``api_app``), a worker (``worker``) and the
+maintenance duties (``maintenance``), handing each only what it uses."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 from renderhouse import ledger
 from renderhouse.generators.base import Registry
@@ -16,6 +19,12 @@ from renderhouse.storage import open_storage
 from renderhouse.storage.base import Storage
 from renderhouse.store.database import Store
 from renderhouse.store.migrate import current_revision, ensure_current, upgrade
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from renderhouse.worker.maintenance import Maintenance
+    from renderhouse.worker.worker import Worker
 
 
 @dataclass
@@ -57,6 +66,10 @@ class Runtime:
             )
         )
         metrics.instrument_queue(queue)
+        from renderhouse import webhooks
+
+        # A job's webhook notice is enqueued in the transaction that ends it, wherever it ends.
+        webhooks.install(self, queue)
         return queue
 
     @cached_property
@@ -66,6 +79,61 @@ class Runtime:
     @cached_property
     def registry(self) -> Registry:
         return Registry.from_entry_points()
+
+    def api_app(self, *, expect_workers: bool = False) -> FastAPI:
+        """The HTTP API on this runtime (shared, not closed by the app). ``expect_workers``:
+        a worker runs in this process tree, so readiness also requires a live worker."""
+        from renderhouse.api import create_app
+
+        app = create_app(self.settings, self)
+        app.state.rh.extra["expect_workers"] = expect_workers
+        return app
+
+    def maintenance(self) -> Maintenance:
+        """The duties every deployment needs somewhere, each safe on many machines at once:
+        rescuer, pruner (with the artifacts of pruned jobs), scheduled backups, alert rules,
+        and the expiry of budget holds left by killed paid calls."""
+        from renderhouse.ledger import hold_expiry
+        from renderhouse.ops import alert_watch
+        from renderhouse.ops.backup import backup_schedule
+        from renderhouse.worker.maintenance import Maintenance
+
+        s = self.settings
+        return Maintenance(
+            self.queue,
+            rescue_every=s.rescue_seconds,
+            retention_seconds=s.retention_days * 86_400.0,
+            on_artifact_pruned=lambda a: self.storage.delete(a["key"]),
+            periodic=backup_schedule(s),
+            extra=[
+                alert_watch.duty(self),
+                hold_expiry.duty(self.store, s.budget_hold_seconds),
+            ],
+        )
+
+    def worker(self, kinds: list[str], concurrency: int, *, maintenance: bool) -> Worker:
+        """A worker for ``kinds`` (empty: every installed kind), with the maintenance duties
+        or none (another process runs them), metering generators' paid calls (``ctx.spend``)
+        against the ledger's budgets."""
+        from renderhouse.ledger.metering import meter_for
+        from renderhouse.worker.worker import Worker, WorkerConfig
+
+        s = self.settings
+        config = WorkerConfig(
+            kinds=kinds,
+            concurrency=concurrency,
+            poll_seconds=s.poll_seconds,
+            heartbeat_seconds=s.heartbeat_seconds,
+            shutdown_grace_seconds=s.shutdown_grace_seconds,
+            breaker_failures=s.breaker_failures,
+            breaker_cooldown_seconds=s.breaker_cooldown_seconds,
+            listen_url=None if self.store.is_sqlite else self.store.url,
+            upload_cache_dir=s.data_dir / "cache" / "uploads",
+        )
+        duties = self.maintenance() if maintenance else None
+        return Worker(
+            self.queue, self.registry, self.storage, config, duties, meter_for(self.store)
+        )
 
     def prepare_store(self, *, create_if_empty: bool = False) -> None:
         """Refuse an old schema; with ``create_if_empty`` an empty database is migrated

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from renderhouse.queue import enqueue
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.queue.jobs import SUCCEEDED, Job
+from renderhouse.queue.queue import JobQueue
 from renderhouse.runtime import Runtime
 from renderhouse.store.schema_auth import webhook_deliveries
 
@@ -91,13 +92,13 @@ def _log_delivery(conn: Connection, job: Job) -> None:
     )
 
 
-def install(rt: Runtime) -> None:
-    """Add the terminal hook to ``rt.queue`` once (API and workers both end jobs), and give
-    this process's ``webhook`` generator the deployment's target policy."""
+def install(rt: Runtime, queue: JobQueue | None = None) -> None:
+    """Add the terminal hook to ``queue`` (``rt.queue``) once (API and workers both end
+    jobs), and give this process's ``webhook`` duty the deployment's target policy."""
     if KIND in rt.registry.kinds():
         delivery: Any = rt.registry.get(KIND)
         delivery.allow_private = rt.settings.webhook_allow_private
-    queue = rt.queue
+    queue = queue if queue is not None else rt.queue
     if any(getattr(h, "renderhouse_webhooks", False) for h in queue.terminal_hooks):
         return
     settings = rt.settings

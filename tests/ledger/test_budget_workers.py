@@ -12,7 +12,6 @@ from typing import Any
 from sqlalchemy import select
 
 from renderhouse import accounts, ledger
-from renderhouse.cli.serve import build_worker
 from renderhouse.generators.base import Registry
 from renderhouse.generators.testing import ChatGenerator, ChatInlineGenerator
 from renderhouse.ledger.budgets import budget_status
@@ -60,7 +59,7 @@ def test_concurrent_jobs_overshoot_a_budget_by_at_most_one_call(
                 rt.queue.enqueue(chat(fake.url, alice, KINDS[i % 2], calls=5))[0].id
                 for i in range(10)
             ]  # 50 calls that would cost 2,100 in all
-            workers = [build_worker(r, KINDS, 3, maintenance=i == 0) for i, r in enumerate(rts)]
+            workers = [r.worker(KINDS, 3, maintenance=i == 0) for i, r in enumerate(rts)]
             with running(workers[0]), running(workers[1]):
                 wait_until(
                     lambda: all(rt.queue.get(i).state in TERMINAL for i in ids),
@@ -102,7 +101,7 @@ def test_a_used_up_budget_fails_jobs_once_and_refunds_their_credits(
                     )[0].id
                     for kind in KINDS  # in a pool child and on the worker's event loop
                 ]
-            with running(build_worker(rt, KINDS, 2, maintenance=False)):
+            with running(rt.worker(KINDS, 2, maintenance=False)):
                 wait_until(
                     lambda: all(rt.queue.get(i).state in TERMINAL for i in ids),
                     what="both jobs to end",
@@ -130,7 +129,7 @@ def test_a_call_killed_in_flight_is_settled_at_its_estimate_by_the_duty(
             with rt.store.begin() as conn:
                 alice = accounts.create_user(conn, "alice").id
             job, _ = rt.queue.enqueue(chat(fake.url, alice, attempts=1, crash_in_call=True))
-            with running(build_worker(rt, ["test.chat"], 1, maintenance=True)):
+            with running(rt.worker(["test.chat"], 1, maintenance=True)):
                 wait_until(lambda: rt.queue.get(job.id).state == "failed", what="the crash")
 
                 def holds() -> list[Any]:

@@ -12,7 +12,6 @@ import uvicorn
 import renderhouse.store.schema_auth  # noqa
 from renderhouse import accounts, metrics
 from renderhouse.api import create_app, system
-from renderhouse.cli.serve import build_worker
 from renderhouse.dashboard import mount
 from renderhouse.logs import configure_logging
 from renderhouse.runtime import Runtime
@@ -33,7 +32,7 @@ def main():
     app.include_router(system.router)
     app.add_middleware(metrics.MetricsMiddleware)
     mount(app)
-    w = build_worker(rt, [], 2, maintenance=True)
+    w = rt.worker([], 2, maintenance=True)
     threading.Thread(target=lambda: asyncio.run(w.run()), daemon=True).start()
     uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
 

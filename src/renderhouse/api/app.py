@@ -11,7 +11,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from renderhouse import dashboard, ledger, metrics, webhooks
+from renderhouse import dashboard, ledger, metrics
 from renderhouse.api import (
     artifacts,
     budgets,
@@ -59,7 +59,6 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     rt = runtime or Runtime(settings)
     settings = secret_key.resolve(settings)  # never the public default (ops/secret_key.py)
     rt.prepare_store()
-    webhooks.install(rt)
     state = ApiState(
         runtime=rt,
         limiter=RateLimiter(settings),

@@ -9,51 +9,11 @@ import logging
 import click
 import uvicorn
 
-from renderhouse import webhooks
 from renderhouse.cli import runtime
-from renderhouse.ledger.metering import meter_for
 from renderhouse.runtime import Runtime
-from renderhouse.worker.maintenance import Maintenance
-from renderhouse.worker.worker import Worker, WorkerConfig
+from renderhouse.worker.worker import Worker
 
 log = logging.getLogger(__name__)
-
-
-def build_worker(rt: Runtime, kinds: list[str], concurrency: int, *, maintenance: bool) -> Worker:
-    s = rt.settings
-    cfg = WorkerConfig(
-        kinds=kinds,
-        concurrency=concurrency,
-        poll_seconds=s.poll_seconds,
-        heartbeat_seconds=s.heartbeat_seconds,
-        shutdown_grace_seconds=s.shutdown_grace_seconds,
-        breaker_failures=s.breaker_failures,
-        breaker_cooldown_seconds=s.breaker_cooldown_seconds,
-        listen_url=None if rt.store.is_sqlite else rt.store.url,
-        upload_cache_dir=s.data_dir / "cache" / "uploads",
-    )
-    duties = None
-    if maintenance:
-        from renderhouse.ledger import hold_expiry
-        from renderhouse.ops import alert_watch
-        from renderhouse.ops.backup import backup_schedule
-
-        duties = Maintenance(
-            rt.queue,
-            rescue_every=s.rescue_seconds,
-            retention_seconds=s.retention_days * 86_400.0,
-            on_artifact_pruned=lambda a: rt.storage.delete(a["key"]),
-            periodic=backup_schedule(s),
-            # Alert rules too, once per slot across workers: `api` + `worker` deployments
-            # get the webhook without `serve`.
-            extra=[
-                alert_watch.duty(rt),
-                hold_expiry.duty(rt.store, s.budget_hold_seconds),  # killed paid calls
-            ],
-        )
-    webhooks.install(rt)  # jobs end here too: their webhooks are enqueued in that transaction
-    # Generators' paid calls (ctx.spend) are held against the ledger's budgets.
-    return Worker(rt.queue, rt.registry, rt.storage, cfg, duties, meter_for(rt.store))
 
 
 def _kinds(value: str | None) -> list[str]:
@@ -79,8 +39,7 @@ def worker(
     """Run a worker: claim and run jobs until SIGTERM."""
     rt = runtime(ctx)
     rt.prepare_store()
-    w = build_worker(
-        rt,
+    w = rt.worker(
         _kinds(kinds),
         concurrency or rt.settings.max_concurrent_jobs,
         maintenance=not no_maintenance,
@@ -89,11 +48,7 @@ def worker(
 
 
 def _server(rt: Runtime, host: str, port: int, *, with_worker: bool = False) -> uvicorn.Server:
-    from renderhouse.api import create_app
-
-    app = create_app(rt.settings, rt)
-    # A worker runs in this process tree: readiness then also requires a live worker.
-    app.state.rh.extra["expect_workers"] = with_worker
+    app = rt.api_app(expect_workers=with_worker)
     config = uvicorn.Config(
         app,
         host=host,
@@ -156,7 +111,7 @@ def serve(ctx: click.Context, host: str, port: int, concurrency: int | None) -> 
     kinds = ", ".join(rt.registry.kinds())
     click.echo(f"renderhouse serve: data in {rt.settings.data_dir.resolve()}; kinds {kinds}")
     click.echo(f"API on http://{host}:{port} (docs at /docs)")
-    w = build_worker(rt, [], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
+    w = rt.worker([], concurrency or rt.settings.max_concurrent_jobs, maintenance=True)
     server = _server(rt, host, port, with_worker=True)
     asyncio.run(_serve_all(server, w))
 
