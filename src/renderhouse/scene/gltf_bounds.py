@@ -210,8 +210,12 @@ def check_keyframes(doc: dict[str, Any], buffers: list[bytes]) -> None:
     from renderhouse.scene.gltf_accessors import AccessorReader
 
     reader = AccessorReader(doc, buffers)
+    checked: set[int] = set()  # samplers usually share their input accessors
     for a, anim in enumerate(doc.get("animations", [])):
         for s, sampler in enumerate(anim["samplers"]):
+            if sampler["input"] in checked:
+                continue
+            checked.add(sampler["input"])
             times = reader.read(sampler["input"]).reshape(-1)
             if not np.all(np.isfinite(times)) or np.any(np.diff(times) <= 0):
                 raise _fail(

@@ -2,7 +2,8 @@
 
 Python's ``json`` accepts what RFC 8259 does not (``NaN``, ``Infinity``), refuses integers
 past 4300 digits with a ``ValueError`` (the interpreter's guard against quadratic
-conversion) and recurses once per nesting level (``RecursionError``). Each case is refused
+conversion) and recurses once per nesting level (so depth is measured on the text before
+parsing, and ``RecursionError`` is still caught). Each case is refused
 as ``bad_json`` with a sentence, and nothing but ``ModelError`` leaves this module. Numbers
 are not hooked one by one (that costs more than the parse): a huge or infinite value where
 the loader reads a number is refused by ``gltf_schema``'s ranges, and elsewhere it is inert.
@@ -11,7 +12,10 @@ the loader reads a number is refused by ``gltf_schema``'s ranges, and elsewhere 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+import numpy as np
 
 from renderhouse.errors import ModelError
 
@@ -27,15 +31,18 @@ def _constant(name: str) -> Any:
     raise _Refused(f"the literal {name}, which is not JSON")
 
 
-def _depth(value: dict | list) -> int:
-    """Nesting depth, iteratively (the document is already bounded by the decoder)."""
-    deepest, stack = 0, [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        deepest = max(deepest, depth)
-        values = item.values() if isinstance(item, dict) else item
-        stack.extend((v, depth + 1) for v in values if isinstance(v, dict | list))
-    return deepest
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _depth(text: str) -> int:
+    """Deepest bracket nesting of JSON ``text``, measured before parsing so the parser never
+    recurses deeply; strings are removed first, all at C speed (regex, then numpy)."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if not brackets:
+        return 0
+    codes = np.frombuffer(brackets.encode("ascii"), np.uint8)
+    return int(np.cumsum(np.where((codes == 91) | (codes == 123), 1, -1)).max())
 
 
 def parse_gltf_json(data: bytes | str, what: str = "glTF") -> dict[str, Any]:
@@ -46,6 +53,11 @@ def parse_gltf_json(data: bytes | str, what: str = "glTF") -> dict[str, Any]:
             data = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
             raise ModelError(f"the {what} JSON is not UTF-8: {exc}", code="bad_json") from None
+    if _depth(data) > MAX_DEPTH:
+        raise ModelError(
+            f"the {what} JSON is nested deeper than {MAX_DEPTH} levels; a glTF never is",
+            code="bad_json",
+        )
     try:
         doc = json.loads(data, parse_constant=_constant)
     except RecursionError:
@@ -61,11 +73,6 @@ def parse_gltf_json(data: bytes | str, what: str = "glTF") -> dict[str, Any]:
         if "digits" in reason:
             reason = "it holds an integer of more than 4300 digits"
         raise ModelError(f"the {what} JSON does not parse: {reason}", code="bad_json") from None
-    if isinstance(doc, dict | list) and _depth(doc) > MAX_DEPTH:
-        raise ModelError(
-            f"the {what} JSON is nested deeper than {MAX_DEPTH} levels; a glTF never is",
-            code="bad_json",
-        )
     if not isinstance(doc, dict) or not isinstance(doc.get("asset"), dict):
         raise ModelError(f"the {what} JSON is not a glTF document (no 'asset')", code="bad_gltf")
     return doc
