@@ -7,6 +7,7 @@ every refusal is a 4xx with a code and a sentence, whatever the bytes."""
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -28,6 +29,7 @@ MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_RATIO = 200  # uncompressed/compressed per entry; past this it is a bomb, not a model
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,6 +64,11 @@ def _model(path: Path, kind: str) -> list[str]:
             exc.message += "; upload a zip of the .gltf with the files it refers to"
             exc.args = (exc.message,)
         raise
+    except (OSError, MemoryError):
+        raise  # the server failed, not the model
+    except Exception as exc:  # a validator bug must not answer 500 for every such upload
+        log.exception("model validation failed unexpectedly on an upload")
+        raise _bad("invalid_gltf", f"the model could not be read ({type(exc).__name__})") from None
 
 
 def check_glb(path: Path) -> list[str]:
@@ -158,6 +165,10 @@ def check_zip(path: Path, max_total: int, root: Path) -> Detected:
             main = member_path(mains[0].filename)
     except InvalidInput:
         raise
+    except OSError as exc:
+        if exc.errno is not None:
+            raise  # this server's disk failed, not the archive
+        raise _bad("invalid_zip", f"the zip archive is damaged: {exc}") from None
     # zipfile and zlib raise many types on damaged archives (BadZipFile for a bad CRC,
     # zlib.error for corrupt deflate data, EOFError, ValueError, NotImplementedError...):
     # whatever it is, the archive is at fault.
