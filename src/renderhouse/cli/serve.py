@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import TYPE_CHECKING
 
 import click
-import uvicorn
 
 from renderhouse.cli import runtime
-from renderhouse.runtime import Runtime
-from renderhouse.worker.worker import Worker
+
+if TYPE_CHECKING:  # loaded when a command runs, so `--help` stays light
+    import uvicorn
+
+    from renderhouse.runtime import Runtime
+    from renderhouse.worker.worker import Worker
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,8 @@ def worker(
 
 
 def _server(rt: Runtime, host: str, port: int, *, with_worker: bool = False) -> uvicorn.Server:
+    import uvicorn
+
     app = rt.api_app(expect_workers=with_worker)
     config = uvicorn.Config(
         app,
