@@ -61,3 +61,22 @@ def test_short_dates_in_a_date_column_and_abbreviated_zones(tmp_path: Path) -> N
 def test_zone_abbreviations_need_word_boundaries() -> None:
     assert zones_in("Anstoß 15:00 MEZ / 9:00 EST") == ["Europe/Berlin", "America/New_York"]
     assert zones_in("BESTSELLER, ESTADIO, cet") == []
+
+
+def test_rows_sharing_a_date_and_wrapped_titles(tmp_path: Path) -> None:
+    cells = [
+        (40, 0, "Date"), (160, 0, "Time"), (220, 0, "Event"),
+        (40, 20, "Sat 14 March 2026"), (160, 20, "10:00"), (220, 20, "Opening of the"),
+        (220, 31, "community garden"),
+        (160, 44, "14:30"), (220, 44, "Plant sale"),
+        (40, 64, "Sun 15 March 2026"), (160, 64, "11:00"), (220, 64, "Open studios"),
+        (220, 75, "Postponed"),
+        (160, 88, "15:00"), (220, 88, "Choir"),
+        (40, 200, "Printed 16:05 by the office"),
+    ]  # fmt: skip
+    got = [(e.title, e.start) for e in extract(_pdf(tmp_path, cells)).events]
+    assert got == [
+        ("Opening of the community garden", datetime(2026, 3, 14, 10)),
+        ("Plant sale", datetime(2026, 3, 14, 14, 30)),
+        ("Choir", datetime(2026, 3, 15, 15)),
+    ]

@@ -62,6 +62,11 @@ class TableState:
     columns: list[Column] = field(default_factory=list)
     tracks: list[Column] = field(default_factory=list)
     heading: date | None = None
+    row_date: date | None = None
+    """The last row's own date, for rows below it that leave the date cell empty."""
+    row_bottom: float = 0.0
+    previous: list[tuple[float, Event]] = field(default_factory=list)
+    """The last row's events with where their title starts, for wrapped titles."""
 
 
 def read_header(line: Line) -> tuple[list[Column], list[Column]] | None:
@@ -135,17 +140,47 @@ def _is_heading(line: Line, r: Reading) -> date | None:
 
 def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
     events: list[Event] = []
+    dropped: set[int] = set()
+    state.row_date, state.previous = None, []
     for line in page.lines:
         header = read_header(line)
         if header is not None:
             state.columns, state.tracks = header
+            state.row_date, state.previous = None, []
             continue
         heading = _is_heading(line, r)
         if heading is not None:
             state.heading = heading
+            state.row_date, state.previous = None, []
             continue
-        events.extend(_row_events(line, page, r, state))
-    return events
+        found = _row_events(line, page, r, state)
+        if found:
+            events.extend(found)
+        elif _continues(line, state, r):
+            if OFF_WORDS.search(line.text):  # "postponed" written under the row
+                dropped.update(id(e) for _, e in state.previous)
+            else:
+                for cell in line.cells:
+                    owner = min(state.previous, key=lambda p: abs(p[0] - cell.x0))[1]
+                    owner.title = f"{owner.title} {_clean_title(cell.text)}".strip()
+            state.row_bottom = line.bottom
+        else:
+            state.previous = []
+    return [e for e in events if id(e) not in dropped]
+
+
+def _continues(line: Line, state: TableState, r: Reading) -> bool:
+    """A line right under an event row, with no date or time of its own, whose cells all
+    start where that row's titles start: the rest of a wrapped title (or a note on it)."""
+    if not state.previous:
+        return False
+    height = line.bottom - line.top
+    if line.top - state.row_bottom > 1.6 * height:
+        return False
+    if D.find_times(line.text) or D.find_dates(line.text, r.date_order):
+        return False
+    starts = [x for x, _ in state.previous]
+    return all(min(abs(c.x0 - x) for x in starts) < 4 for c in line.cells)
 
 
 def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> list[Event]:
@@ -170,9 +205,12 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
             day, last, _found = spans[0]
             date_cell = cell
             break
-    from_heading = day is None
+    from_row = from_heading = False
+    height = line.bottom - line.top
+    if day is None and state.row_date and line.top - state.row_bottom < 2.5 * height:
+        day, from_row = state.row_date, True
     if day is None:
-        day = state.heading
+        day, from_heading = state.heading, True
     if day is None:
         return []
     # the time: its column, else any cell
@@ -191,7 +229,7 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
         if a is not None:
             t0, t1, time_cell = a, b, cell
             break
-    if from_heading and t0 is None:
+    if (from_heading or from_row) and t0 is None:
         return []
     used = {id(date_cell), id(time_cell)}
     zone = None
@@ -204,33 +242,35 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
             break
     zone = zone or r.timezone
     venue = " ".join(c.text for c in roles.get("venue", [])) or None
-    titles: list[tuple[str, str | None, Box]] = []
+    titles: list[tuple[str, str | None, Box, float]] = []
     if roles.get("home") and roles.get("away"):
         home = " ".join(c.text for c in roles["home"])
         away = " ".join(c.text for c in roles["away"])
-        titles.append((f"{home} v {away}", venue, line.box))
+        titles.append((f"{home} v {away}", venue, line.box, -1e9))
     else:
         rest = roles.get("title", []) + [c for c in loose if id(c) not in used]
         if state.tracks:
-            spanning = []
+            spanning: list[tuple[str, str | None, Box, float]] = []
             for cell in rest:
                 track = _track(cell, state.tracks, page.rects)
                 text = _strip_when(cell.text, r)
                 if not text:
                     continue
                 if track is None:
-                    spanning.append((text, None, cell.box))
+                    spanning.append((text, None, cell.box, cell.x0))
                 else:
-                    titles.append((text, track.name, cell.box))
+                    titles.append((text, track.name, cell.box, cell.x0))
             titles.extend(spanning)
         else:
             text = _strip_when(" ".join(c.text for c in rest), r)
             if not text and date_cell is not None:
                 text = _strip_when(date_cell.text, r)
             if text:
-                titles.append((text, venue, line.box))
+                x0 = min((c.x0 for c in rest), default=-1e9)
+                titles.append((text, venue, line.box, x0))
     out = []
-    for title, location, box in titles:
+    state.previous = []
+    for title, location, box, title_x in titles:
         if t0 is not None:
             start = datetime.combine(day, t0)
             end = datetime.combine(day, t1) if t1 is not None else None
@@ -245,8 +285,15 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
             ev.lower(0.95, "no header row")
         if from_heading:
             ev.lower(0.97, "date from the day heading")
+        if from_row:
+            ev.lower(0.95, "date from the row above")
         _date_doubts(ev, r, date_cell.text if date_cell else "")
         out.append(ev)
+        state.previous.append((title_x, ev))
+    if out:
+        state.row_bottom = line.bottom
+        if not from_heading:
+            state.row_date = day
     return out
 
 
