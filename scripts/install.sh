@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 dev=0
 [ "${1:-}" = "--dev" ] && dev=1
 
-debs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1)
+debs=(libegl1 libegl-mesa0 libgl1-mesa-dri libgl1 libcairo2)  # libcairo2: SVG logos (render)
 [ "$dev" = 1 ] && debs+=(chromium fonts-dejavu-core)
 missing=()
 for p in "${debs[@]}"; do

@@ -88,6 +88,19 @@ def _png(w: int, h: int) -> bytes:
     return buf.getvalue()
 
 
+def test_an_svg_logo_is_drawn_to_pixels() -> None:
+    svg = (
+        b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 300 100">'
+        b'<rect width="300" height="100" rx="12" fill="#d22630"/>'
+        b'<circle cx="50" cy="50" r="30" fill="#ffffff"/></svg>'
+    )
+    rgba = load_rgba("data:image/svg+xml;base64," + base64.b64encode(svg).decode(), "logo")
+    assert rgba.shape == (341, 1024, 4)
+    assert tuple(rgba[170, 600]) == (210, 38, 48, 255)  # the red field
+    assert tuple(rgba[170, 170]) == (255, 255, 255, 255)  # the white dot
+    assert rgba[0, 0, 3] < 255  # the rounded corner is transparent
+
+
 def test_logo_from_a_data_url_and_a_file_inlined(tmp_path: Path) -> None:
     data = _png(40, 20)
     url = "data:image/png;base64," + base64.b64encode(data).decode()
@@ -134,7 +147,25 @@ def _url(content: bytes) -> str:
     ("content", "code", "words"),
     [
         (b"%PDF-1.7 not an image", "invalid_logo", "not a PNG or JPEG"),
-        (b"<svg xmlns='http://www.w3.org/2000/svg'/>", "unsupported_logo", "export the logo"),
+        (
+            b"<svg xmlns='http://www.w3.org/2000/svg' width='1' height='100'/>",
+            "invalid_logo",
+            "not a logo's",
+        ),
+        (b"<svg xmlns='http://www.w3.org/2000/svg'><rect", "invalid_logo", "not well-formed"),
+        (
+            b'<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;">]>'
+            b'<svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>',
+            "invalid_logo",
+            "not well-formed",
+        ),
+        (
+            b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink"'
+            b' width="10" height="10"><image xlink:href="file:///etc/hostname" width="10"'
+            b' height="10"/></svg>',
+            "invalid_logo",
+            "may not load",
+        ),
         (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "invalid_logo", "damaged"),
         (_bomb(), "invalid_logo", "at most 4096x4096"),
     ],

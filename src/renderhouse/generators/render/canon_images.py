@@ -20,6 +20,8 @@ from PIL import Image, UnidentifiedImageError
 from renderhouse.errors import InvalidInput
 
 MAX_BYTES = 8 * 1024 * 1024
+MAX_SVG_BYTES = 1024 * 1024
+SVG_WIDTH = 1024
 MAX_PIXELS = 4096 * 4096
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -39,7 +41,7 @@ def to_data_url(path: Path, what: str) -> str:
         ) from None
     if size > MAX_BYTES:
         raise _bad(f"invalid_{what}", f"the {what} is larger than {MAX_BYTES // 2**20} MB", what)
-    kind = "svg+xml" if path.suffix.lower() == ".svg" else "png"
+    kind = "svg+xml" if path.suffix.lower() == ".svg" else "png"  # the bytes decide, not this
     return f"data:image/{kind};base64," + base64.b64encode(path.read_bytes()).decode()
 
 
@@ -62,15 +64,63 @@ def read_reference(ref: str, what: str) -> bytes:
         raise _bad(f"invalid_{what}", message, what) from None
 
 
-def load_rgba(ref: str, what: str) -> np.ndarray:
-    """A PNG or JPEG as (H, W, 4) uint8 straight-alpha RGBA."""
-    data = read_reference(ref, what)
-    if data.lstrip()[:5] in (b"<?xml", b"<svg ") or data.lstrip()[:4] == b"<svg":
-        raise _bad(
-            f"unsupported_{what}",
-            f"SVG {what}s are not read yet: export the {what} as a PNG with transparency",
-            what,
+def _refuse_fetch(url: str, resource_type: str | None = None) -> dict:
+    """An SVG may not pull anything in: no files, no network (data: URLs are inline)."""
+    raise ValueError(f"an SVG may not load {url[:60]!r}")
+
+
+def svg_to_png(data: bytes, what: str) -> bytes:
+    """Rasterise an SVG at ``SVG_WIDTH`` pixels wide with CairoSVG in its safe mode (no XML
+    entities, no external files: ``_refuse_fetch``)."""
+    if len(data) > MAX_SVG_BYTES:
+        raise _bad(f"invalid_{what}", f"an SVG {what} is at most 1 MB", what)
+    from cairosvg.surface import PNGSurface
+
+    aspect = _svg_aspect(data, what)  # height / width, bounded before cairo allocates
+    width = SVG_WIDTH if aspect <= 1 else max(1, round(SVG_WIDTH / aspect))
+    try:
+        # PNGSurface.convert, not svg2png: only it passes a url_fetcher through to the parser
+        png = PNGSurface.convert(
+            bytestring=data, output_width=width, url_fetcher=_refuse_fetch, unsafe=False
         )
+    except Exception as exc:  # any parser or renderer error on untrusted bytes is bad input
+        raise _bad(
+            f"invalid_{what}", f"the SVG {what} cannot be drawn: {str(exc)[:200]}", what
+        ) from None
+    if not isinstance(png, bytes):
+        raise _bad(f"invalid_{what}", f"the SVG {what} drew nothing", what)
+    return png
+
+
+def _svg_aspect(data: bytes, what: str) -> float:
+    """Height over width from the root's viewBox (else width/height), refused past 16:1."""
+    import re
+
+    from defusedxml import ElementTree
+
+    try:
+        root = ElementTree.fromstring(data)
+    except Exception:  # malformed XML, entities, DTDs: all bad input
+        raise _bad(f"invalid_{what}", f"the SVG {what} is not well-formed XML", what) from None
+    numbers = re.findall(r"[-+]?\d*\.?\d+(?:[eE][-+]?\d+)?", root.get("viewBox") or "")
+    if len(numbers) == 4:
+        w, h = float(numbers[2]), float(numbers[3])
+    else:
+        size = [re.match(r"\s*(\d+(?:\.\d+)?)", root.get(k) or "") for k in ("width", "height")]
+        w, h = (float(m.group(1)) if m else 1.0 for m in size)
+    if not (w > 0 and h > 0) or not (1 / 16 <= h / w <= 16):
+        raise _bad(
+            f"invalid_{what}", f"the SVG {what}'s size ({w:g} x {h:g}) is not a logo's", what
+        )
+    return h / w
+
+
+def load_rgba(ref: str, what: str) -> np.ndarray:
+    """A PNG, JPEG or SVG as (H, W, 4) uint8 straight-alpha RGBA."""
+    data = read_reference(ref, what)
+    head = data.lstrip()[:256]
+    if head.startswith((b"<?xml", b"<svg", b"<!DOCTYPE svg")) or b"<svg" in head:
+        data = svg_to_png(data, what)
     if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
         raise _bad(f"invalid_{what}", f"the {what} is not a PNG or JPEG image", what)
     try:
