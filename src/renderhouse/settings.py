@@ -11,7 +11,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from renderhouse.errors import SettingsError
@@ -183,6 +183,9 @@ class Settings(BaseSettings):
             "studio": CreditPack(credits=12_000, price=500_000, currency="IDR"),
         },
         description="Credit packs for sale: name -> credits, price (minor units), currency.",
+    )
+    sentry_dsn: SecretStr | None = Field(
+        default=None, description="Send unexpected API errors to Sentry (no bodies or keys)."
     )
     llm: LLMSettings = Field(
         default_factory=LLMSettings,

@@ -16,6 +16,7 @@ from renderhouse.api import (
     artifacts,
     budgets,
     credits,
+    error_capture,
     errors,
     events,
     health,
@@ -55,6 +56,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     """Refuses to start on an old schema (``SchemaOutdated``); run ``renderhouse db
     upgrade`` first. A runtime passed in is shared (``serve`` runs a worker on it too)
     and not closed here."""
+    error_capture.install(settings)
     owned = runtime is None
     rt = runtime or Runtime(settings)
     settings = secret_key.resolve(settings)  # never the public default (ops/secret_key.py)
