@@ -20,6 +20,8 @@ from renderhouse.generators.schedule.reading import Reading, date_spans, read_do
         ("14.03.2026", date(2026, 3, 14)),
         ("2026-03-14", date(2026, 3, 14)),
         ("03/14/2026", date(2026, 3, 14)),
+        ("14-Mar-2026", date(2026, 3, 14)),
+        ("Monday 2nd of March 2026", date(2026, 3, 2)),
     ],
 )
 def test_dates(text: str, expected: date) -> None:
@@ -37,6 +39,8 @@ def test_dates(text: str, expected: date) -> None:
         ("09.00 – 10.30", time(9), time(10, 30)),
         ("9–11 am", time(9), time(11)),
         ("22:00-06:00", time(22), time(6)),
+        ("19–21 Uhr", time(19), time(21)),
+        ("7-9pm", time(19), time(21)),
     ],
 )
 def test_times(text: str, start: time, end: time | None) -> None:

@@ -59,9 +59,9 @@ _YEAR = r"(?P<{0}>(?:19|20)\d\d)"
 _DMY_TEXT = (
     _WEEKDAY
     + _DAY.format("d")
-    + r"\s*(?:de\s+)?(?P<m>"
+    + r"(?:\s*[-/]\s*|\s*(?:de\s+|of\s+)?)(?P<m>"
     + _MONTH_RE
-    + r")\.?(?:,?\s*(?:de\s+)?"
+    + r")\.?(?:(?:,?\s*(?:de\s+)?|\s*[-/]\s*)"
     + _YEAR.format("y")
     + ")?"
 )
@@ -225,7 +225,7 @@ def time_of(found: Found) -> time:
 
 
 _BARE_RANGE_RE = re.compile(
-    r"(?<![\d:.])([0-2]?\d)\s*(?:-|–|—)\s*([0-2]?\d)\s*(a\.?m\.?|p\.?m\.?)", re.I
+    r"(?<![\d:.])([0-2]?\d)\s*(?:-|–|—)\s*([0-2]?\d)\s*(a\.?m\.?|p\.?m\.?|uhr\b|h\b)", re.I
 )
 
 
@@ -234,9 +234,15 @@ def parse_time_range(text: str) -> tuple[time | None, time | None]:
     am/pm end take its half of the day ("9–11 am")."""
     m = _BARE_RANGE_RE.search(text)
     if m:
-        pm = m[3].lower().startswith("p")
-        a, b = int(m[1]) % 12 + (12 if pm else 0), int(m[2]) % 12 + (12 if pm else 0)
-        return time(a % 24), time(b % 24)
+        marker = m[3].lower()
+        if marker.startswith(("u", "h")):  # "19–21 Uhr": a 24-hour clock
+            a, b = int(m[1]), int(m[2])
+            if a < 24 and b < 24:
+                return time(a), time(b)
+        else:
+            pm = marker.startswith("p")
+            a, b = int(m[1]) % 12 + (12 if pm else 0), int(m[2]) % 12 + (12 if pm else 0)
+            return time(a % 24), time(b % 24)
     times = find_times(text)
     if not times:
         return None, None
