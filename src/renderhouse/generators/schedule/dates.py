@@ -1,4 +1,4 @@
-# ruff: noqa: RUF001, RUF002
+# ruff: noqa: RUF001, RUF002, RUF003
 """Dates and times as schedules write them, in English, German, French and Spanish.
 
 Hand-written patterns (not dateparser's free-text search) because they run per table cell,
