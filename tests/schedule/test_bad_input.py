@@ -89,3 +89,12 @@ def test_decompression_bomb(tmp_path: Path) -> None:
 def test_no_schedule_in_it(tmp_path: Path) -> None:
     data = _pdf(lambda c: c.drawString(50, 700, "Minutes of the meeting. Nothing was decided."))
     assert _code(tmp_path, data) == "no_events_found"
+
+
+def test_a_page_of_too_many_characters(tmp_path: Path) -> None:
+    def draw(c: Canvas) -> None:
+        c.setFont("Helvetica", 4)
+        for k in range(200):
+            c.drawString(10, 10 + 4 * k, "14.03.2026 19:00 " * 12)
+
+    assert _code(tmp_path, _pdf(draw), Limits(max_chars_per_page=20_000)) == "pdf_too_large"

@@ -29,6 +29,8 @@ class Limits:
     max_stream_bytes: int = 64 * 1024 * 1024
     max_total_inflated: int = 256 * 1024 * 1024
     page_seconds: float = 10.0
+    max_chars_per_page: int = 100_000
+    """A schedule page holds a few thousand; far more is a text dump or a hostile file."""
 
 
 _STREAM_RE = re.compile(rb"stream\r?\n")

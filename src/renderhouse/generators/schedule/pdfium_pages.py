@@ -35,7 +35,7 @@ def read_pages(path: Path, limits: Limits) -> Iterator[tuple[PageLayout, int]]:
                     ) from None  # fmt: skip
                 try:
                     width, height = page.get_size()
-                    words = _words(page, height, raw)
+                    words = _words(page, height, raw, limits.max_chars_per_page, number)
                     rects: list[dict[str, Any]] = []
                     for obj in page.get_objects(filter=(raw.FPDF_PAGEOBJ_PATH,), max_depth=4):
                         left, bottom, right, top = obj.get_bounds()
@@ -57,9 +57,16 @@ def read_pages(path: Path, limits: Limits) -> Iterator[tuple[PageLayout, int]]:
         doc.close()
 
 
-def _words(page: Any, height: float, raw: Any) -> list[dict[str, Any]]:
+def _words(page: Any, height: float, raw: Any, max_chars: int, number: int) -> list[dict[str, Any]]:
     textpage = page.get_textpage()
     try:
+        if textpage.count_chars() > max_chars:
+            raise refuse(
+                "pdf_too_large",
+                f"page {number} holds {textpage.count_chars():,} characters (the limit is "
+                f"{max_chars:,}); a schedule page holds a few thousand",
+                page=number,
+            )
         handle = textpage.raw
         box = raw.FS_RECTF()
         words: list[dict[str, Any]] = []
