@@ -214,6 +214,8 @@ def test_a_reshaped_product_is_retried_once(
     _, out, meter = run_ai(canon_data, tmp_path, server, "openai")
     assert out["ai"]["used"] == "ai" and out["ai"]["attempts"] == 2
     assert "product not preserved" in out["ai"]["notes"][0]
+    page = (tmp_path / "out" / "report.html").read_text()
+    assert "openai: delivered the AI picture after 2 attempt(s)" in page
     assert meter.spent == 2 * 168_660  # both calls were made, both are paid
 
 

@@ -174,7 +174,11 @@ def run_render(
         "report.json", json.dumps(summary, indent=1).encode(), "application/json"
     )
     ctx.artifacts.put_bytes(
-        "report.html", report_page(canon, plan, reports).encode(), "text/html; charset=utf-8"
+        "report.html",
+        report_page(
+            canon, plan, reports, {o["file"]: o["ai"] for o in outputs if "ai" in o}
+        ).encode(),
+        "text/html; charset=utf-8",
     )
     ctx.progress(steps, steps, "done")
     return {

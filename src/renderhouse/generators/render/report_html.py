@@ -4,6 +4,7 @@ product and logo boxes and the safe zones drawn over it, and the rules as a tabl
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from renderhouse.generators.render.canon import Canon
 from renderhouse.generators.render.plan import Plan
@@ -25,6 +26,7 @@ td,th{border-bottom:1px solid #ddd;padding:5px 10px;text-align:left;vertical-ali
 .pass{color:#1b7f3b;font-weight:600}.fail{color:#c62828;font-weight:600}
 .score{font-size:28px;font-weight:700}
 .layout{display:flex;gap:28px;flex-wrap:wrap;align-items:flex-start}
+.ai{margin-top:8px;color:#333}.ai ul{margin:4px 0 0 18px;padding:0;color:#555}
 """
 
 
@@ -39,7 +41,19 @@ def _box(cls: str, label: str, box: list[int] | None, w: int, h: int) -> str:
     )
 
 
-def section(name: str, report: Report, canon: Canon) -> str:
+def _ai_line(ai: dict[str, Any] | None) -> str:
+    if not ai:
+        return ""
+    used = "the AI picture" if ai["used"] == "ai" else "our own render (fallback)"
+    notes = "".join(f"<li>{escape(str(n))}</li>" for n in ai.get("notes", []))
+    return (
+        f"<div class='ai'>{escape(str(ai['provider']))}: delivered {used} after "
+        f"{ai['attempts']} attempt(s), ${ai['cost_micro_usd'] / 1e6:.4f}"
+        f"{f'<ul>{notes}</ul>' if notes else ''}</div>"
+    )
+
+
+def section(name: str, report: Report, canon: Canon, ai: dict[str, Any] | None = None) -> str:
     w, h = report.width, report.height
     zones = "".join(
         f'<div class="box zone" title="safe zone {escape(z.name)}" style="left:{100 * z.x:.3f}%;'
@@ -63,13 +77,20 @@ def section(name: str, report: Report, canon: Canon) -> str:
         f"<h2>{escape(name)} — {w}x{h}</h2><div class='layout'>"
         f'<div class="shot"><img src="{escape(name)}" alt="render {escape(name)}">{overlay}</div>'
         f"<div><div class='score'>{report.score:.0f}/100</div><div>{verdict}</div>"
+        f"{_ai_line(ai)}"
         "<table><thead><tr><th>rule</th><th>result</th><th>measured</th><th>threshold</th>"
         f"<th>detail</th></tr></thead><tbody>{rows}</tbody></table></div></div>"
     )
 
 
-def report_page(canon: Canon, plan: Plan, reports: list[tuple[str, Report]]) -> str:
-    body = "".join(section(name, rep, canon) for name, rep in reports)
+def report_page(
+    canon: Canon,
+    plan: Plan,
+    reports: list[tuple[str, Report]],
+    ai: dict[str, dict[str, Any]] | None = None,
+) -> str:
+    """``ai``: per picture name, the AI path's summary (provider, used, attempts, notes)."""
+    body = "".join(section(name, rep, canon, (ai or {}).get(name)) for name, rep in reports)
     meta = (
         f"planner {escape(plan.planner)} · azimuth {plan.azimuth:g}° · elevation "
         f"{plan.elevation:g}° · lighting {escape(plan.lighting)} · exposure {plan.exposure:g} · "
