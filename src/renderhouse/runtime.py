@@ -92,8 +92,9 @@ class Runtime:
     def maintenance(self) -> Maintenance:
         """The duties every deployment needs somewhere, each safe on many machines at once:
         rescuer, pruner (with the artifacts of pruned jobs), scheduled backups, alert rules,
-        and the expiry of budget holds left by killed paid calls."""
+        and the expiry of budget and chat holds left by killed paid calls."""
         from renderhouse.ledger import hold_expiry
+        from renderhouse.models import hold_expiry as chat_hold_expiry
         from renderhouse.ops import alert_watch
         from renderhouse.ops.backup import backup_schedule
         from renderhouse.worker.maintenance import Maintenance
@@ -108,6 +109,7 @@ class Runtime:
             extra=[
                 alert_watch.duty(self),
                 hold_expiry.duty(self.store, s.budget_hold_seconds),
+                chat_hold_expiry.duty(self.store, s.budget_hold_seconds),
             ],
         )
 
