@@ -80,3 +80,26 @@ def test_rows_sharing_a_date_and_wrapped_titles(tmp_path: Path) -> None:
         ("Plant sale", datetime(2026, 3, 14, 14, 30)),
         ("Choir", datetime(2026, 3, 15, 15)),
     ]
+
+
+def test_a_session_box_spanning_two_time_rows(tmp_path: Path) -> None:
+    buf = io.BytesIO()
+    c = Canvas(buf)
+    c.setFont("Helvetica", 9)
+    for x, y, text in [
+        (40, 0, "Thursday 5 March 2026"), (40, 20, "Time"), (150, 20, "Room A"),
+        (300, 20, "Room B"), (40, 40, "09:00-10:00"), (150, 40, "Keynote"),
+        (300, 40, "Workshop: Rust"), (40, 60, "10:00-11:00"), (150, 60, "Panel"),
+    ]:  # fmt: skip
+        c.drawString(x, 780 - y, text)
+    c.rect(296, 780 - 72, 140, 42)  # Room B's box reaches over the 10:00 row
+    c.save()
+    path = tmp_path / "prog.pdf"
+    path.write_bytes(buf.getvalue())
+    got = {(e.title, e.location, str(e.start)[11:16], str(e.end)[11:16])
+           for e in extract(path).events}  # fmt: skip
+    assert got == {
+        ("Keynote", "Room A", "09:00", "10:00"),
+        ("Workshop: Rust", "Room B", "09:00", "11:00"),
+        ("Panel", "Room A", "10:00", "11:00"),
+    }

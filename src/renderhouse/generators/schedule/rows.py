@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from renderhouse.generators.schedule import dates as D
 from renderhouse.generators.schedule.events import Event
@@ -243,6 +243,8 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
     zone = zone or r.timezone
     venue = " ".join(c.text for c in roles.get("venue", [])) or None
     titles: list[tuple[str, str | None, Box, float]] = []
+    ends: dict[int, time] = {}
+    """Title index → a later end (a session box spanning several time rows)."""
     if roles.get("home") and roles.get("away"):
         home = " ".join(c.text for c in roles["home"])
         away = " ".join(c.text for c in roles["away"])
@@ -260,6 +262,9 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
                     spanning.append((text, None, cell.box, cell.x0))
                 else:
                     titles.append((text, track.name, cell.box, cell.x0))
+                    longer = _spanned_end(cell, line, page)
+                    if longer is not None:
+                        ends[len(titles) - 1] = longer
             titles.extend(spanning)
         else:
             text = _strip_when(" ".join(c.text for c in rest), r)
@@ -270,10 +275,11 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
                 titles.append((text, venue, line.box, x0))
     out = []
     state.previous = []
-    for title, location, box, title_x in titles:
+    for n, (title, location, box, title_x) in enumerate(titles):
         if t0 is not None:
             start = datetime.combine(day, t0)
-            end = datetime.combine(day, t1) if t1 is not None else None
+            stop = ends.get(n, t1)
+            end = datetime.combine(day, stop) if stop is not None else None
             if end is not None and end <= start:
                 end += timedelta(days=1)
             ev = Event(title, start, end, page.number, box, location=location, timezone=zone)
@@ -295,6 +301,22 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
         if not from_heading:
             state.row_date = day
     return out
+
+
+def _spanned_end(cell: Cell, line: Line, page: PageLayout) -> time | None:
+    """A session whose box reaches down over the next time rows ends with the last of them."""
+    height = line.bottom - line.top
+    for x0, top, x1, bottom in page.rects:
+        inside = x0 - 1 <= cell.x0 and cell.x1 <= x1 + 1 and top - 1 <= cell.top <= bottom
+        if not inside or bottom - top < 2.5 * height:
+            continue
+        end = None
+        for below in page.lines:
+            if line.bottom < below.top and below.bottom <= bottom + 2:
+                _, stop = D.parse_time_range(below.cells[0].text)
+                end = stop or end
+        return end
+    return None
 
 
 def _strip_when(text: str, r: Reading) -> str:
