@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from renderhouse.errors import InvalidInput
+from renderhouse.errors import BudgetExhausted, InvalidInput
 from renderhouse.generators import spending
 from renderhouse.generators.local_context import LocalContext
 from renderhouse.generators.render import RenderGenerator
@@ -239,6 +239,32 @@ def test_a_refusal_fails_the_job_for_good_and_costs_nothing(
         run_ai(canon_data, tmp_path, server, provider)
     assert err.value.code == "provider_refused"
     assert len(script.calls) == 1  # final: not retried
+
+
+class SpentBudget(spending.Unmetered):
+    def reserve(self, estimate: int, provider: str | None) -> list[str]:
+        raise BudgetExhausted(f"the {provider} budget is used up", details={"provider": provider})
+
+
+def test_an_exhausted_budget_stops_the_job_before_any_call(
+    canon_data: dict[str, Any], tmp_path: Path, server: str, script: Script
+) -> None:
+    canon_data["outputs"] = [{"width": 256, "height": 256, "format": "png"}]
+    inp = RenderGenerator().parse_input(
+        {
+            "brief": "b",
+            "model": str(MODEL),
+            "canon": canon_data,
+            "mode": "ai",
+            "provider": "openai",
+        }
+    )
+    ctx = LocalContext(tmp_path / "out", meter=SpentBudget())
+    providers = {"openai": lambda: OpenAIImages(f"{server}/v1", "sk-test")}
+    with pytest.raises(BudgetExhausted) as err:
+        run_render(ctx, inp, PlanCache(tmp_path / "p"), providers)
+    assert err.value.code == "budget_exhausted" and script.calls == []
+    assert not (tmp_path / "out" / "render_256x256.png").exists()
 
 
 def test_ai_mode_needs_a_provider(canon_data: dict[str, Any]) -> None:

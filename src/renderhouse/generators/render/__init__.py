@@ -25,7 +25,11 @@ class RenderGenerator(Generator):
     Input: ClassVar[type[RenderInput]] = RenderInput
     resources: ClassVar[Resources] = Resources(cpu=2.0, memory_mb=2048, isolated=True)
     default_timeout: ClassVar[float] = 600.0
-    paid_providers: ClassVar[tuple[str, ...]] = ("openai", "gemini")
+    # Not declared as ``paid_providers``: the API refuses every job of a kind that declares
+    # one while its budget is spent, and the deterministic path (most jobs) spends nothing.
+    # The AI path's calls are held by ``ctx.spend``, which fails the job with
+    # ``budget_exhausted`` (final, nothing charged) before any call a budget cannot take.
+    paid_providers: ClassVar[tuple[str, ...]] = ()
     description: ClassVar[str] = (
         "An on-brand picture of a glTF/GLB product per a brand canon, with a measured report"
     )
