@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import signal
+import statistics
 import subprocess
 import sys
 import time
@@ -50,7 +51,8 @@ def child(name: str, cases: int, hang: float, out: Path, memory_mb: int) -> dict
     parser = PARSERS[name]
     outcomes: collections.Counter[str] = collections.Counter()
     crashes: list[dict] = []
-    slowest = [0.0]
+    durations: list[float] = []
+    slowest: list[bytes] = [b""]
     signal.signal(signal.SIGALRM, _alarm)
 
     @settings(
@@ -74,7 +76,9 @@ def child(name: str, cases: int, hang: float, out: Path, memory_mb: int) -> dict
             crashes.append(_save(out, name, data, "".join(traceback.format_exception(exc))))
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
-            slowest[0] = max(slowest[0], time.perf_counter() - t0)
+            durations.append(time.perf_counter() - t0)
+            if durations[-1] >= max(durations):
+                slowest[0] = data
 
     t0 = time.perf_counter()
     one()
@@ -88,7 +92,12 @@ def child(name: str, cases: int, hang: float, out: Path, memory_mb: int) -> dict
         "refusal_codes": len([k for k in outcomes if k not in ("accepted", "CRASH", "HANG")]),
         "top_codes": outcomes.most_common(6),
         "wall_s": round(wall, 1),
-        "slowest_case_s": round(slowest[0], 3),
+        "case_ms_p50": round(statistics.median(durations) * 1000, 1),
+        "case_ms_p99": round(
+            statistics.quantiles(durations, n=100, method="inclusive")[98] * 1000, 1
+        ),
+        "slowest_case_s": round(max(durations), 3),
+        "slowest_file": _save(out, f"slowest-{name}", slowest[0], "slowest")["file"],
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "crash_files": [c["file"] for c in crashes[:20]],
         "first_crash": crashes[0]["why"][-1500:] if crashes else None,
