@@ -172,13 +172,18 @@ def install(app: FastAPI, state: ApiState) -> None:
     from renderhouse.api import chat
     from renderhouse.api.fastpath.group_commit import GroupCommit
     from renderhouse.models.registry import ModelRegistry
+    from renderhouse.models.token_limits import TokenLimits
 
     # Holds and settlements of concurrent requests share transactions: one durable COMMIT
     # per batch instead of two per request (docs/benchmarks.md, LLM gateway).
     writes = GroupCommit(state.runtime.store, name="chat")
     state.extra["chat_writes"] = writes
     state.extra["gateway"] = Gateway(
-        ModelRegistry(state.settings.llm), state.runtime.store, commit=writes.submit
+        ModelRegistry(state.settings.llm),
+        state.runtime.store,
+        commit=writes.submit,
+        limits=TokenLimits(state.settings.llm, state.limiter.strategy),
+        limits_in_process=state.limiter.in_process,
     )
     app.include_router(chat.router)
     app.include_router(router)

@@ -79,6 +79,9 @@ class LLMSettings(BaseModel):
     breaker_failures: int = Field(default=3, ge=1)
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     max_messages_bytes: int = Field(default=1 << 20, ge=1024)
+    user_tokens_per_minute: int | None = Field(default=None, ge=1, description="per user")
+    key_tokens_per_minute: int | None = Field(default=None, ge=1, description="per API key")
+    key_requests_per_minute: int | None = Field(default=None, ge=1, description="per API key")
 
     @model_validator(mode="after")
     def _names(self) -> LLMSettings:

@@ -22,6 +22,7 @@ from renderhouse.models.charges import Charge
 from renderhouse.models.deployments import Deployment
 from renderhouse.models.registry import ModelRegistry
 from renderhouse.models.routing import Routed, RoutedStream, Router
+from renderhouse.models.token_limits import TokenLimits
 from renderhouse.providers.base import (
     ChatRequest,
     Delta,
@@ -60,10 +61,26 @@ concurrent requests, so a busy server pays one durable COMMIT per batch)."""
 
 class Gateway:
     def __init__(
-        self, registry: ModelRegistry, store: Store, commit: Committer | None = None
+        self,
+        registry: ModelRegistry,
+        store: Store,
+        commit: Committer | None = None,
+        limits: TokenLimits | None = None,
+        limits_in_process: bool = True,
     ) -> None:
         self.registry, self.store, self.commit = registry, store, commit
         self.router = Router(registry)
+        self.limits, self.limits_in_process = limits, limits_in_process
+
+    async def _limit(self, fn: Callable[[], None]) -> None:
+        """Token limits: on the event loop when counted in process, else (Redis) in a
+        thread."""
+        if self.limits is None:
+            return
+        if self.limits_in_process:
+            fn()
+        else:
+            await anyio.to_thread.run_sync(fn)
 
     async def _write(self, work: Work, order: str) -> Any:
         if self.commit is not None:
@@ -94,6 +111,9 @@ class Gateway:
         return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
 
     async def _reserve(self, user: User, plan: Plan) -> Charge:
+        if self.limits is not None:
+            limits = self.limits
+            await self._limit(lambda: limits.admit(user, plan.prompt_tokens))
         charge = Charge(charges.new_request_id(), user.id, plan.model, plan.max_cost)
         if charge.amount > 0:
             accounts = {d.settings.account for d in plan.chain}
@@ -136,6 +156,9 @@ class Gateway:
                 lambda conn: charges.settle(conn, charge, cost, provider_account=account, row=row),
                 charge.owner,
             )
+        if usage and self.limits is not None:
+            limits = self.limits
+            await self._limit(lambda: limits.count(user, prompt + completion))
         m = plan.model
         instruments.REQUESTS.labels(m, "ok" if error is None else error).inc()
         instruments.LATENCY.labels(m).observe(latency)
