@@ -103,3 +103,16 @@ def test_a_session_box_spanning_two_time_rows(tmp_path: Path) -> None:
         ("Workshop: Rust", "Room B", "09:00", "11:00"),
         ("Panel", "Room A", "10:00", "11:00"),
     }
+
+
+def test_roster_with_day_numbers_and_hours_in_cells(tmp_path: Path) -> None:
+    cells = [(40, 0, "Dienstplan März 2026"), (40, 30, "Name")]
+    cells += [(150 + 40 * k, 30, str(k + 1)) for k in range(9)]
+    cells += [(40, 50, "Anna Keller"), (150, 50, "6-14"), (190, 50, "frei"),
+              (270, 50, "22-6"), (40, 70, "Ben Ortiz"), (310, 70, "14-22")]  # fmt: skip
+    got = {(e.title, e.start, e.end) for e in extract(_pdf(tmp_path, cells)).events}
+    assert got == {
+        ("Anna Keller", datetime(2026, 3, 1, 6), datetime(2026, 3, 1, 14)),
+        ("Anna Keller", datetime(2026, 3, 4, 22), datetime(2026, 3, 5, 6)),
+        ("Ben Ortiz", datetime(2026, 3, 5, 14), datetime(2026, 3, 5, 22)),
+    }

@@ -42,29 +42,78 @@ def legend(page: PageLayout) -> dict[str, tuple[time, time]]:
     return codes
 
 
+def _hours(text: str, codes: dict[str, tuple[time, time]]) -> tuple[time, time] | None:
+    """A cell's shift: a legend code, or hours written in the cell ("6-14", "22:00–06:00")."""
+    if text in codes:
+        return codes[text]
+    start, end = D.parse_time_range(text)
+    if start is not None and end is not None and len(text) <= 13:
+        return start, end
+    if start is None and (m := _HOUR_RANGE.match(text)):
+        return time(int(m[1]) % 24), time(int(m[2]) % 24)
+    return None
+
+
+_HOUR_RANGE = re.compile(r"^\s*([0-2]?\d)\s*[-–]\s*([0-2]?\d)\s*$")
+
+
 def read_roster(page: PageLayout, r: Reading) -> list[Event] | None:
     codes = legend(page)
-    if len(codes) < 2:
-        return None
     header = _date_header(page, r)
+    if len(codes) < 2 and header is None:
+        return None
     if header is not None:
         index, columns = header
         rows = [
             (ln.cells[0].text, ln) for ln in page.lines[index + 1 :]
-            if len(ln.cells) >= 3 and not _SHORT.match(ln.cells[0].text)
-            and sum(1 for c in ln.cells[1:] if c.text in codes) >= 1
+            if len(ln.cells) >= 2 and not _SHORT.match(ln.cells[0].text)
+            and not date_spans(ln.cells[0].text, r)
+            and any(_hours(c.text, codes) for c in ln.cells[1:])
         ]  # fmt: skip
         events = []
         for name, line in rows:
             for cell in line.cells[1:]:
-                if cell.text in codes:
+                hours = _hours(cell.text, codes)
+                if hours is not None:
                     day = min(columns, key=lambda col: abs(col[1] - cell.cx))[0]
-                    events.append(_shift(name, day, codes[cell.text], cell, page))
-        return events
+                    events.append(_shift(name, day, hours, cell, page))
+        if events or len(codes) >= 2:
+            return events
+        return None
     return _dates_down(page, r, codes)
 
 
+_MONTH_YEAR = re.compile(
+    r"(?<!\w)(" + "|".join(sorted(D.MONTHS, key=len, reverse=True)) + r")\.?\s+(?:de\s+)?"
+    r"((?:19|20)\d\d)(?!\d)",
+    re.I,
+)
+
+
+def _day_numbers(page: PageLayout) -> tuple[int, list[tuple[date, float]]] | None:
+    """A header of bare day numbers (1 2 3 … in order) under a "March 2026" title."""
+    m = _MONTH_YEAR.search(page.text)
+    if m is None:
+        return None
+    month, year = D.MONTHS[D.fold(m[1])], int(m[2])
+    for i, line in enumerate(page.lines):
+        nums = [(int(c.text), c.cx) for c in line.cells if re.fullmatch(r"[0-3]?\d\.?", c.text)
+                and c.text.rstrip(".").isdigit()]  # fmt: skip
+        nums = [(n, x) for n, x in nums if 1 <= n <= 31]
+        if len(nums) >= 7 and len(nums) >= len(line.cells) - 2:
+            days = [n for n, _ in nums]
+            if days == sorted(days) and days == list(range(days[0], days[0] + len(days))):
+                try:
+                    return i, [(date(year, month, n), x) for n, x in nums]
+                except ValueError:
+                    return None
+    return None
+
+
 def _date_header(page: PageLayout, r: Reading) -> tuple[int, list[tuple[date, float]]] | None:
+    numbered = _day_numbers(page)
+    if numbered is not None:
+        return numbered
     for i, line in enumerate(page.lines):
         cols = []
         for cell in line.cells:
