@@ -273,3 +273,39 @@ def test_ai_mode_needs_a_provider(canon_data: dict[str, Any]) -> None:
             {"brief": "b", "model": str(MODEL), "canon": canon_data, "mode": "ai"}
         )
     assert "needs a provider" in err.value.message
+
+
+def test_a_retried_job_keeps_what_it_paid_for(
+    canon_data: dict[str, Any], tmp_path: Path, server: str, script: Script
+) -> None:
+    """Two outputs; the provider fails on the second. The retried attempt resumes from the
+    checkpoint: the first picture is not sent (nor paid for) again."""
+    canon_data["outputs"] = [
+        {"width": 384, "height": 384, "format": "png"},
+        {"width": 480, "height": 252, "format": "jpeg"},
+    ]
+    inp = RenderGenerator().parse_input(
+        {
+            "brief": "calm",
+            "model": str(MODEL),
+            "canon": canon_data,
+            "mode": "ai",
+            "provider": "openai",
+        }
+    )
+    meter = spending.Unmetered()
+    ctx = LocalContext(tmp_path / "out", meter=meter, checkpoint_file=tmp_path / "cp.json")
+    providers = {"openai": lambda: OpenAIImages(f"{server}/v1", "sk-test")}
+    script.steps = ["faithful", "fail", "faithful"]
+    with pytest.raises(ProviderFailed):
+        run_render(ctx, inp, PlanCache(tmp_path / "p"), providers)
+    first = (tmp_path / "out" / "render_384x384.png").read_bytes()
+    result = run_render(ctx, inp, PlanCache(tmp_path / "p"), providers)
+    assert len(script.calls) == 3  # 1 + the failed one + the second picture, once each
+    assert (tmp_path / "out" / "render_384x384.png").read_bytes() == first
+    assert result["images"] == ["render_384x384.png", "render_480x252.jpg"]
+    assert result["provider_cost_micro_usd"] == 168_660 + 168_660  # delivered pictures
+    priced = OpenAIImages("http://127.0.0.1:9")
+    estimate = priced.estimate(480, 252)
+    priced.close()
+    assert meter.spent == 2 * 168_660 + estimate  # the failed call is held at its estimate

@@ -134,10 +134,21 @@ def run_render(
     if inp.mode == "ai":
         assert inp.provider is not None
         provider = (providers or default_providers())[inp.provider]()
+    # Outputs finished by an earlier attempt are kept, not made again: on the AI path that
+    # would pay the provider twice for the same picture.
+    saved = (ctx.checkpoint.load() or {}).get("outputs") or {}
+    stored = ctx.artifacts.existing()
     try:
         spent = 0
         for i, out in enumerate(canon.outputs):
             ctx.raise_if_cancelled()
+            name = f"render_{out.width}x{out.height}{EXTENSIONS[out.format]}"
+            if name in saved and name in stored:
+                kept: dict[str, Any] = saved[name]
+                reports.append((name, Report.model_validate(kept["report"])))
+                outputs.append(kept)
+                spent += int((kept.get("ai") or {}).get("cost_micro_usd", 0))
+                continue
             rgb, _ = compose_output(scene, plan, canon, logo, out)
             reference, ai = None, None
             if provider is not None:
@@ -150,7 +161,6 @@ def run_render(
                 if refined.used == "ai":
                     reference, rgb = rgb, refined.rgb
             data = encode(rgb, out.format)
-            name = f"render_{out.width}x{out.height}{EXTENSIONS[out.format]}"
             ctx.artifacts.put_bytes(name, data, CONTENT_TYPES[out.format])
             report = check(decode(data), canon, logo, reference=reference)
             reports.append((name, report))
@@ -158,6 +168,8 @@ def run_render(
             if ai is not None:
                 entry["ai"] = ai
             outputs.append(entry)
+            saved[name] = entry
+            ctx.checkpoint.save({"outputs": saved})
             ctx.progress(2 + i, steps, f"rendered {name}")
     finally:
         if provider is not None:
