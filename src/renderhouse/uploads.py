@@ -51,6 +51,42 @@ def stored_type(conn: Connection, owner: str, upload_id: str) -> tuple[str, int]
     return str(row.content_type), int(row.size)
 
 
+def record(conn: Connection, row: dict[str, Any]) -> None:
+    """Keep a stored upload's row (id, owner, name, content_type, size, sha256, key,
+    created_at)."""
+    conn.execute(uploads.insert().values(**row))
+
+
+def owned(conn: Connection, owner: str, limit: int) -> list[Any]:
+    """``owner``'s newest uploads' rows."""
+    return list(
+        conn.execute(
+            select(uploads)
+            .where(uploads.c.owner == owner)
+            .order_by(uploads.c.created_at.desc())
+            .limit(limit)
+        ).all()
+    )
+
+
+def owned_one(conn: Connection, owner: str, upload_id: str) -> Any | None:
+    """``owner``'s upload's row; another user's id is as unknown as none."""
+    return conn.execute(
+        select(uploads).where(uploads.c.id == upload_id, uploads.c.owner == owner)
+    ).first()
+
+
+def upload_manifest(conn: Connection) -> list[dict[str, Any]]:
+    """Every stored upload (what a backup copies or verifies), in key order."""
+    rows = conn.execute(
+        select(
+            uploads.c.id, uploads.c.owner, uploads.c.key, uploads.c.size, uploads.c.sha256,
+            uploads.c.content_type,
+        ).order_by(uploads.c.key)
+    ).all()  # fmt: skip
+    return [dict(r._mapping) for r in rows]
+
+
 def mentions(data: Any) -> bool:
     """Whether ``data`` holds any upload reference (cheap; no database)."""
     if isinstance(data, dict):

@@ -62,23 +62,35 @@ async def test_glb_upload_and_ownership(alice: httpx.AsyncClient, bob: httpx.Asy
     assert (await bob.get("/v1/uploads")).json() == []
 
 
-async def test_upload_as_job_input(alice: httpx.AsyncClient, bob: httpx.AsyncClient) -> None:
+def staged(runtime, job: dict, tmp_path: Path) -> Path:
+    """Where a worker finds the job's model: the job keeps the reference (never a server
+    path), and the worker's staging turns it into a local file."""
+    from renderhouse.uploads import Staging
+
+    staging = Staging(runtime.store, runtime.storage, tmp_path / "cache")
+    return Path(staging.stage(job["owner"], job["input"])["model"])
+
+
+async def test_upload_as_job_input(
+    alice: httpx.AsyncClient, bob: httpx.AsyncClient, runtime, tmp_path: Path
+) -> None:
     up = (await upload(alice, "m.glb", glb())).json()
     r = await alice.post("/v1/jobs", json={"kind": "turntable", "input": {"model": up["ref"]}})
     assert r.status_code == 201, r.text
-    path = Path(r.json()["input"]["model"])
+    assert r.json()["input"]["model"] == up["ref"]
+    path = staged(runtime, r.json(), tmp_path)
     assert path.is_file() and path.read_bytes().startswith(b"glTF")
     r = await bob.post("/v1/jobs", json={"kind": "turntable", "input": {"model": up["ref"]}})
     assert_error(r, 404, "not_found")
 
 
-async def test_gltf_zip(alice: httpx.AsyncClient, runtime) -> None:
+async def test_gltf_zip(alice: httpx.AsyncClient, runtime, tmp_path: Path) -> None:
     r = await upload(alice, "pack.zip", gltf_zip())
     assert r.status_code == 201, r.text
     job = await alice.post(
         "/v1/jobs", json={"kind": "turntable", "input": {"model": r.json()["ref"]}}
     )
-    model = Path(job.json()["input"]["model"])
+    model = staged(runtime, job.json(), tmp_path)
     assert model.name == "scene.gltf" and (model.parent / "mesh.bin").is_file()
 
 

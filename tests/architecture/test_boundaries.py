@@ -136,3 +136,16 @@ def test_the_queue_has_a_public_face() -> None:
         assert getattr(queue, name) is getattr(home, name)
     with pytest.raises(AttributeError):
         _ = queue.not_a_name
+
+
+@pytest.mark.parametrize("package", ["api", "ops"])
+def test_api_and_ops_reach_tables_through_their_owners(package: str) -> None:
+    """SQL on the store's tables lives with the module that owns each table (the queue, the
+    ledger, uploads, the worker registry, the store); routes and operations call those."""
+    offences = [
+        f"{path.relative_to(SRC.parent)}:{line} imports {module}"
+        for path in _sources(package)
+        for module, line, _ in _imports(path)
+        if module.startswith("renderhouse.store.schema")
+    ]
+    assert not offences, "\n".join(offences)

@@ -26,7 +26,6 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import Field
-from sqlalchemy import select
 
 from renderhouse.accounts import User
 from renderhouse.api.auth import anonymous_limit, current_user
@@ -34,8 +33,8 @@ from renderhouse.api.errors import Forbidden, RangeNotSatisfiable
 from renderhouse.api.schemas import ERRORS, ArtifactOut
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.errors import NotFound
+from renderhouse.queue import control
 from renderhouse.queue.jobs import SUCCEEDED
-from renderhouse.store.schema import artifacts, jobs
 
 router = APIRouter(tags=["artifacts"], responses=ERRORS)
 
@@ -183,11 +182,7 @@ def serve_artifact(
     """Stream one stored artifact (or the requested byte range); the caller has checked
     the signature that grants it."""
     with state.runtime.store.read() as conn:
-        row = conn.execute(
-            select(artifacts, jobs.c.state.label("job_state"))
-            .join(jobs, jobs.c.id == artifacts.c.job_id)
-            .where(artifacts.c.job_id == job_id, artifacts.c.name == name)
-        ).first()
+        row = control.artifact_with_state(conn, job_id, name)
     if row is None:
         raise NotFound(f"no artifact {name!r} for job {job_id}")
     size = int(row.size)

@@ -15,14 +15,12 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from renderhouse.queue import broadcast, events
 from renderhouse.queue.events import EVENTS_CHANNEL
 from renderhouse.queue.queue import JobQueue
 from renderhouse.store.database import Store
-from renderhouse.store.schema import job_events
 
 log = logging.getLogger(__name__)
 ANY = "*"
@@ -176,17 +174,12 @@ class Follower:
     def _changed(self) -> list[str]:
         with self.store.read() as conn:
             if self._high is None:
-                self._high = conn.execute(select(func.max(job_events.c.id))).scalar() or 0
+                self._high = events.latest_id(conn)
                 return []
-            rows = conn.execute(
-                select(job_events.c.id, job_events.c.job_id)
-                .where(job_events.c.id > self._high)
-                .order_by(job_events.c.id)
-                .limit(10_000)
-            ).all()
+            rows = events.changed_after(conn, self._high)
         if rows:
-            self._high = rows[-1].id
-        return list({r.job_id for r in rows})
+            self._high = rows[-1][0]
+        return list({job_id for _, job_id in rows})
 
     async def _poll(self) -> None:
         while True:

@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import select
 
 from renderhouse import uploads as upload_refs
 from renderhouse.accounts import User
@@ -22,7 +21,6 @@ from renderhouse.api.multipart import receive_file
 from renderhouse.api.schemas import ERRORS, UploadOut
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.errors import InvalidInput, NotFound
-from renderhouse.store.schema_auth import uploads
 
 router = APIRouter(prefix="/v1/uploads", tags=["uploads"], responses={**ERRORS, 413: {}, 415: {}})
 
@@ -85,7 +83,7 @@ def _store(state: ApiState, user: User, tmp: Path, filename: str, size: int, sha
         "created_at": time.time(),
     }
     with state.runtime.store.begin() as conn:
-        conn.execute(uploads.insert().values(**row))
+        upload_refs.record(conn, row)
     return UploadOut.model_validate({**row, "ref": f"upload:{upload_id}"})
 
 
@@ -120,12 +118,7 @@ def list_uploads(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[UploadOut]:
     with state.runtime.store.read() as conn:
-        rows = conn.execute(
-            select(uploads)
-            .where(uploads.c.owner == user.id)
-            .order_by(uploads.c.created_at.desc())
-            .limit(limit)
-        ).all()
+        rows = upload_refs.owned(conn, user.id, limit)
     return [_out(r) for r in rows]
 
 
@@ -136,9 +129,7 @@ def get_upload(
     state: Annotated[ApiState, Depends(api_state)],
 ) -> UploadOut:
     with state.runtime.store.read() as conn:
-        row = conn.execute(
-            select(uploads).where(uploads.c.id == upload_id, uploads.c.owner == user.id)
-        ).first()
+        row = upload_refs.owned_one(conn, user.id, upload_id)
     if row is None:
         raise NotFound(f"no upload {upload_id}", details={"upload_id": upload_id})
     return _out(row)

@@ -12,14 +12,13 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from sqlalchemy import Connection, delete
+from sqlalchemy import Connection
 
 from renderhouse.ops import alerts, resources
 from renderhouse.ops.alerts import Alert
 from renderhouse.ops.firing import Notifier
+from renderhouse.queue import periodic
 from renderhouse.runtime import Runtime
-from renderhouse.store.dialect import upsert_insert
-from renderhouse.store.schema import periodic_runs
 
 CLUSTER = "rh:alerts"
 """The duty's name in ``periodic_runs`` (a prefix no periodic job's name has)."""
@@ -34,18 +33,7 @@ def notifier(rt: Runtime) -> Notifier:
 
 
 def _claim(conn: Connection, name: str, slot: float, every: float) -> bool:
-    conn.execute(
-        delete(periodic_runs).where(
-            periodic_runs.c.name == name, periodic_runs.c.slot < slot - KEEP_SLOTS * every
-        )
-    )
-    row = conn.execute(
-        upsert_insert(conn, periodic_runs)
-        .values(name=name, slot=slot)
-        .on_conflict_do_nothing()
-        .returning(periodic_runs.c.name)
-    ).first()
-    return row is not None
+    return periodic.claim_slot(conn, name, slot, slot - KEEP_SLOTS * every)
 
 
 def duty(

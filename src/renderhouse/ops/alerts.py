@@ -102,24 +102,20 @@ def evaluate(rt: Runtime, snapshot: dict[str, Any]) -> list[Alert]:
 
 def _lost_workers(rt: Runtime) -> list[Alert]:
     """Workers that stopped beating without unregistering (killed, machine lost)."""
-    from sqlalchemy import select
-
-    from renderhouse.store.schema import workers
+    from renderhouse.worker.registration import lost_workers
 
     now = rt.queue.clock.now()
     window = max(3 * rt.settings.heartbeat_seconds, rt.settings.lease_seconds)
-    with rt.store.read() as conn:
-        rows = conn.execute(select(workers).where(workers.c.heartbeat_at < now - window)).all()
     return [
         Alert(
             "worker_heartbeat_lost",
             "warning",
-            f"worker {r.id} on {r.hostname} last beat {now - r.heartbeat_at:.0f}s ago",
-            {"worker": r.id},
-            round(now - r.heartbeat_at, 1),
+            f"worker {worker_id} on {host} last beat {now - beat:.0f}s ago",
+            {"worker": worker_id},
+            round(now - beat, 1),
             window,
         )
-        for r in rows
+        for worker_id, host, beat in lost_workers(rt.store, now, window)
     ]
 
 

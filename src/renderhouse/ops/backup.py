@@ -28,15 +28,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, create_engine, inspect, select, text
+from sqlalchemy import Connection, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from renderhouse.errors import RenderhouseError
+from renderhouse.queue import control
 from renderhouse.runtime import Runtime
 from renderhouse.store.database import Store
 from renderhouse.store.migrate import current_revision
-from renderhouse.store.schema import artifacts
-from renderhouse.store.schema_auth import uploads
+from renderhouse.uploads import upload_manifest
 
 FORMAT = 1
 MANIFEST = "manifest.json"
@@ -62,30 +62,10 @@ def table_counts(conn: Connection) -> dict[str, int]:
     return {n: int(conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one()) for n in names}
 
 
-def artifact_manifest(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(
-            artifacts.c.job_id, artifacts.c.name, artifacts.c.key, artifacts.c.size,
-            artifacts.c.sha256, artifacts.c.content_type,
-        ).order_by(artifacts.c.key)
-    ).all()  # fmt: skip
-    return [dict(r._mapping) for r in rows]
-
-
-def upload_manifest(conn: Connection) -> list[dict[str, Any]]:
-    rows = conn.execute(
-        select(
-            uploads.c.id, uploads.c.owner, uploads.c.key, uploads.c.size, uploads.c.sha256,
-            uploads.c.content_type,
-        ).order_by(uploads.c.key)
-    ).all()  # fmt: skip
-    return [dict(r._mapping) for r in rows]
-
-
 def _snapshot(conn: Connection) -> dict[str, Any]:
     return {
         "tables": table_counts(conn),
-        "artifacts": artifact_manifest(conn),
+        "artifacts": control.artifact_manifest(conn),
         "uploads": upload_manifest(conn),
     }
 

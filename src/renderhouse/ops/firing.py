@@ -16,12 +16,11 @@ from dataclasses import asdict
 from typing import Any
 
 import httpx
-from sqlalchemy import Connection, and_, delete, or_, select, update
+from sqlalchemy import Connection
 
 from renderhouse.ops.alerts import Alert
+from renderhouse.store import firing_rows
 from renderhouse.store.database import Store
-from renderhouse.store.dialect import upsert_insert
-from renderhouse.store.schema import alerts_firing
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +32,7 @@ def _key(alert: Alert) -> str:
 def firing(store: Store) -> list[dict[str, Any]]:
     """The alerts firing as of their last evaluation, oldest first (what the dashboard shows)."""
     with store.read() as conn:
-        rows = conn.execute(select(alerts_firing).order_by(alerts_firing.c.started_at)).all()
+        rows = firing_rows.all_rows(conn)
     return [json.loads(r.data) | {"started_at": r.started_at} for r in rows]
 
 
@@ -68,48 +67,27 @@ class Notifier:
         return {"started": started, "resolved": resolved}
 
     def _start(self, conn: Connection, wanted: dict[str, Alert], now: float) -> list[Alert]:
-        known = set(conn.execute(select(alerts_firing.c.key)).scalars())
+        known = firing_rows.keys(conn)
         started = []
         for key, alert in sorted(wanted.items()):  # one lock order for every process
             data = json.dumps(asdict(alert) | {"fingerprint": alert.fingerprint})
             if key in known:
-                conn.execute(
-                    update(alerts_firing)
-                    .where(alerts_firing.c.key == key)
-                    .values(data=data, updated_at=now)
-                )
+                firing_rows.refresh(conn, key, data, now)
                 continue
-            row = conn.execute(
-                upsert_insert(conn, alerts_firing)
-                .values(
-                    key=key,
-                    host=alert.host,
-                    name=alert.name,
-                    severity=alert.severity,
-                    data=data,
-                    started_at=now,
-                    updated_at=now,
-                )
-                .on_conflict_do_nothing()
-                .returning(alerts_firing.c.key)
-            ).first()
-            if row is not None:  # None: another process announced it first
+            values = {
+                "host": alert.host,
+                "name": alert.name,
+                "severity": alert.severity,
+                "data": data,
+            }
+            if firing_rows.insert_new(conn, key, values, now):  # else announced elsewhere
                 started.append(alert)
         return started
 
     def _resolve(
         self, conn: Connection, keep: set[str], host: str | None, now: float, cluster: bool
     ) -> list[Alert]:
-        c = alerts_firing.c
-        mine = [and_(c.host.is_not(None), c.updated_at < now - self.stale_after)]
-        if cluster:
-            mine.append(c.host.is_(None))
-        if host:
-            mine.append(c.host == host)
-        stmt = delete(alerts_firing).where(or_(*mine))
-        if keep:
-            stmt = stmt.where(c.key.not_in(keep))
-        rows = conn.execute(stmt.returning(c.data)).scalars().all()
+        rows = firing_rows.delete_resolved(conn, keep, host, cluster, now - self.stale_after)
         return [_alert(json.loads(data)) for data in rows]
 
     def _post(self, started: list[Alert], resolved: list[Alert]) -> None:

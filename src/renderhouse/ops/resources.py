@@ -9,11 +9,8 @@ import os
 import time
 from typing import Any
 
-from sqlalchemy import func, select
-
-from renderhouse.queue.jobs import TERMINAL
+from renderhouse.queue import control
 from renderhouse.runtime import Runtime
-from renderhouse.store.schema import jobs
 from renderhouse.worker.registration import breaker_states, live_workers
 
 WINDOWS = {"5m": 300, "1h": 3600, "24h": 86_400}
@@ -56,14 +53,7 @@ def throughput(rt: Runtime, now: float, owner: str | None = None) -> dict[str, A
     out: dict[str, Any] = {}
     with rt.store.read() as conn:
         for name, seconds in WINDOWS.items():
-            stmt = (
-                select(jobs.c.kind, jobs.c.state, func.count())
-                .where(jobs.c.state.in_(sorted(TERMINAL)), jobs.c.finished_at >= now - seconds)
-                .group_by(jobs.c.kind, jobs.c.state)
-            )
-            if owner is not None:
-                stmt = stmt.where(jobs.c.owner == owner)
-            rows = conn.execute(stmt).all()
+            rows = control.finished_counts(conn, now - seconds, owner)
             per_kind: dict[str, dict[str, int]] = {}
             for kind, state, n in rows:
                 per_kind.setdefault(kind, {})[state] = int(n)
@@ -85,13 +75,8 @@ def series(
     """Finished and failed jobs per minute over the last ``minutes`` (the dashboard chart)."""
     start = now - minutes * 60
     buckets = [{"t": start + i * 60, "succeeded": 0, "failed": 0} for i in range(minutes)]
-    stmt = select(jobs.c.finished_at, jobs.c.state).where(
-        jobs.c.state.in_(["succeeded", "failed"]), jobs.c.finished_at >= start
-    )
-    if owner is not None:
-        stmt = stmt.where(jobs.c.owner == owner)
     with rt.store.read() as conn:
-        rows = conn.execute(stmt).all()
+        rows = control.finished_times(conn, start, owner)
     for finished_at, state in rows:
         i = min(minutes - 1, int((finished_at - start) // 60))
         buckets[i][state] += 1

@@ -29,20 +29,13 @@ class DatabaseInUse(BackupError):
 def users_of_database(rt: Runtime) -> list[str]:
     """Who else is using the target database: workers whose heartbeat is recent (``serve``
     runs one), and on SQLite any other local process holding the file open (an API node)."""
-    from sqlalchemy import inspect, select
-
-    from renderhouse.store.schema import workers
+    from renderhouse.worker.registration import recent_workers
 
     found = []
     if rt.store.is_sqlite and not Path(str(rt.store.engine.url.database)).exists():
         return []
-    with rt.store.read() as conn:
-        if "workers" in inspect(conn).get_table_names():
-            fresh = time.time() - 3 * rt.settings.heartbeat_seconds
-            rows = conn.execute(
-                select(workers.c.hostname, workers.c.pid).where(workers.c.heartbeat_at > fresh)
-            ).all()
-            found += [f"worker pid {r.pid} on {r.hostname}" for r in rows]
+    fresh = time.time() - 3 * rt.settings.heartbeat_seconds
+    found += [f"worker pid {pid} on {host}" for host, pid in recent_workers(rt.store, fresh)]
     if rt.store.is_sqlite:
         found += [
             f"process {pid}" for pid in _processes_holding(Path(str(rt.store.engine.url.database)))

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, func, select, update
 from renderhouse.errors import Conflict, NotFound
 from renderhouse.queue import events
 from renderhouse.queue.attempts import TerminalHook, _terminal
-from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, TERMINAL, Job
+from renderhouse.queue.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, TERMINAL, Job
 from renderhouse.store.dialect import Dialect
 from renderhouse.store.schema import artifacts, job_attempts, jobs
 
@@ -205,3 +205,49 @@ def queued_count(conn: Connection, kind: str | None = None) -> int:
     if kind is not None:
         query = query.where(jobs.c.kind == kind)
     return int(conn.execute(query).scalar_one())
+
+
+def artifact_with_state(conn: Connection, job_id: str, name: str) -> Any:
+    """One artifact's row with its job's state as ``job_state`` (None if there is none)."""
+    return conn.execute(
+        select(artifacts, jobs.c.state.label("job_state"))
+        .join(jobs, jobs.c.id == artifacts.c.job_id)
+        .where(artifacts.c.job_id == job_id, artifacts.c.name == name)
+    ).first()
+
+
+def artifact_manifest(conn: Connection) -> list[dict[str, Any]]:
+    """Every stored artifact (what a backup copies or verifies), in key order."""
+    rows = conn.execute(
+        select(
+            artifacts.c.job_id, artifacts.c.name, artifacts.c.key, artifacts.c.size,
+            artifacts.c.sha256, artifacts.c.content_type,
+        ).order_by(artifacts.c.key)
+    ).all()  # fmt: skip
+    return [dict(r._mapping) for r in rows]
+
+
+def finished_counts(
+    conn: Connection, since: float, owner: str | None = None
+) -> list[tuple[str, str, int]]:
+    """(kind, terminal state, count) of the jobs (of ``owner``) finished since ``since``."""
+    stmt = (
+        select(jobs.c.kind, jobs.c.state, func.count())
+        .where(jobs.c.state.in_(sorted(TERMINAL)), jobs.c.finished_at >= since)
+        .group_by(jobs.c.kind, jobs.c.state)
+    )
+    if owner is not None:
+        stmt = stmt.where(jobs.c.owner == owner)
+    return [(str(k), str(s), int(n)) for k, s, n in conn.execute(stmt).all()]
+
+
+def finished_times(
+    conn: Connection, since: float, owner: str | None = None
+) -> list[tuple[float, str]]:
+    """(finished_at, state) of the jobs (of ``owner``) that succeeded or failed since."""
+    stmt = select(jobs.c.finished_at, jobs.c.state).where(
+        jobs.c.state.in_([SUCCEEDED, FAILED]), jobs.c.finished_at >= since
+    )
+    if owner is not None:
+        stmt = stmt.where(jobs.c.owner == owner)
+    return [(float(t), str(s)) for t, s in conn.execute(stmt).all()]

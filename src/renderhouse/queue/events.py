@@ -111,3 +111,19 @@ def since_many(
     for row in rows:
         found[row.job_id].append(_event(row))
     return found
+
+
+def latest_id(conn: Connection) -> int:
+    """The newest event's id (0 when there is none): where a follower starts."""
+    return int(conn.execute(select(func.max(job_events.c.id))).scalar() or 0)
+
+
+def changed_after(conn: Connection, after: int, limit: int = 10_000) -> list[tuple[int, str]]:
+    """(event id, job id) of the events after ``after``, oldest first."""
+    rows = conn.execute(
+        select(job_events.c.id, job_events.c.job_id)
+        .where(job_events.c.id > after)
+        .order_by(job_events.c.id)
+        .limit(limit)
+    ).all()
+    return [(int(r.id), str(r.job_id)) for r in rows]

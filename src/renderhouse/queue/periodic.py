@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from cronsim import CronSim
-from sqlalchemy import select
+from sqlalchemy import Connection, delete, select
 
 from renderhouse.errors import InvalidInput
 from renderhouse.queue import enqueue
@@ -73,3 +73,20 @@ def enqueue_due(queue: JobQueue, schedule: list[PeriodicJob]) -> list[str]:
             enqueue.insert_jobs(conn, queue.store.dialect, [nj], now)
             made.append(nj.id)
     return made
+
+
+def claim_slot(conn: Connection, name: str, slot: float, forget_before: float) -> bool:
+    """Claim (``name``, ``slot``) for this process: True for exactly one claimant across
+    the cluster. Slots of ``name`` older than ``forget_before`` are deleted on the way."""
+    conn.execute(
+        delete(periodic_runs).where(
+            periodic_runs.c.name == name, periodic_runs.c.slot < forget_before
+        )
+    )
+    row = conn.execute(
+        upsert_insert(conn, periodic_runs)
+        .values(name=name, slot=slot)
+        .on_conflict_do_nothing()
+        .returning(periodic_runs.c.name)
+    ).first()
+    return row is not None

@@ -6,7 +6,7 @@ import json
 import os
 import socket
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 
 from renderhouse.store.database import Store
 from renderhouse.store.dialect import upsert_insert
@@ -45,6 +45,26 @@ def live_workers(store: Store, now: float, stale_after: float) -> list[dict[str,
             select(workers).where(workers.c.heartbeat_at >= now - stale_after)
         ).all()
     return [{**dict(r._mapping), "kinds": json.loads(r.kinds)} for r in rows]
+
+
+def recent_workers(store: Store, since: float) -> list[tuple[str, int]]:
+    """(hostname, pid) of workers that beat after ``since``; none if the table is missing
+    (a database restored from a backup older than it)."""
+    with store.read() as conn:
+        if "workers" not in inspect(conn).get_table_names():
+            return []
+        rows = conn.execute(
+            select(workers.c.hostname, workers.c.pid).where(workers.c.heartbeat_at > since)
+        ).all()
+    return [(str(r.hostname), int(r.pid)) for r in rows]
+
+
+def lost_workers(store: Store, now: float, window: float) -> list[tuple[str, str, float]]:
+    """(id, hostname, last beat) of workers whose last beat is older than ``window``
+    (killed without unregistering)."""
+    with store.read() as conn:
+        rows = conn.execute(select(workers).where(workers.c.heartbeat_at < now - window)).all()
+    return [(str(r.id), str(r.hostname), float(r.heartbeat_at)) for r in rows]
 
 
 def save_breaker(store: Store, b: CircuitBreaker, now: float) -> None:
