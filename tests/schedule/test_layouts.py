@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001
 """Layouts the corpus templates do not draw: a timetable whose slot labels are ranges with
 breaks between them and no boxes, a US list with short dates in its date column, and zones
 written as abbreviations."""
@@ -116,3 +117,25 @@ def test_roster_with_day_numbers_and_hours_in_cells(tmp_path: Path) -> None:
         ("Anna Keller", datetime(2026, 3, 4, 22), datetime(2026, 3, 5, 6)),
         ("Ben Ortiz", datetime(2026, 3, 5, 14), datetime(2026, 3, 5, 22)),
     }
+
+
+def test_dated_lines_standing_alone_are_all_day_events(tmp_path: Path) -> None:
+    cells = [
+        (40, 0, "Autumn Term 2026"),
+        (40, 20, "Term starts: Thursday 3 September"),
+        (40, 36, "Half term: Monday 26 October – Friday 30 October"),
+        (40, 52, "Term ends: Friday 18 December"),
+    ]
+    got = {(e.title, str(e.start), str(e.end)) for e in extract(_pdf(tmp_path, cells)).events}
+    assert got == {
+        ("Term starts", "2026-09-03", "None"),
+        ("Half term", "2026-10-26", "2026-10-30"),
+        ("Term ends", "2026-12-18", "None"),
+    }
+
+
+def test_one_dated_title_line_is_not_an_event(tmp_path: Path) -> None:
+    cells = [(40, 0, "Updated 3 March 2026"), (40, 30, "Time"), (120, 30, "Session"),
+             (40, 50, "09:00"), (120, 50, "Welcome")]  # fmt: skip
+    got = [(e.title, e.start) for e in extract(_pdf(tmp_path, cells)).events]
+    assert got == [("Welcome", datetime(2026, 3, 3, 9))]

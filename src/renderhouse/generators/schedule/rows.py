@@ -62,6 +62,7 @@ class TableState:
     columns: list[Column] = field(default_factory=list)
     tracks: list[Column] = field(default_factory=list)
     heading: date | None = None
+    heading_used: bool = False
     row_date: date | None = None
     """The last row's own date, for rows below it that leave the date cell empty."""
     row_bottom: float = 0.0
@@ -142,6 +143,11 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
     events: list[Event] = []
     dropped: set[int] = set()
     state.row_date, state.previous = None, []
+    # a line holding just a label and a date is a day heading when rows below use its date,
+    # and an all-day event ("Term starts: Thursday 3 September") when several such lines
+    # stand on their own
+    unused: list[tuple[Line, date]] = []
+    current: tuple[Line, date] | None = None
     for line in page.lines:
         header = read_header(line)
         if header is not None:
@@ -150,7 +156,9 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
             continue
         heading = _is_heading(line, r)
         if heading is not None:
-            state.heading = heading
+            if current is not None and not state.heading_used:
+                unused.append(current)
+            current, state.heading, state.heading_used = (line, heading), heading, False
             state.row_date, state.previous = None, []
             continue
         found = _row_events(line, page, r, state)
@@ -166,6 +174,16 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
             state.row_bottom = line.bottom
         else:
             state.previous = []
+    if current is not None and not state.heading_used:
+        unused.append(current)
+    if len(unused) >= 2:
+        for line, day in unused:
+            title = _strip_when(line.text, r)
+            if title:
+                ev = Event(title, day, None, page.number, line.box)
+                ev.lower(0.9, "a dated line outside a table")
+                _date_doubts(ev, r, line.text)
+                events.append(ev)
     return [e for e in events if id(e) not in dropped]
 
 
@@ -291,6 +309,7 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
             ev.lower(0.95, "no header row")
         if from_heading:
             ev.lower(0.97, "date from the day heading")
+            state.heading_used = True
         if from_row:
             ev.lower(0.95, "date from the row above")
         _date_doubts(ev, r, date_cell.text if date_cell else "")
