@@ -14,6 +14,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from renderhouse import dashboard, ledger, metrics
 from renderhouse.api import (
     artifacts,
+    avatars,
     budgets,
     credits,
     error_capture,
@@ -24,6 +25,7 @@ from renderhouse.api import (
     keys,
     kinds,
     payments,
+    poses,
     system,
     system_stream,
     uploads,
@@ -115,6 +117,8 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         app.include_router(module.router)
     app.include_router(system_stream.router)
     app.include_router(kinds.router)
+    avatars.install(app, state)  # /v1/avatars, projects, presets; avatar: refs in pose jobs
+    app.include_router(poses.router)
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
     # FastAPI's machinery, still inside CORS, metrics and request ids (api/fastpath/submit_lane.py,

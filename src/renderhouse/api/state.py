@@ -28,6 +28,17 @@ BeforeEnqueue = Callable[[Connection, User, NewJob], NewJob | None]
 ``NewJob`` (e.g. with ``cost_reserved`` set) or None to keep it; raise to refuse the job."""
 
 
+@dataclass(frozen=True)
+class InputReferences:
+    """A kind's input references that only a router knows (e.g. ``avatar:<id>``), turned
+    into what its input model takes before upload references are checked."""
+
+    mentioned: Callable[[dict[str, Any]], bool]
+    """Whether an input holds any (cheap, no database: else it is prepared off the loop)."""
+    resolve: Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+    """(store, owner, input) → the input with them resolved; may read the store."""
+
+
 @dataclass
 class ApiState:
     runtime: Runtime
@@ -47,6 +58,8 @@ class ApiState:
     """For a ``before_enqueue`` hook: whether it reads the database for a job of this kind
     (a hook missing here always does). Jobs whose hooks never do may be enqueued from the
     event loop."""
+    input_references: dict[str, InputReferences] = field(default_factory=dict)
+    """Kind → its references resolved at submission (``InputReferences``)."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     async def close(self) -> None:

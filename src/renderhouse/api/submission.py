@@ -26,10 +26,16 @@ from renderhouse.queue.jobs import Job
 log = logging.getLogger(__name__)
 
 
-def needs_io(body: JobCreate) -> bool:
-    """Whether preparing ``body`` may wait on I/O (a webhook host's DNS, uploads to read):
-    such a submission is prepared on a worker thread, never on the event loop."""
-    return body.webhook_url is not None or inputs.has_upload_refs(body.input)
+def needs_io(body: JobCreate, state: ApiState) -> bool:
+    """Whether preparing ``body`` may wait on I/O (a webhook host's DNS, uploads or other
+    references to read): such a submission is prepared on a worker thread, never on the
+    event loop."""
+    refs = state.input_references.get(body.kind)
+    return (
+        body.webhook_url is not None
+        or inputs.has_upload_refs(body.input)
+        or (refs is not None and refs.mentioned(body.input))
+    )
 
 
 def prepare(state: ApiState, user: User, body: JobCreate, idempotency_key: str | None) -> NewJob:
@@ -40,7 +46,10 @@ def prepare(state: ApiState, user: User, body: JobCreate, idempotency_key: str |
     if body.webhook_url is not None:
         check_webhook_url(str(body.webhook_url), state.settings.webhook_allow_private)
     files = inputs.file_fields(generator)
-    raw = inputs.resolve(rt.store, user.id, body.input, files)
+    given, refs = body.input, state.input_references.get(body.kind)
+    if refs is not None and refs.mentioned(given):
+        given = refs.resolve(rt.store, user.id, given)
+    raw = inputs.resolve(rt.store, user.id, given, files)
     parsed = generator.parse_input(raw)
     return NewJob(
         kind=body.kind,

@@ -102,7 +102,7 @@ def _lane_body(state: ApiState, raw: bytes) -> JobCreate | None:
         body = JobCreate.model_validate_json(raw)
     except ValidationError:
         return None
-    return None if submission.needs_io(body) else body
+    return None if submission.needs_io(body, state) else body
 
 
 async def _read_body(receive: Receive) -> tuple[list[bytes], bool]:

@@ -3,7 +3,8 @@
 from alembic import context
 
 import renderhouse.store.schema_auth
-import renderhouse.store.schema_ledger  # noqa: F401  (registers its tables on metadata)
+import renderhouse.store.schema_ledger
+import renderhouse.store.schema_pose  # noqa: F401  (registers its tables on metadata)
 from renderhouse.store.schema import metadata
 
 connection = context.config.attributes["connection"]

@@ -1,0 +1,106 @@
+"""Pose thumbnails for ``GET /v1/poses/{name}/thumbnail.png``: each pose rendered once on the
+neutral mannequin and cached under the data directory (library poses by the generator's
+``render_thumbnails``, own poses by a digest of the pose, so an edited pose renders afresh).
+
+A thumbnail missing from the cache renders on a worker thread, one render at a time per
+process (one GL context), while the event loop goes on; the request waits a bounded time and
+otherwise answers 503 with Retry-After while the render finishes into the cache. Concurrent
+requests for the same thumbnail share one render."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from renderhouse.api.errors import Unavailable
+from renderhouse.avatars.documents import dump
+
+log = logging.getLogger(__name__)
+
+WAIT_SECONDS = 20.0
+_RENDER_LOCK = threading.Lock()  # one GL render at a time in this process
+
+
+def library_thumbnail(cache: Path, name: str) -> Path:
+    from renderhouse.generators.pose.thumbnails import render_thumbnails
+
+    with _RENDER_LOCK:
+        return render_thumbnails(cache, names=[name])[name]
+
+
+def own_thumbnail_path(cache: Path, pose: dict[str, Any]) -> Path:
+    from renderhouse.generators.pose.thumbnails import THUMBNAIL_SIZE, thumbnail_dir
+
+    digest = hashlib.sha256(dump(pose).encode()).hexdigest()[:24]
+    return thumbnail_dir(cache, THUMBNAIL_SIZE) / "own" / f"{digest}.png"
+
+
+def own_thumbnail(cache: Path, pose: dict[str, Any]) -> Path:
+    """The own pose on the mannequin, rendered as the library's thumbnails are."""
+    from renderhouse.generators.local_context import LocalContext
+    from renderhouse.generators.pose.job import run_pose
+    from renderhouse.generators.pose.mannequin import build_mannequin
+    from renderhouse.generators.pose.options import PoseInput
+    from renderhouse.generators.pose.thumbnails import THUMBNAIL_SIZE
+
+    out = own_thumbnail_path(cache, pose)
+    if out.exists():
+        return out
+    with _RENDER_LOCK:
+        if out.exists():
+            return out
+        out.parent.mkdir(parents=True, exist_ok=True)
+        mannequin = out.parent.parent / "mannequin.glb"
+        if not mannequin.exists():
+            build_mannequin(mannequin)
+        work = Path(tempfile.mkdtemp(prefix="own-", dir=out.parent))
+        try:
+            inp = PoseInput.model_validate(
+                {
+                    "avatar": str(mannequin),
+                    "custom_poses": [pose],
+                    "size": THUMBNAIL_SIZE,
+                    "contact_sheet": False,
+                }
+            )
+            result = run_pose(LocalContext(work), inp).result
+            (work / result["poses"][0]["files"][0]).replace(out)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
+    return out
+
+
+async def rendered(
+    inflight: dict[str, asyncio.Future[Path]],
+    key: str,
+    render: Callable[[], Path],
+    wait: float = WAIT_SECONDS,
+) -> Path:
+    """``render()``'s file, run off the event loop and shared by concurrent callers; after
+    ``wait`` seconds, 503 ``thumbnail_rendering`` (the render goes on into the cache)."""
+    future = inflight.get(key)
+    if future is None:
+        future = asyncio.get_running_loop().run_in_executor(None, render)
+        inflight[key] = future
+
+        def finished(done: asyncio.Future[Path]) -> None:
+            inflight.pop(key, None)
+            if not done.cancelled() and done.exception() is not None:
+                log.error("thumbnail %s failed: %s", key, done.exception())
+
+        future.add_done_callback(finished)
+    try:
+        return await asyncio.wait_for(asyncio.shield(future), wait)
+    except TimeoutError:
+        raise Unavailable(
+            "the thumbnail is still rendering; ask again in a few seconds",
+            code="thumbnail_rendering",
+            details={"pose": key},
+        ) from None
