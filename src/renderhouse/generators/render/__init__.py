@@ -52,9 +52,20 @@ class RenderGenerator(Generator):
         return max(1, round(pixels / (1024 * 1024)))
 
     def parse_input(self, data: Any) -> BaseModel:
-        """As the base class, with the canon's own error code (``invalid_colour``, …)."""
+        parsed = self.parse_with_codes(self, data)
+        if getattr(parsed, "mode", None) == "ai" and getattr(parsed, "provider", None) is None:
+            raise InvalidInput(
+                "mode 'ai' needs a provider: 'openai' or 'gemini'",
+                details={"field": "provider"},
+            )
+        return parsed
+
+    @staticmethod
+    def parse_with_codes(generator: Generator, data: Any) -> BaseModel:
+        """As ``Generator.parse_input``, with the canon's own error code (``invalid_colour``,
+        ``invalid_logo``, …) instead of the generic one."""
         try:
-            parsed = self.Input.model_validate(data)
+            return generator.Input.model_validate(data)
         except ValidationError as exc:
             errors = [
                 {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
@@ -65,16 +76,10 @@ class RenderGenerator(Generator):
                 code = "invalid_input"
             first = errors[0]
             raise InvalidInput(
-                f"invalid input for render: {first['field']}: {first['message']}",
+                f"invalid input for {generator.kind}: {first['field']}: {first['message']}",
                 code=code,
                 details={"errors": errors},
             ) from exc
-        if parsed.mode == "ai" and parsed.provider is None:
-            raise InvalidInput(
-                "mode 'ai' needs a provider: 'openai' or 'gemini'",
-                details={"field": "provider"},
-            )
-        return parsed
 
     def run(self, ctx: Context, input: Any) -> dict[str, Any]:
         from renderhouse.generators.render.job import run_render

@@ -88,14 +88,17 @@ def report_page(
     plan: Plan,
     reports: list[tuple[str, Report]],
     ai: dict[str, dict[str, Any]] | None = None,
+    title: str | None = None,
 ) -> str:
-    """``ai``: per picture name, the AI path's summary (provider, used, attempts, notes)."""
+    """``ai``: per picture name, the AI path's summary (provider, used, attempts, notes);
+    ``title`` replaces the plan line (a checked picture has no plan of ours)."""
     body = "".join(section(name, rep, canon, (ai or {}).get(name)) for name, rep in reports)
-    meta = (
+    plan_line = (
         f"planner {escape(plan.planner)} · azimuth {plan.azimuth:g}° · elevation "
-        f"{plan.elevation:g}° · lighting {escape(plan.lighting)} · exposure {plan.exposure:g} · "
-        f"fill {plan.fill:g}"
+        f"{plan.elevation:g}° · lighting {escape(plan.lighting)} · "
+        f"exposure {plan.exposure:g} · fill {plan.fill:g}"
     )
+    meta = escape(title) if title else plan_line
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         f"<title>Brand report — {escape(canon.name)}</title><style>{STYLE}</style></head><body>"
