@@ -4,6 +4,7 @@ it: answers, streams, OpenAI's error shapes, and the credits each request moved.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Iterator
 
@@ -219,3 +220,26 @@ def test_sdk_streams_from_the_bundled_model(server, sdk, keys: Keys, runtime) ->
     assert model["deployments"][0]["health"]["latency_p50_ms"] > 0
     usage = httpx.get(f"{url}/v1/usage", headers=auth).json()
     assert usage["total"]["cost"] == 0 and usage["total"]["requests"] == 1
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_dashboard_chat_stream_over_websocket(server, keys: Keys, runtime) -> None:
+    from websockets.sync.client import connect
+
+    url, _ = server
+    ws_url = url.replace("http://", "ws://") + "/v1/chat/ws"
+    with connect(f"{ws_url}?token={keys.alice}") as ws:
+        ws.send(json.dumps({"model": "gpt-fake", "messages": HELLO, "max_tokens": 3}))
+        frames = []
+        while not frames or frames[-1]["type"] == "delta":
+            frames.append(json.loads(ws.recv(timeout=10)))
+        assert "".join(f["content"] for f in frames[:-1]) == "echo: hello there"
+        assert frames[-1]["type"] == "done" and frames[-1]["usage"]["completion_tokens"] == 3
+        ws.send(json.dumps({"model": "nope", "messages": HELLO}))
+        assert json.loads(ws.recv(timeout=10))["error"]["code"] == "model_not_found"
+        ws.send("{not json")
+        assert json.loads(ws.recv(timeout=10))["error"]["code"] == "malformed_json"
+    with connect(ws_url) as ws:
+        assert json.loads(ws.recv(timeout=10))["error"]["code"] == "unauthorized"
+    assert _settled(runtime, keys.alice_id).held == 0
+    _books_ok(runtime)

@@ -169,7 +169,7 @@ async def analytics(
 
 def install(app: FastAPI, state: ApiState) -> None:
     """The model registry on the app's state, and its routes (chat, models, usage)."""
-    from renderhouse.api import chat
+    from renderhouse.api import chat, chat_ws
     from renderhouse.api.fastpath.group_commit import GroupCommit
     from renderhouse.models.registry import ModelRegistry
     from renderhouse.models.token_limits import TokenLimits
@@ -186,6 +186,7 @@ def install(app: FastAPI, state: ApiState) -> None:
         limits_in_process=state.limiter.in_process,
     )
     app.include_router(chat.router)
+    app.include_router(chat_ws.router)
     app.include_router(router)
 
 
