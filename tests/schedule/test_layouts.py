@@ -139,3 +139,24 @@ def test_one_dated_title_line_is_not_an_event(tmp_path: Path) -> None:
              (40, 50, "09:00"), (120, 50, "Welcome")]  # fmt: skip
     got = [(e.title, e.start) for e in extract(_pdf(tmp_path, cells)).events]
     assert got == [("Welcome", datetime(2026, 3, 3, 9))]
+
+
+def test_running_text_with_all_day_notices(tmp_path: Path) -> None:
+    filler = [
+        "Thank you to everyone who helped with the summer fair this year, it was",
+        "a wonderful day and the weather held until the very last raffle prize.",
+    ]
+    cells = [(40, 0, "School news, June 2026")]
+    y = 20
+    items = ["Sports day: Friday 3 July 2026.", "Last day of term: Friday 17 July 2026."]
+    concert = ["Summer concert on Thursday", "9 July 2026 at 6:30 p.m. in the main hall."]
+    for text in [*filler, "", items[0], "", *filler, "", items[1], "", *concert]:
+        if text:
+            cells.append((40, y, text))
+        y += 12
+    got = {(e.title, str(e.start)) for e in extract(_pdf(tmp_path, cells)).events}
+    assert got == {
+        ("Sports day", "2026-07-03"),
+        ("Last day of term", "2026-07-17"),
+        ("Summer concert in the main hall", "2026-07-09 18:30:00"),
+    }

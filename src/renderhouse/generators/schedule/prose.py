@@ -57,14 +57,11 @@ def _merge(cells: list[Cell]) -> Cell:
 def read_prose(page: PageLayout, r: Reading) -> list[Event] | None:
     if not is_prose(page):
         return None
-    state = rows.TableState()
-    events = []
-    for para in paragraphs(page):
-        for ev in rows.read_rows(_single(page, para), r, state):
-            ev.lower(0.95, "read from running text")
-            events.append(ev)
+    # each paragraph is one row; no wrapped-title joining or date carried between rows,
+    # since neighbouring paragraphs are separate items
+    state = rows.TableState(running_text=True)
+    lines = [Line([para]) for para in paragraphs(page)]
+    events = rows.read_rows(PageLayout(page.number, page.width, page.height, lines), r, state)
+    for ev in events:
+        ev.lower(0.95, "read from running text")
     return events
-
-
-def _single(page: PageLayout, para: Cell) -> PageLayout:
-    return PageLayout(page.number, page.width, page.height, [Line([para])], [], [])

@@ -63,6 +63,8 @@ class TableState:
     tracks: list[Column] = field(default_factory=list)
     heading: date | None = None
     heading_used: bool = False
+    running_text: bool = False
+    """Rows are paragraphs (``prose``): no wrapped titles, no dates from the row above."""
     row_date: date | None = None
     """The last row's own date, for rows below it that leave the date cell empty."""
     row_bottom: float = 0.0
@@ -122,6 +124,11 @@ _CONNECTOR = re.compile(
 )
 
 
+_LEADING_CONNECTOR = re.compile(
+    r"(?<!\w)(?:on|at|um|am|ab|le|el|à|a las|a la|de|du|from|dès|desde|the)\s*,?\s*$", re.I
+)
+
+
 def _clean_title(text: str) -> str:
     text = re.sub(r"\s+", " ", text).strip(" \t-–—:;,.|()").strip()
     return _CONNECTOR.sub("", text).strip(" \t-–—:;,.|()")
@@ -144,8 +151,7 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
     dropped: set[int] = set()
     state.row_date, state.previous = None, []
     # a line holding just a label and a date is a day heading when rows below use its date,
-    # and an all-day event ("Term starts: Thursday 3 September") when several such lines
-    # stand on their own
+    # and an all-day event ("Term starts: Thursday 3 September") when it stands on its own
     unused: list[tuple[Line, date]] = []
     current: tuple[Line, date] | None = None
     for line in page.lines:
@@ -164,7 +170,7 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
         found = _row_events(line, page, r, state)
         if found:
             events.extend(found)
-        elif _continues(line, state, r):
+        elif not state.running_text and _continues(line, state, r):
             if OFF_WORDS.search(line.text):  # "postponed" written under the row
                 dropped.update(id(e) for _, e in state.previous)
             else:
@@ -176,7 +182,11 @@ def read_rows(page: PageLayout, r: Reading, state: TableState) -> list[Event]:
             state.previous = []
     if current is not None and not state.heading_used:
         unused.append(current)
-    if len(unused) >= 2:
+    # a lone one at the top or foot of the page is a title or a stamp ("Updated 3 March")
+    edges = {id(ln) for ln in page.lines[:2] + page.lines[-1:]}
+    if len(unused) < 2:
+        unused = [(ln, d) for ln, d in unused if id(ln) not in edges]
+    if unused:
         for line, day in unused:
             title = _strip_when(line.text, r)
             if title:
@@ -225,7 +235,8 @@ def _row_events(line: Line, page: PageLayout, r: Reading, state: TableState) -> 
             break
     from_row = from_heading = False
     height = line.bottom - line.top
-    if day is None and state.row_date and line.top - state.row_bottom < 2.5 * height:
+    near = line.top - state.row_bottom < 2.5 * height and not state.running_text
+    if day is None and state.row_date and near:
         day, from_row = state.row_date, True
     if day is None:
         day, from_heading = state.heading, True
@@ -349,7 +360,8 @@ def _strip_when(text: str, r: Reading) -> str:
         else:
             merged.append((start, end))
     for start, end in reversed(merged):
-        text = text[:start] + " " + text[end:]
+        head = _LEADING_CONNECTOR.sub("", text[:start])  # "on" in "concert on 9 July"
+        text = head + " " + text[end:]
     text = ZONE_TEXT_RE.sub(" ", text)
     text = re.sub(r"(?<!\w)(?:-|–|—)(?!\w)|\(\s*\)", " ", text)
     return _clean_title(text)
