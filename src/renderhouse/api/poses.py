@@ -114,7 +114,7 @@ def _find(state: ApiState, owner: str, name: str) -> tuple[PoseOut, dict[str, An
 def get_pose(name: PoseName, user: Caller, state: State) -> PoseDetail:
     """One pose with its rotations (``renderhouse-pose/1``)."""
     out, pose = _find(state, user.id, name)
-    return PoseDetail(**out.model_dump(), pose=pose)
+    return PoseDetail(**dict(out), pose=pose)
 
 
 @router.get("/{name}/thumbnail.png", response_class=Response, responses=PNG)

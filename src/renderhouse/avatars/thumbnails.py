@@ -2,8 +2,9 @@
 neutral mannequin and cached under the data directory (library poses by the generator's
 ``render_thumbnails``, own poses by a digest of the pose, so an edited pose renders afresh).
 
-A thumbnail missing from the cache renders on a worker thread, one render at a time per
-process (one GL context), while the event loop goes on; the request waits a bounded time and
+A thumbnail missing from the cache renders on this process's one render thread (an EGL
+context is current in the thread that made it, so every render must come from the same
+thread), while the event loop goes on; the request waits a bounded time and
 otherwise answers 503 with Retry-After while the render finishes into the cache. Concurrent
 requests for the same thumbnail share one render."""
 
@@ -14,8 +15,8 @@ import hashlib
 import logging
 import shutil
 import tempfile
-import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +26,14 @@ from renderhouse.avatars.documents import dump
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 20.0
-_RENDER_LOCK = threading.Lock()  # one GL render at a time in this process
+_RENDER_THREAD = ThreadPoolExecutor(1, thread_name_prefix="pose-thumbnails")
+"""Process-wide because the GL context it holds is (no thread starts until a first render)."""
 
 
 def library_thumbnail(cache: Path, name: str) -> Path:
     from renderhouse.generators.pose.thumbnails import render_thumbnails
 
-    with _RENDER_LOCK:
-        return render_thumbnails(cache, names=[name])[name]
+    return render_thumbnails(cache, names=[name])[name]
 
 
 def own_thumbnail_path(cache: Path, pose: dict[str, Any]) -> Path:
@@ -53,27 +54,24 @@ def own_thumbnail(cache: Path, pose: dict[str, Any]) -> Path:
     out = own_thumbnail_path(cache, pose)
     if out.exists():
         return out
-    with _RENDER_LOCK:
-        if out.exists():
-            return out
-        out.parent.mkdir(parents=True, exist_ok=True)
-        mannequin = out.parent.parent / "mannequin.glb"
-        if not mannequin.exists():
-            build_mannequin(mannequin)
-        work = Path(tempfile.mkdtemp(prefix="own-", dir=out.parent))
-        try:
-            inp = PoseInput.model_validate(
-                {
-                    "avatar": str(mannequin),
-                    "custom_poses": [pose],
-                    "size": THUMBNAIL_SIZE,
-                    "contact_sheet": False,
-                }
-            )
-            result = run_pose(LocalContext(work), inp).result
-            (work / result["poses"][0]["files"][0]).replace(out)
-        finally:
-            shutil.rmtree(work, ignore_errors=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    mannequin = out.parent.parent / "mannequin.glb"
+    if not mannequin.exists():
+        build_mannequin(mannequin)
+    work = Path(tempfile.mkdtemp(prefix="own-", dir=out.parent))
+    try:
+        inp = PoseInput.model_validate(
+            {
+                "avatar": str(mannequin),
+                "custom_poses": [pose],
+                "size": THUMBNAIL_SIZE,
+                "contact_sheet": False,
+            }
+        )
+        result = run_pose(LocalContext(work), inp).result
+        (work / result["poses"][0]["files"][0]).replace(out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return out
 
 
@@ -83,11 +81,11 @@ async def rendered(
     render: Callable[[], Path],
     wait: float = WAIT_SECONDS,
 ) -> Path:
-    """``render()``'s file, run off the event loop and shared by concurrent callers; after
+    """``render()``'s file, run on the render thread and shared by concurrent callers; after
     ``wait`` seconds, 503 ``thumbnail_rendering`` (the render goes on into the cache)."""
     future = inflight.get(key)
     if future is None:
-        future = asyncio.get_running_loop().run_in_executor(None, render)
+        future = asyncio.get_running_loop().run_in_executor(_RENDER_THREAD, render)
         inflight[key] = future
 
         def finished(done: asyncio.Future[Path]) -> None:
