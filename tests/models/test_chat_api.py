@@ -18,6 +18,7 @@ from renderhouse.api import create_app
 from renderhouse.ledger import accounts
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
+from renderhouse.worker import registration
 from tests.models.api_fixtures import Keys
 from tests.threaded_server import serving
 
@@ -166,7 +167,7 @@ def test_a_reader_that_leaves_is_charged_what_was_delivered(server, sdk, keys: K
     _books_ok(runtime)
 
 
-def test_models_list_in_both_shapes(server, sdk, keys: Keys) -> None:
+def test_models_list_in_both_shapes(server, sdk, keys: Keys, runtime) -> None:
     url, _ = server
     ids = [m.id for m in sdk(url, keys.alice).models.list()]
     assert {"gpt-fake", "flaky"} <= set(ids)
@@ -185,6 +186,12 @@ def test_models_list_in_both_shapes(server, sdk, keys: Keys) -> None:
         "last_check",
     }
     assert by_name["turntable"]["type"] == "generator"
+    assert by_name["turntable"]["status"] == "down" and by_name["turntable"]["workers"] == 0
+    registration.register(runtime.store, "w1", ["turntable"], time.time())
+    ours = httpx.get(f"{url}/v1/models", headers={"Authorization": f"Bearer {keys.alice}"})
+    by_name = {m["name"]: m for m in ours.json()["data"]}
+    assert by_name["turntable"]["status"] == "up" and by_name["turntable"]["workers"] == 1
+    assert by_name["chat"]["status"] == "down"  # that worker runs turntable only
     one = httpx.get(
         f"{url}/v1/models/flaky", headers={"Authorization": f"Bearer {keys.alice}"}
     ).json()

@@ -40,18 +40,25 @@ def wants_openai(request: Request) -> bool:
 
 
 def _generators(state: ApiState) -> list[dict[str, Any]]:
-    registry = state.runtime.registry
+    """Each public generator, up while a worker that runs its kind has a fresh heartbeat."""
+    from renderhouse.worker.registration import live_workers
+
+    rt = state.runtime
+    s = rt.settings
+    alive = live_workers(rt.store, time.time(), max(3 * s.heartbeat_seconds, s.lease_seconds))
     out = []
-    for kind in registry.kinds():
-        cls = registry.cls(kind)
+    for kind in rt.registry.kinds():
+        cls = rt.registry.cls(kind)
         if cls.internal:
             continue
+        serving = [w for w in alive if not w["kinds"] or kind in w["kinds"]]  # type: ignore[operator]
         out.append(
             {
                 "name": kind,
                 "type": "generator",
                 "description": cls.description,
-                "status": "up",
+                "status": "up" if serving else "down",
+                "workers": len(serving),
                 "paid_providers": list(cls.paid_providers),
             }
         )
@@ -72,8 +79,9 @@ async def list_models(
     llms = [gateway.registry.describe(name) for name in sorted(gateway.registry.models)]
     if wants_openai(request):
         return JSONResponse({"object": "list", "data": [_openai(e) for e in llms]})
+    generators = await run_in_threadpool(_generators, state)
     return JSONResponse(
-        {"data": llms + _generators(state), "default_model": gateway.registry.default_model}
+        {"data": llms + generators, "default_model": gateway.registry.default_model}
     )
 
 
@@ -90,7 +98,7 @@ async def get_model(
         if name in gateway.registry.models:
             entry = gateway.registry.describe(name)
         else:
-            found = [g for g in _generators(state) if g["name"] == name]
+            found = [g for g in await run_in_threadpool(_generators, state) if g["name"] == name]
             if not found:
                 raise NotFound(
                     f"no model or generator {name!r}; GET /v1/models lists them",
