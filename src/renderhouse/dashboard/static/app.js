@@ -44,7 +44,7 @@ function bytes(n) {
 }
 
 function show(section) {
-  for (const id of ["login", "overview", "job"]) $(id).hidden = id !== section;
+  for (const id of ["login", "overview", "job", "poses"]) $(id).hidden = id !== section;
   $("logout").hidden = section === "login";
   $("live").hidden = section === "login";
 }
@@ -305,6 +305,7 @@ async function route() {
   const m = location.hash.match(/^#\/jobs\/([0-9a-f]+)$/);
   try {
     if (m) { await openJob(m[1]); return; }
+    if (location.hash === "#/poses") { show("poses"); await poseBrowser.open(); return; }
     show("overview");
     watchOverview();
     submitForm.load().catch((e) => { $("submit-error").textContent = e.message; });
