@@ -17,6 +17,7 @@ from renderhouse.queue.retry import RetryPolicy
 from renderhouse.store.database import Store
 from renderhouse.worker import failures, outcome
 from renderhouse.worker.breaker import CLOSED, OPEN, CircuitBreaker
+from renderhouse.worker.messages import Failed
 from renderhouse.worker.owner_budget import OwnerBudget
 from renderhouse.worker.registration import breaker_states
 from tests.integration.running import running_worker, wait_until
@@ -39,12 +40,15 @@ def test_input_errors_are_final_and_the_callers_fault() -> None:
         _Unrenderable("no"),
     ):
         msg = outcome.from_exception(exc)
-        assert msg["retryable"] is False and failures.fault_of(msg) == failures.CALLER
+        assert isinstance(msg, Failed)
+        assert msg.retryable is False and failures.fault_of(msg) == failures.CALLER
     crash = outcome.from_exception(RuntimeError("boom"))
-    assert crash["retryable"] is True and failures.fault_of(crash) == failures.SUSPECT
-    assert failures.fault_of({"code": "worker_crashed", "retryable": True}) == failures.SUSPECT
+    assert isinstance(crash, Failed)
+    assert crash.retryable is True and failures.fault_of(crash) == failures.SUSPECT
+    assert failures.fault_of(Failed("worker_crashed", "died")) == failures.SUSPECT
     mem = outcome.from_exception(MemoryError())
-    assert mem["code"] == "resource_limit" and mem["retryable"] is False
+    assert isinstance(mem, Failed)
+    assert mem.code == "resource_limit" and mem.retryable is False
 
 
 def test_one_owners_crashes_do_not_open_the_kinds_breaker() -> None:

@@ -17,6 +17,18 @@ from renderhouse.generators.job_context import JobContext
 from renderhouse.storage import open_storage
 from renderhouse.storage.base import Storage
 from renderhouse.worker import limits, metering, outcome
+from renderhouse.worker.messages import (
+    Ack,
+    AddArtifact,
+    CancelJob,
+    Progress,
+    Ready,
+    RunJob,
+    SaveCheckpoint,
+    Settle,
+    Spend,
+    Stop,
+)
 
 
 class _Channel:
@@ -24,8 +36,8 @@ class _Channel:
 
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
-        self.jobs: thread_queue.Queue[dict[str, Any]] = thread_queue.Queue()
-        self.acks: thread_queue.Queue[dict[str, Any]] = thread_queue.Queue()
+        self.jobs: thread_queue.Queue[RunJob | Stop] = thread_queue.Queue()
+        self.acks: thread_queue.Queue[Ack] = thread_queue.Queue()
         self.cancel = threading.Event()
         self._send_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name="rh-child-reader").start()
@@ -36,24 +48,24 @@ class _Channel:
                 msg = self.conn.recv()
             except (EOFError, OSError):
                 os._exit(0)  # parent gone: nothing left to report to
-            kind = msg["t"]
-            if kind == "cancel":
-                self.cancel.set()
-            elif kind == "ack":
-                self.acks.put(msg)
-            else:
-                self.jobs.put(msg)
+            match msg:
+                case CancelJob():
+                    self.cancel.set()
+                case Ack():
+                    self.acks.put(msg)
+                case RunJob() | Stop():
+                    self.jobs.put(msg)
 
-    def send(self, msg: dict[str, Any]) -> None:
+    def send(self, msg: Any) -> None:
         with self._send_lock:
             self.conn.send(msg)
 
-    def call(self, msg: dict[str, Any]) -> dict[str, Any]:
+    def call(self, msg: SaveCheckpoint | AddArtifact | Spend | Settle) -> Ack:
         """Send and wait until the parent has made it durable (or refused it: raised here,
         StaleAttempt unless the ack names another error)."""
         self.send(msg)
         ack = self.acks.get()
-        if not ack["ok"]:
+        if not ack.ok:
             raise metering.refusal(ack)
         return ack
 
@@ -62,37 +74,36 @@ class PipeReporter:
     """A pool child's reports go over the pipe; checkpoints and artifacts wait for the
     parent's acknowledgement (durable, or refused as a stale attempt)."""
 
-    def __init__(self, ch: _Channel, job: dict[str, Any]) -> None:
+    def __init__(self, ch: _Channel, job: RunJob) -> None:
         self._ch, self._job = ch, job
 
     def progress(self, done: float, total: float, message: str) -> None:
-        self._ch.send({"t": "progress", "done": done, "total": total, "message": message})
+        self._ch.send(Progress(done, total, message))
 
     def save_checkpoint(self, state: dict[str, Any]) -> None:
-        self._ch.call({"t": "checkpoint", "state": state})
+        self._ch.call(SaveCheckpoint(state))
 
     def record_artifact(self, ref: ArtifactRef) -> None:
-        self._ch.call({"t": "artifact", "ref": ref.__dict__})
+        self._ch.call(AddArtifact(ref.__dict__))
 
     def earlier_artifacts(self) -> dict[str, ArtifactRef]:
-        return {a["name"]: ArtifactRef(**a) for a in self._job["artifacts"]}
+        return {a["name"]: ArtifactRef(**a) for a in self._job.artifacts}
 
     def children(self) -> list[dict[str, Any]]:
-        children: list[dict[str, Any]] = self._job.get("children", [])
-        return children
+        return self._job.children
 
 
-def child_context(ch: _Channel, job: dict[str, Any]) -> JobContext:
+def child_context(ch: _Channel, job: RunJob) -> JobContext:
     """The context of a job in this child; ``storage_url`` is opened once per URL."""
     return JobContext(
-        job_id=job["job_id"],
-        kind=job["kind"],
-        attempt=job["attempt"],
-        deadline=job["deadline"],
+        job_id=job.job_id,
+        kind=job.kind,
+        attempt=job.attempt,
+        deadline=job.deadline,
         reporter=PipeReporter(ch, job),
-        store=_storage(job["storage_url"]),
-        prefix=f"jobs/{job['job_id']}/",
-        checkpoint=job["checkpoint"],
+        store=_storage(job.storage_url),
+        prefix=f"jobs/{job.job_id}/",
+        checkpoint=job.checkpoint,
         cancel=ch.cancel,
         meter=metering.PipeMeter(ch.call),
     )
@@ -114,23 +125,21 @@ def child_main(conn: Connection, generators: list[tuple[str, str]]) -> None:
     registry = Registry(classes)
     ch = _Channel(conn)
     job_limits = limits.JobLimits()
-    ch.send({"t": "ready", "pid": os.getpid()})
+    ch.send(Ready(os.getpid()))
     while True:
         job = ch.jobs.get()
-        if job["t"] == "stop":
+        if isinstance(job, Stop):
             return
         ch.cancel.clear()
-        started = time.monotonic()
         try:
-            gen = registry.get(job["kind"])
+            gen = registry.get(job.kind)
             res = gen.resources
-            cpu = limits.cpu_seconds_for(job["deadline"] - time.time(), res.cpu)
+            cpu = limits.cpu_seconds_for(job.deadline - time.time(), res.cpu)
             job_limits.apply(res.memory_mb, cpu)
-            value = gen.run(child_context(ch, job), gen.parse_input(job["input"]))
+            value = gen.run(child_context(ch, job), gen.parse_input(job.input))
             job_limits.lift()
-            msg = outcome.from_return(value)
+            result = outcome.from_return(value)
         except BaseException as exc:  # everything a generator raises is reported, not fatal
             job_limits.lift()  # reporting must not fail for want of the job's memory
-            msg = outcome.from_exception(exc)
-        msg["elapsed"] = time.monotonic() - started
-        ch.send(msg)
+            result = outcome.from_exception(exc)
+        ch.send(result)

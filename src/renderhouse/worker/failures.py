@@ -13,9 +13,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from renderhouse.errors import RenderhouseError
+
+if TYPE_CHECKING:
+    from renderhouse.worker.messages import Failed
 
 CALLER, SUSPECT, INFRASTRUCTURE, NONE = "caller", "suspect", "infrastructure", "none"
 
@@ -32,13 +35,12 @@ def caller_fault(exc: RenderhouseError) -> bool:
     return 400 <= exc.http_status < 500
 
 
-def fault_of(msg: dict[str, Any]) -> str:
-    """The class of a failed attempt's message (``worker/outcome.py``)."""
-    if msg.get("fault") in (CALLER, SUSPECT, INFRASTRUCTURE, NONE):
-        return str(msg["fault"])
-    code = msg.get("code")
-    if code in NOT_FAILURES:
+def fault_of(failed: Failed) -> str:
+    """The class of a failed attempt (``worker/outcome.py`` sets it where it knows)."""
+    if failed.fault is not None and failed.fault in (CALLER, SUSPECT, INFRASTRUCTURE, NONE):
+        return failed.fault
+    if failed.code in NOT_FAILURES:
         return NONE
-    if code in SUSPECT_CODES:
+    if failed.code in SUSPECT_CODES:
         return SUSPECT
-    return INFRASTRUCTURE if msg.get("retryable", True) else CALLER
+    return INFRASTRUCTURE if failed.retryable else CALLER

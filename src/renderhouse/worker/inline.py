@@ -14,7 +14,7 @@ from renderhouse.generators.context import ArtifactRef
 from renderhouse.generators.job_context import JobContext
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
-from renderhouse.worker import outcome
+from renderhouse.worker import messages, outcome
 from renderhouse.worker.isolated import Running
 
 
@@ -71,7 +71,7 @@ async def run_inline(
     run: Running,
     storage: Storage,
     meter: spending.Meter | None = None,
-) -> dict[str, Any]:
+) -> messages.Outcome:
     job = run.job
     try:
         ctx = inline_context(queue, run, storage, meter)
@@ -84,29 +84,22 @@ async def run_inline(
             await asyncio.wait({task}, timeout=0.05)
             if task.done():
                 break
-            stop = None
+            stop: messages.Outcome | None = None
             if run.lost.is_set():
-                stop = {"t": "lost"}
+                stop = messages.Lost()
             elif run.hand_back.is_set():
-                stop = {"t": "handed_back"}
+                stop = messages.HandedBack()
             elif run.cancel.is_set():
-                stop = {"t": "cancelled", "reason": "cancelled by request"}
+                stop = messages.Cancelled("cancelled by request")
             elif time.monotonic() > deadline:
-                stop = {
-                    "t": "error",
-                    "code": "timeout",
-                    "retryable": True,
-                    "retry_after": None,
-                    "message": f"the job ran longer than its timeout of {job.timeout:g} s",
-                    "traceback": None,
-                }
+                stop = outcome.timed_out(job.timeout)
             if stop is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
                 return stop
         return outcome.from_return(task.result())
     except StaleAttempt:
-        return {"t": "lost"}
+        return messages.Lost()
     except BaseException as exc:
         if isinstance(exc, asyncio.CancelledError):
             raise

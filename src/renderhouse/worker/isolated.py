@@ -13,7 +13,7 @@ from renderhouse.errors import StaleAttempt
 from renderhouse.generators.spending import Meter, Unmetered
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
-from renderhouse.worker import limits, metering, outcome
+from renderhouse.worker import limits, messages, metering, outcome
 from renderhouse.worker.pool import Child, ChildPool
 
 log = logging.getLogger(__name__)
@@ -34,28 +34,28 @@ class Running:
 
 def job_message(
     job: Job, storage_url: str, artifacts: list[dict[str, Any]], children: list[dict[str, Any]]
-) -> dict[str, Any]:
-    return {
-        "t": "run",
-        "job_id": job.id,
-        "attempt": job.attempt,
-        "kind": job.kind,
-        "input": job.input,
-        "checkpoint": job.checkpoint,
-        "deadline": (job.attempted_at or time.time()) + job.timeout,
-        "storage_url": storage_url,
-        "artifacts": [
+) -> messages.RunJob:
+    return messages.RunJob(
+        job_id=job.id,
+        attempt=job.attempt,
+        kind=job.kind,
+        input=job.input,
+        checkpoint=job.checkpoint,
+        deadline=(job.attempted_at or time.time()) + job.timeout,
+        storage_url=storage_url,
+        artifacts=[
             {k: a[k] for k in ("name", "key", "content_type", "size", "sha256")} for a in artifacts
         ],
-        "children": children,
-    }
+        children=children,
+    )
 
 
 def run_isolated(
     queue: JobQueue, pool: ChildPool, run: Running, storage_url: str, meter: Meter | None = None
-) -> dict[str, Any]:
-    """Returns the final message: done / error / snooze / cancelled / handed_back / lost.
-    ``meter`` answers the job's paid calls (none: unmetered)."""
+) -> messages.Outcome:
+    """Returns the attempt's outcome (the child's, or ``Failed`` for a crash or timeout,
+    ``Cancelled``, ``HandedBack`` or ``Lost`` when the worker stopped it). ``meter``
+    answers the job's paid calls (none: unmetered)."""
     job = run.job
     meter = meter or Unmetered()
     child = pool.acquire()
@@ -63,41 +63,27 @@ def run_isolated(
         child.send(job_message(job, storage_url, queue.artifacts(job.id), queue.children(job.id)))
     except OSError:
         pool.discard(child)
-        return {
-            "t": "error",
-            "code": "worker_crashed",
-            "message": "child pipe closed",
-            "retryable": True,
-            "retry_after": None,
-            "traceback": None,
-        }
+        return outcome.crashed("child pipe closed")
     deadline = time.time() + job.timeout
     cancel_sent_at: float | None = None
     last_progress = 0.0
     while True:
         if run.lost.is_set():
             pool.discard(child)
-            return {"t": "lost"}
+            return messages.Lost()
         if run.hand_back.is_set():
             pool.discard(child)
-            return {"t": "handed_back"}
+            return messages.HandedBack()
         if run.cancel.is_set():
             if cancel_sent_at is None:
                 cancel_sent_at = time.monotonic()
-                _try_send(child, {"t": "cancel"})
+                _try_send(child, messages.CancelJob())
             elif time.monotonic() - cancel_sent_at > CANCEL_GRACE:
                 pool.discard(child)
-                return {"t": "cancelled", "reason": "cancelled by request (child stopped)"}
+                return messages.Cancelled("cancelled by request (child stopped)")
         if time.time() > deadline:
             pool.discard(child)
-            return {
-                "t": "error",
-                "code": "timeout",
-                "message": f"the job ran longer than its timeout of {job.timeout:g} s",
-                "retryable": True,
-                "retry_after": None,
-                "traceback": None,
-            }
+            return outcome.timed_out(job.timeout)
         try:
             msg = child.conn.recv() if child.conn.poll(0.05) else None
             crashed = msg is None and not child.alive()
@@ -112,46 +98,41 @@ def run_isolated(
                     "the job used more CPU time than its limit (its timeout at its declared "
                     "cores); use a smaller input or fewer frames"
                 )
-            return {
-                "t": "error",
-                "code": "worker_crashed",
-                "message": f"the generator process died (exit code {code})",
-                "retryable": True,
-                "retry_after": None,
-                "traceback": None,
-            }
+            return outcome.crashed(f"the generator process died (exit code {code})")
         if msg is None:
             continue
-        t = msg["t"]
         try:
-            if t == "progress":
-                now = time.monotonic()
-                if now - last_progress >= PROGRESS_MIN_INTERVAL or msg["done"] >= msg["total"]:
-                    last_progress = now
-                    queue.progress(job.id, job.attempt, msg["done"], msg["total"], msg["message"])
-            elif t == "checkpoint":
-                queue.save_checkpoint(job.id, job.attempt, msg["state"])
-                _try_send(child, {"t": "ack", "ok": True})
-            elif t == "artifact":
-                queue.add_artifact(job.id, job.attempt, msg["ref"])
-                _try_send(child, {"t": "ack", "ok": True})
-            elif t in ("spend", "settle"):
-                _try_send(child, metering.answer(meter, msg))
-            else:
-                child.jobs_run += 1
-                if msg.get("code") == "resource_limit":
-                    pool.discard(child)  # a child that hit its cap may be left half broken
-                else:
-                    pool.release(child)
-                return msg
+            match msg:
+                case messages.Progress(done, total, message):
+                    now = time.monotonic()
+                    if now - last_progress >= PROGRESS_MIN_INTERVAL or done >= total:
+                        last_progress = now
+                        queue.progress(job.id, job.attempt, done, total, message)
+                case messages.SaveCheckpoint(state):
+                    queue.save_checkpoint(job.id, job.attempt, state)
+                    _try_send(child, messages.Ack(True))
+                case messages.AddArtifact(ref):
+                    queue.add_artifact(job.id, job.attempt, ref)
+                    _try_send(child, messages.Ack(True))
+                case messages.Spend() | messages.Settle():
+                    _try_send(child, metering.answer(meter, msg))
+                case _ if isinstance(msg, messages.OUTCOMES):
+                    child.jobs_run += 1
+                    if isinstance(msg, messages.Failed) and msg.code == "resource_limit":
+                        pool.discard(child)  # a child that hit its cap may be left half broken
+                    else:
+                        pool.release(child)
+                    return msg
+                case _:
+                    raise TypeError(f"a pool child sent an unknown message: {msg!r}")
         except StaleAttempt as exc:
             log.warning("job %s attempt %s was taken away: %s", job.id, job.attempt, exc)
-            _try_send(child, {"t": "ack", "ok": False, "error": exc.message})
+            _try_send(child, messages.Ack(False, error=exc.message))
             pool.discard(child)
-            return {"t": "lost"}
+            return messages.Lost()
 
 
-def _try_send(child: Child, msg: dict[str, Any]) -> None:
+def _try_send(child: Child, msg: messages.RunJob | messages.CancelJob | messages.Ack) -> None:
     try:
         child.send(msg)
     except OSError:

@@ -1,17 +1,12 @@
-"""The worker's side of paid calls (``ctx.spend``): which ``Meter`` a job gets, and the pipe
-messages through which a job in a pool child uses its parent's meter (a child never opens
-the database)::
-
-    child → parent   {"t": "spend", "estimate", "provider"}   {"t": "settle", "holds", "actual"}
-    parent → child   {"t": "ack", "ok": true, "holds": [...]}
-                     {"t": "ack", "ok": false, "code", "error", "details"}  (raised in the child)
-"""
+"""The worker's side of paid calls (``ctx.spend``): which ``Meter`` a job gets, and how a
+job in a pool child uses its parent's meter (a child never opens the database): it sends
+``Spend``/``Settle`` and waits for the ``Ack``; a refusal is raised in the child."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from renderhouse.errors import (
     BudgetExhausted,
@@ -21,6 +16,7 @@ from renderhouse.errors import (
     StoreError,
 )
 from renderhouse.generators.spending import Meter, Unmetered
+from renderhouse.worker.messages import Ack, Settle, Spend
 
 if TYPE_CHECKING:
     from renderhouse.queue.jobs import Job
@@ -40,41 +36,40 @@ def unmetered(job: Job) -> Meter:
     return Unmetered()
 
 
-def answer(meter: Meter, msg: dict[str, Any]) -> dict[str, Any]:
-    """The parent's ack to a child's ``spend`` or ``settle`` message."""
+def answer(meter: Meter, msg: Spend | Settle) -> Ack:
+    """The parent's ack to a child's ``Spend`` or ``Settle``."""
     try:
-        if msg["t"] == "spend":
-            holds = meter.reserve(int(msg["estimate"]), msg.get("provider"))
-            return {"t": "ack", "ok": True, "holds": holds}
-        meter.settle(list(msg["holds"]), int(msg["actual"]))
-        return {"t": "ack", "ok": True}
+        match msg:
+            case Spend(estimate, provider):
+                return Ack(True, holds=meter.reserve(int(estimate), provider))
+            case Settle(holds, actual):
+                meter.settle(list(holds), int(actual))
+                return Ack(True)
     except RenderhouseError as exc:
-        refused = {"code": exc.code, "error": exc.message, "details": exc.details}
-        return {"t": "ack", "ok": False, **refused}
+        return Ack(False, code=exc.code, error=exc.message, details=exc.details)
     except Exception as exc:  # the database is away: the attempt fails and is retried
-        log.warning("a paid call's %s failed: %s", msg["t"], exc)
+        log.warning("a paid call's %s failed: %s", type(msg).__name__.lower(), exc)
         message = f"could not record the paid call's budget ({type(exc).__name__}); retry later"
-        return {"t": "ack", "ok": False, "code": StoreError.code, "error": message}
+        return Ack(False, code=StoreError.code, error=message)
 
 
-def refusal(ack: dict[str, Any]) -> RenderhouseError:
+def refusal(ack: Ack) -> RenderhouseError:
     """The exception a child raises for a refused ack (StaleAttempt unless it names one)."""
-    cls = _RAISED_IN_CHILD.get(ack.get("code", ""))
-    message = ack.get("error", "the parent refused the report")
+    cls = _RAISED_IN_CHILD.get(ack.code or "")
+    message = ack.error or "the parent refused the report"
     if cls is None:
         return StaleAttempt(message)
-    return cls(message, details=ack.get("details") or {})
+    return cls(message, details=ack.details)
 
 
 class PipeMeter:
     """A child's meter: each call is a message to the parent, answered once it is durable."""
 
-    def __init__(self, call: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(self, call: Callable[[Spend | Settle], Ack]) -> None:
         self._call = call
 
     def reserve(self, estimate: int, provider: str | None) -> list[str]:
-        ack = self._call({"t": "spend", "estimate": estimate, "provider": provider})
-        return list(ack["holds"])
+        return list(self._call(Spend(estimate, provider)).holds)
 
     def settle(self, holds: list[str], actual: int) -> None:
-        self._call({"t": "settle", "holds": holds, "actual": actual})
+        self._call(Settle(holds, actual))

@@ -7,9 +7,9 @@ import multiprocessing
 import threading
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
-from typing import Any
 
 from renderhouse.worker.child import child_main
+from renderhouse.worker.messages import Ack, CancelJob, Ready, RunJob, Stop
 
 _ctx = multiprocessing.get_context("spawn")
 
@@ -30,9 +30,9 @@ class Child:
             self.kill()
             raise RuntimeError("a worker child did not start within 60 s")
         msg = self.conn.recv()
-        assert msg["t"] == "ready", msg
+        assert isinstance(msg, Ready), msg
 
-    def send(self, msg: dict[str, Any]) -> None:
+    def send(self, msg: RunJob | CancelJob | Ack) -> None:
         self.conn.send(msg)
 
     def alive(self) -> bool:
@@ -46,7 +46,7 @@ class Child:
 
     def stop(self) -> None:
         try:
-            self.conn.send({"t": "stop"})
+            self.conn.send(Stop())
         except OSError:
             pass
         self.process.join(2)

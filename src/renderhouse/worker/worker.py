@@ -16,7 +16,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from renderhouse import logs, metrics, uploads
 from renderhouse.errors import StaleAttempt
@@ -27,7 +27,7 @@ from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.storage.none import NoStorage
 from renderhouse.uploads import Staging
-from renderhouse.worker import failures, metering, outcome, registration
+from renderhouse.worker import failures, messages, metering, outcome, registration
 from renderhouse.worker.backoff import Outage
 from renderhouse.worker.breaker import CircuitBreaker
 from renderhouse.worker.completer import BatchCompleter
@@ -35,6 +35,7 @@ from renderhouse.worker.inline import run_inline
 from renderhouse.worker.isolated import Running, run_isolated
 from renderhouse.worker.listener import Listener
 from renderhouse.worker.maintenance import Maintenance
+from renderhouse.worker.messages import Outcome
 from renderhouse.worker.owner_budget import OwnerBudget
 from renderhouse.worker.pool import ChildPool
 
@@ -297,6 +298,7 @@ class Worker:
         try:
             meter = self.meter_for(job)
             unstaged = await self._stage(run)  # upload references -> local files
+            msg: Outcome
             if unstaged is not None:
                 msg = unstaged
             elif job.kind in self.isolated:
@@ -314,7 +316,7 @@ class Worker:
             self.finished += 1
             self._wake.set()
 
-    async def _stage(self, run: Running) -> dict[str, Any] | None:
+    async def _stage(self, run: Running) -> Outcome | None:
         """Give the job local paths for its upload references; the failure if it can't."""
         if not uploads.mentions(run.job.input):
             return None
@@ -325,7 +327,7 @@ class Worker:
         run.job = dataclasses.replace(run.job, input=staged)
         return None
 
-    async def _record(self, run: Running, msg: dict[str, Any]) -> str | Literal[False] | None:
+    async def _record(self, run: Running, msg: Outcome) -> str | Literal[False] | None:
         """Apply the outcome, retrying through a database blip for as long as the lease
         lasts; after that the rescuer owns the job (delivery is at least once). Returns the
         job's state after it (None: not known here), or False when nothing was recorded."""
@@ -333,7 +335,7 @@ class Worker:
         outage = Outage(f"job {run.job.id}: recording its outcome", log, cap=1.0)
         while True:
             try:
-                if msg["t"] == "done":
+                if isinstance(msg, messages.Done):
                     ok = await self._complete(run, msg)
                     outage.ended()
                     return "succeeded" if ok else False
@@ -350,21 +352,20 @@ class Worker:
                     return False
                 await asyncio.sleep(outage.failed(exc))
 
-    def _tell(self, job: Job, msg: dict[str, Any], state: str | Literal[False] | None) -> None:
+    def _tell(self, job: Job, msg: Outcome, state: str | Literal[False] | None) -> None:
         if state is False or not self.on_finished:
             return
-        event = Finished(job.id, job.kind, job.owner, job.attempt, msg["t"], state, msg.get("code"))
+        code = msg.code if isinstance(msg, messages.Failed) else None
+        event = Finished(job.id, job.kind, job.owner, job.attempt, msg.name, state, code)
         for hook in self.on_finished:
             try:
                 hook(event)
             except Exception:
                 log.exception("an on_finished hook failed for job %s", job.id)
 
-    async def _complete(self, run: Running, msg: dict[str, Any]) -> bool:
+    async def _complete(self, run: Running, msg: messages.Done) -> bool:
         try:
-            await self._completer.complete(
-                run.job.id, run.job.attempt, msg.get("result") or {}, msg.get("cost")
-            )
+            await self._completer.complete(run.job.id, run.job.attempt, msg.result, msg.cost)
         except StaleAttempt:
             log.warning(
                 "job %s attempt %s: completion refused (stale)", run.job.id, run.job.attempt
@@ -375,40 +376,45 @@ class Worker:
         self._breaker(run.job.kind, ok=True)
         return True
 
-    def _apply(self, run: Running, msg: dict[str, Any]) -> str | Literal[False] | None:
-        job, t = run.job, msg["t"]
-        q = self.queue
+    def _apply(self, run: Running, msg: Outcome) -> str | Literal[False] | None:
+        """Record any outcome but ``Done`` (batched by ``_complete``); the job's state after."""
+        job, q = run.job, self.queue
         after: Job | None = None
+        state: str | Literal[False] | None = "queued"
         try:
-            if t == "fanout":
-                q.fan_out(job.id, job.attempt, self.staging.unstage(msg["children"]))
-            elif t == "snooze":
-                q.snooze(job.id, job.attempt, float(msg["seconds"]))
-            elif t == "handed_back":
-                q.hand_back(job.id, job.attempt)
-            elif t == "cancelled":
-                q.cancel_running(job.id, job.attempt, msg.get("reason", "cancelled"))
-            elif t == "error":
-                after = q.fail(
-                    job.id,
-                    job.attempt,
-                    msg["code"],
-                    msg["message"],
-                    traceback=msg.get("traceback"),
-                    retryable=bool(msg.get("retryable", True)),
-                    retry_after=msg.get("retry_after"),
-                )
-                self._failed(job, failures.fault_of(msg))
-            # "lost": the job is someone else's now; nothing of ours to record.
-            metrics.attempt_finished(job, t, after)
+            match msg:
+                case messages.FannedOut(children):
+                    q.fan_out(job.id, job.attempt, self.staging.unstage(children))
+                case messages.Snoozed(seconds):
+                    q.snooze(job.id, job.attempt, float(seconds))
+                case messages.HandedBack():
+                    q.hand_back(job.id, job.attempt)
+                case messages.Cancelled(reason):
+                    q.cancel_running(job.id, job.attempt, reason)
+                    state = "cancelled"
+                case messages.Failed():
+                    after = q.fail(
+                        job.id,
+                        job.attempt,
+                        msg.code,
+                        msg.message,
+                        traceback=msg.traceback,
+                        retryable=msg.retryable,
+                        retry_after=msg.retry_after,
+                    )
+                    self._failed(job, failures.fault_of(msg))
+                    state = str(after.state) if after is not None else None
+                case messages.Lost():  # the job is someone else's now: nothing to record
+                    state = False
+                case messages.Done():
+                    raise TypeError("completions are recorded by _complete")
+            metrics.attempt_finished(job, msg.name, after)
         except StaleAttempt:
-            log.warning("job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, t)
+            log.warning(
+                "job %s attempt %s: outcome %s refused (stale)", job.id, job.attempt, msg.name
+            )
             return False
-        if t == "lost":
-            return False
-        if after is not None:
-            return str(after.state)
-        return {"cancelled": "cancelled"}.get(t, "queued")
+        return state
 
     def _failed(self, job: Job, fault: str) -> None:
         """Count a failed attempt where its class says (``worker/failures.py``)."""
