@@ -10,8 +10,11 @@ Prints p50/p99 of both and their difference (the added latency), time to first t
 straight and through for streams, the offline model's time to first token and tokens/s,
 and seed 004's gate (chat at 50 req/s with a 100 ms provider, p95 < 500 ms through the
 whole stack). Provider and gateway each run in a process of their own (uvicorn); the load
-generator is this process, so all three share the machine's cores. LiteLLM is not measured
-here (see docs/benchmarks.md)."""
+generator is this process, so all three share the machine's cores. LiteLLM is measured
+only with ``--litellm PATH``: the ``litellm`` command of a separate virtualenv (never this
+project's), e.g. ``python3 -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install
+'litellm[proxy]==1.80.0'`` (a release from before the March 2026 compromise of 1.82.7/8);
+its proxy then runs in the same alternation, one process, no database."""
 
 from __future__ import annotations
 
@@ -141,6 +144,45 @@ def start_gateway(data: Path, provider_base: str) -> tuple[subprocess.Popen[byte
     return proc, base, key
 
 
+def start_litellm(
+    command: str, provider_base: str, data: Path
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    data.mkdir(parents=True, exist_ok=True)
+    config = data / "litellm.yaml"
+    config.write_text(
+        "model_list:\n"
+        "  - model_name: bench\n"
+        "    litellm_params:\n"
+        "      model: openai/gpt-fake\n"
+        f"      api_base: {provider_base}\n"
+        "      api_key: sk-fake\n"
+        "general_settings:\n"
+        "  master_key: sk-bench\n"
+        "litellm_settings:\n"
+        "  telemetry: false\n"
+    )
+    port = free_port()
+    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True", "LITELLM_LOG": "ERROR"}
+    proc = subprocess.Popen(
+        [
+            command,
+            "--config",
+            str(config),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--num_workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_up(f"http://127.0.0.1:{port}/health/liveliness", timeout=120)
+    return proc, f"http://127.0.0.1:{port}/v1", "sk-bench"
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.5) - 1))]
@@ -212,10 +254,16 @@ def summary(name: str, r: dict[str, Any]) -> dict[str, float]:
     return s
 
 
-async def overhead(rate: float, seconds: float, rounds: int, latency: float, data: Path) -> None:
+async def overhead(
+    rate: float, seconds: float, rounds: int, latency: float, data: Path, litellm: str | None
+) -> None:
     provider, pbase = start_provider(latency)
     gateway, gbase, key = start_gateway(data, pbase)
+    lite = start_litellm(litellm, pbase, data / "litellm") if litellm else None
+    lite_ms: list[float] = []
     try:
+        if lite:
+            await phase(lite[1], lite[2], "bench", 20, 1)
         # warm both (connections, first-call imports)
         await phase(pbase, None, "gpt-fake", 20, 1)
         await phase(gbase, key, "bench", 20, 1)
@@ -231,6 +279,10 @@ async def overhead(rate: float, seconds: float, rounds: int, latency: float, dat
             summary("through Renderhouse", t)
             direct += d["ms"]
             through += t["ms"]
+            if lite:
+                lr = await phase(lite[1], lite[2], "bench", rate, seconds)
+                summary("through LiteLLM", lr)
+                lite_ms += lr["ms"]
         print("all rounds:")
         sd = summary(
             "direct", {"ok": len(direct), "errors": 0, "achieved_rate": rate, "ms": direct}
@@ -243,6 +295,16 @@ async def overhead(rate: float, seconds: float, rounds: int, latency: float, dat
             f"  added latency: p50 {st['p50'] - sd['p50']:+.2f} ms, p95 {st['p95'] - sd['p95']:+.2f} ms, "
             f"p99 {st['p99'] - sd['p99']:+.2f} ms"
         )
+        if lite and lite_ms:
+            sl = summary(
+                "through LiteLLM",
+                {"ok": len(lite_ms), "errors": 0, "achieved_rate": rate, "ms": lite_ms},
+            )
+            ours, theirs = st["p99"] - sd["p99"], sl["p99"] - sd["p99"]
+            print(
+                f"  LiteLLM added: p50 {sl['p50'] - sd['p50']:+.2f} ms, p99 {theirs:+.2f} ms; "
+                f"added p99 LiteLLM / Renderhouse = {theirs / max(ours, 1e-9):.2f}"
+            )
         srate = min(rate, 50)
         print(f"streaming at {srate:g} req/s: time to first token")
         ds = summary("direct", await phase(pbase, None, "gpt-fake", srate, seconds, stream=True))
@@ -253,7 +315,7 @@ async def overhead(rate: float, seconds: float, rounds: int, latency: float, dat
             f"  added time to first token: p50 {ts['p50'] - ds['p50']:+.2f} ms, p95 {ts['p95'] - ds['p95']:+.2f} ms"
         )
     finally:
-        for p in (gateway, provider):
+        for p in (gateway, provider, *([lite[0]] if lite else [])):
             p.terminate()
             p.wait(10)
 
@@ -317,11 +379,18 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--latency", type=float, default=0.02, help="provider latency, seconds")
     ap.add_argument("--skip-offline", action="store_true")
+    ap.add_argument("--skip-gate", action="store_true")
+    ap.add_argument("--litellm", default=None, help="the litellm command of a separate venv")
     args = ap.parse_args()
     print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}")
     with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(overhead(args.rate, args.seconds, args.rounds, args.latency, Path(tmp) / "a"))
-        asyncio.run(seed_gate(args.seconds, Path(tmp) / "b"))
+        asyncio.run(
+            overhead(
+                args.rate, args.seconds, args.rounds, args.latency, Path(tmp) / "a", args.litellm
+            )
+        )
+        if not args.skip_gate:
+            asyncio.run(seed_gate(args.seconds, Path(tmp) / "b"))
     if not args.skip_offline:
         offline_model()
     print(f"load average after: {os.getloadavg()}")
