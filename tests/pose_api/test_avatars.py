@@ -165,3 +165,16 @@ async def test_projects_group_avatars_and_presets_hold_a_shot(
 async def test_unauthenticated_calls_are_refused(anon: httpx.AsyncClient, users: Users) -> None:
     for path in ("/v1/avatars", "/v1/poses", "/v1/presets", "/v1/avatar-projects"):
         assert_error(await anon.get(path), 401)
+
+
+async def test_avatars_per_user_are_bounded(
+    alice: httpx.AsyncClient, mannequin: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from renderhouse.avatars import avatar_rows
+
+    monkeypatch.setattr(avatar_rows, "MAX_AVATARS", 2)
+    ref = await upload(alice, mannequin)
+    for _ in range(2):
+        assert (await alice.post("/v1/avatars", json={"upload": ref})).status_code == 201
+    err = assert_error(await alice.post("/v1/avatars", json={"upload": ref}), 422, "too_many")
+    assert err["details"] == {"limit": 2}

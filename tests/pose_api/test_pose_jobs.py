@@ -82,3 +82,18 @@ async def test_bad_references_are_refused_before_anything_is_reserved(
         assert_error(r, r.status_code)
     with runtime.store.read() as conn:
         assert ledger.balance(conn, users.alice_id).available == before
+
+
+async def test_a_keyed_replay_with_an_avatar_reference_is_the_same_job(
+    alice: httpx.AsyncClient, mannequin: Path
+) -> None:
+    ref = await upload(alice, mannequin)
+    avatar = (await alice.post("/v1/avatars", json={"upload": ref})).json()
+    body = {"kind": "pose", "input": {"avatar": avatar["ref"], "poses": ["clap"], "size": 64}}
+    key = {"Idempotency-Key": "pose-once"}
+    first = await alice.post("/v1/jobs", json=body, headers=key)
+    again = await alice.post("/v1/jobs", json=body, headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["id"] == first.json()["id"]
+    other = {"kind": "pose", "input": {**body["input"], "size": 128}}
+    assert_error(await alice.post("/v1/jobs", json=other, headers=key), 409)

@@ -10,10 +10,11 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from renderhouse.avatars.documents import dump, load, new_id
-from renderhouse.errors import NotFound
+from renderhouse.errors import InvalidInput, NotFound
 from renderhouse.store.schema_pose import avatars
 
 AVATAR_ID = r"^av_[0-9a-f]{24}$"
+MAX_AVATARS = 1000
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,15 @@ def create(
     bone_overrides: dict[str, str],
     summary: dict[str, Any],
 ) -> AvatarRecord:
+    have = conn.execute(
+        select(func.count()).select_from(avatars).where(avatars.c.owner == owner)
+    ).scalar_one()
+    if have >= MAX_AVATARS:
+        raise InvalidInput(
+            f"you have {MAX_AVATARS} avatars, the limit; delete some first",
+            code="too_many",
+            details={"limit": MAX_AVATARS},
+        )
     now, avatar_id = time.time(), new_id("av")
     row = {
         "id": avatar_id,
