@@ -97,3 +97,25 @@ async def test_a_keyed_replay_with_an_avatar_reference_is_the_same_job(
     assert again.json()["id"] == first.json()["id"]
     other = {"kind": "pose", "input": {**body["input"], "size": 128}}
     assert_error(await alice.post("/v1/jobs", json=other, headers=key), 409)
+
+
+async def test_concurrent_pose_jobs_never_overdraw(app, runtime, mannequin: Path) -> None:
+    """Ten one-pose jobs at once by avatar id on 5 credits: five are accepted, five are
+    refused with 402, nothing else moves (the seed's concurrent-deduction check)."""
+    from renderhouse import accounts
+    from tests.api.conftest import client_for
+
+    with runtime.store.begin() as conn:
+        carol = accounts.create_user(conn, "carol")
+        key = accounts.create_key(conn, carol)
+        ledger.grant(conn, carol.id, 5, "test")
+    async with client_for(app, key) as c:
+        ref = await upload(c, mannequin)
+        avatar = (await c.post("/v1/avatars", json={"upload": ref})).json()
+        body = {"kind": "pose", "input": {"avatar": avatar["ref"], "poses": ["clap"], "size": 64}}
+        answers = await asyncio.gather(*(c.post("/v1/jobs", json=body) for _ in range(10)))
+    codes = sorted(r.status_code for r in answers)
+    assert codes == [201] * 5 + [402] * 5, [r.text for r in answers]
+    with runtime.store.read() as conn:
+        assert ledger.balance(conn, carol.id).available == 0
+        assert ledger.reconcile(conn).ok
