@@ -166,3 +166,14 @@ async def test_bad_captures_are_refused(
         "not_humanoid",
     )
     assert (await alice.get("/v1/poses", params={"category": "custom"})).json()["data"] == []
+
+
+async def test_a_failed_render_is_a_503_not_a_500(
+    alice: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*_a: object) -> Path:
+        raise RuntimeError("no EGL display")
+
+    monkeypatch.setattr(thumbnails, "library_thumbnail", broken)
+    err = assert_error(await alice.get("/v1/poses/salute/thumbnail.png"), 503, "thumbnail_failed")
+    assert "renderhouse check" in err["message"]

@@ -14,6 +14,7 @@ from renderhouse.accounts import User
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
+from renderhouse.store.database import Store
 
 if TYPE_CHECKING:
     from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
@@ -35,7 +36,7 @@ class InputReferences:
 
     mentioned: Callable[[dict[str, Any]], bool]
     """Whether an input holds any (cheap, no database: else it is prepared off the loop)."""
-    resolve: Callable[[Any, str, dict[str, Any]], dict[str, Any]]
+    resolve: Callable[[Store, str, dict[str, Any]], dict[str, Any]]
     """(store, owner, input) → the input with them resolved; may read the store."""
 
 

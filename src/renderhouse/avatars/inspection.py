@@ -44,7 +44,7 @@ def _load(path: Path, bone_overrides: dict[str, str] | None) -> Any:
         return load_avatar(path, AVATAR_LIMITS, bone_overrides=bone_overrides or None)
     except RenderhouseError:
         raise
-    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
         # The generator's fuzzing found none of these; should one slip through, the
         # caller still gets an input error, and we the log line.
         log.exception("avatar validation failed unexpectedly")
@@ -79,7 +79,7 @@ def capture(
         pose = capture_pose(avatar, clip=clip, time=time, name=name)
     except RenderhouseError:
         raise
-    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError, RecursionError) as exc:
         log.exception("pose capture failed unexpectedly")
         raise ModelError(
             f"the animation could not be sampled ({type(exc).__name__})", code="bad_animation"

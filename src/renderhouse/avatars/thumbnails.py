@@ -102,3 +102,9 @@ async def rendered(
             code="thumbnail_rendering",
             details={"pose": key},
         ) from None
+    except Exception as exc:  # the renderer (GL, disk) failed: logged above, never a 500
+        raise Unavailable(
+            "the thumbnail could not be rendered on this server; `renderhouse check` says why",
+            code="thumbnail_failed",
+            details={"pose": key},
+        ) from exc
