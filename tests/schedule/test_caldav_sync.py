@@ -11,6 +11,7 @@ from pathlib import Path
 import caldav
 import icalendar
 import pytest
+from caldav.elements import dav
 
 from renderhouse.generators.schedule.caldav_sync import open_calendar, sync
 from renderhouse.generators.schedule.extract import extract
@@ -35,7 +36,8 @@ def _state(cal: caldav.Calendar) -> dict[str, tuple[str, str]]:
     out = {}
     for obj in cal.events():
         comp = obj.icalendar_component
-        out[str(comp["uid"])] = (str(comp["summary"]), str(obj.etag))
+        etag = obj.get_properties([dav.GetEtag()])[dav.GetEtag.tag]  # the server's version
+        out[str(comp["uid"])] = (str(comp["summary"]), str(etag))
     return out
 
 
