@@ -25,7 +25,7 @@ BoneMapIn = Annotated[
 
 
 class AvatarCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     upload: UploadRef = Field(description="upload:<id> of a rigged GLB (POST /v1/uploads)")
     name: Name | None = Field(None, description="defaults to the upload's file name")
@@ -34,7 +34,7 @@ class AvatarCreate(BaseModel):
 
 
 class AvatarPatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name | None = None
     project_id: Annotated[str, StringConstraints(pattern=PROJECT_ID)] | None = Field(
@@ -83,7 +83,7 @@ class UsagePage(BaseModel):
 
 
 class ProjectCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name
     preset_id: Annotated[str, StringConstraints(pattern=PRESET_ID)] | None = None
@@ -101,7 +101,7 @@ class ProjectOut(BaseModel):
 class ShotSettings(BaseModel):
     """A pose job's shot fields (``PoseInput``); a preset holds those you set."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     size: int | None = Field(None, ge=64, le=2048)
     camera: Literal["front", "three-quarter", "side", "back"] | None = None
@@ -124,7 +124,7 @@ class ShotSettings(BaseModel):
 
 
 class PresetCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Name
     settings: ShotSettings
@@ -143,7 +143,7 @@ class PoseCreate(BaseModel):
     """Capture a pose: from an avatar (its stored pose, or one of its clips at a time) or
     from an uploaded GLB's clip at a time."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     name: Annotated[str, StringConstraints(pattern=POSE_NAME)]
     title: Name | None = None
