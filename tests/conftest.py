@@ -13,6 +13,7 @@ import renderhouse.models.usage  # noqa: F401  (model_usage joins the truncation
 from renderhouse.store.database import Store
 from renderhouse.store.migrate import upgrade
 from renderhouse.store.schema import metadata
+from renderhouse.store.schema_canons import canons as _canons  # noqa: F401  (the same)
 from renderhouse.store.schema_pose import avatars as _avatars  # noqa: F401  (joins truncation)
 
 REPO = Path(__file__).resolve().parents[1]

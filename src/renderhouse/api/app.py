@@ -16,6 +16,7 @@ from renderhouse.api import (
     artifacts,
     avatars,
     budgets,
+    canons,
     credits,
     error_capture,
     errors,
@@ -119,6 +120,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(kinds.router)
     avatars.install(app, state)  # /v1/avatars, projects, presets; avatar: refs in pose jobs
     app.include_router(poses.router)
+    canons.install(app, state)  # /v1/canons; canon: refs in render and render_check jobs
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without
     # FastAPI's machinery, still inside CORS, metrics and request ids (api/fastpath/submit_lane.py,

@@ -1,8 +1,9 @@
 """What an uploaded file really is, judged by its bytes, never by its name or the client's
 Content-Type: a GLB, a glTF JSON file, a zip holding one glTF and its files (guarded against
-zip-slip paths, links, encryption, unknown compression, damaged data and zip bombs), or a
-PDF. A model is refused at upload for anything the renderer would refuse
-(``renderhouse.scene.gltf_validate``), so a job never starts on a model that cannot load;
+zip-slip paths, links, encryption, unknown compression, damaged data and zip bombs), a
+PDF, or a PNG, JPEG or WebP picture (decoded under a pixel limit). A model is refused at
+upload for anything the renderer would refuse (``renderhouse.scene.gltf_validate``), so a
+job never starts on a model that cannot load;
 every refusal is a 4xx with a code and a sentence, whatever the bytes."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import shutil
 import stat
 import tempfile
 import unicodedata
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -25,6 +27,8 @@ from renderhouse.scene.gltf_json import parse_gltf_json
 from renderhouse.scene.gltf_validate import validate_model
 
 MAX_JSON_BYTES = 64 << 20
+MAX_IMAGE_PIXELS = 40_000_000  # a 40-megapixel photo decodes to 120 MB of RGB at most
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 MAX_ZIP_ENTRIES = 1000
 MAX_ZIP_RATIO = 200  # uncompressed/compressed per entry; past this it is a bomb, not a model
 ZIP_METHODS = {zipfile.ZIP_STORED: "stored", zipfile.ZIP_DEFLATED: "deflate"}
@@ -184,6 +188,46 @@ def check_zip(path: Path, max_total: int, root: Path) -> Detected:
     return Detected("model/gltf+zip", ".zip", files, main, warnings)
 
 
+def _is_webp(head: bytes) -> bool:
+    return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+
+
+def check_image(path: Path) -> Detected:
+    """A PNG, JPEG or WebP picture (a customer's own photo, a logo): the pixel count is read
+    from the header and refused past ``MAX_IMAGE_PIXELS`` before any pixel is decoded (a
+    decompression bomb), then Pillow decodes it whole, so a damaged file is refused here."""
+    from PIL import Image
+
+    kinds = {"PNG": ("image/png", ".png"), "JPEG": ("image/jpeg", ".jpg")}
+    kinds["WEBP"] = ("image/webp", ".webp")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path, formats=list(kinds)) as im:
+                if im.width * im.height > MAX_IMAGE_PIXELS:
+                    raise _bad(
+                        "image_too_large",
+                        f"the picture is {im.width}x{im.height} pixels; at most "
+                        f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted",
+                    )
+                fmt = str(im.format)
+                im.load()
+    except InvalidInput:
+        raise
+    except Image.DecompressionBombError:
+        raise _bad(
+            "image_too_large",
+            f"the picture declares too many pixels; at most "
+            f"{MAX_IMAGE_PIXELS // 1_000_000} megapixels are accepted",
+        ) from None
+    except MemoryError:
+        raise
+    except Exception as exc:  # Pillow raises many types on damaged data: the file is at fault
+        raise _bad("invalid_image", f"the picture is damaged or not an image: {exc}") from None
+    content_type, extension = kinds[fmt]
+    return Detected(content_type, extension)
+
+
 def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
     """The type of the upload at ``path``; a zip is extracted under ``workdir``."""
     size = path.stat().st_size
@@ -209,8 +253,10 @@ def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
         except ModelError as exc:
             raise _bad("invalid_gltf", exc.message) from None
         return Detected("model/gltf+json", ".gltf", warnings=check_gltf_json(path))
+    if head.startswith(PNG_MAGIC) or head.startswith(b"\xff\xd8\xff") or _is_webp(head):
+        return check_image(path)
     raise UnsupportedMedia(
-        "unsupported file type: upload a GLB, a glTF (.gltf or a zip of it and its buffers) "
-        "or a PDF",
+        "unsupported file type: upload a GLB, a glTF (.gltf or a zip of it and its buffers), "
+        "a PDF or a PNG, JPEG or WebP picture",
         details={"field": "file"},
     )

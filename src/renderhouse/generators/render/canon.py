@@ -188,6 +188,9 @@ class Canon(Model):
     framing: Framing = Framing()
     outputs: Annotated[list[Output], Field(min_length=1, max_length=8)] = [Output()]
     thresholds: Thresholds = Thresholds()
+    source: str | None = Field(default=None, max_length=120)
+    """Set by the platform for a stored canon: ``canon:<id>@<version>`` (so a job records
+    exactly which version it ran with); not a rule, and not part of the plan-cache key."""
 
     def colours(self, role: str) -> list[PaletteColour]:
         return [c for c in self.palette if c.role == role]

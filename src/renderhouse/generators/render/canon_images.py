@@ -123,6 +123,26 @@ def load_rgba(ref: str, what: str) -> np.ndarray:
         data = svg_to_png(data, what)
     if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
         raise _bad(f"invalid_{what}", f"the {what} is not a PNG or JPEG image", what)
+    return decode_rgba(data, what)
+
+
+def load_rgba_file(path: Path, what: str) -> np.ndarray:
+    """A PNG, JPEG or WebP file (an uploaded picture, staged by the worker) as RGBA."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        raise _bad(f"invalid_{what}", f"the {what} file cannot be read", what) from None
+    if size > MAX_BYTES:
+        raise _bad(f"invalid_{what}", f"the {what} is larger than {MAX_BYTES // 2**20} MB", what)
+    data = path.read_bytes()
+    webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
+    if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC) or webp):
+        raise _bad(f"invalid_{what}", f"the {what} is not a PNG, JPEG or WebP image", what)
+    return decode_rgba(data, what)
+
+
+def decode_rgba(data: bytes, what: str) -> np.ndarray:
+    """Decode image bytes whose magic was checked, refusing more than ``MAX_PIXELS``."""
     try:
         with warnings.catch_warnings():
             # our own pixel limit below is tighter than Pillow's warning threshold

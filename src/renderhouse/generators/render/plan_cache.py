@@ -21,7 +21,7 @@ def plan_key(brief: str, canon: Canon, model_sha256: str, planner: str) -> str:
     blob = json.dumps(
         {
             "brief": brief,
-            "canon": canon.model_dump(mode="json"),
+            "canon": canon.model_dump(mode="json", exclude={"source"}),
             "model": model_sha256,
             "planner": planner,
         },
