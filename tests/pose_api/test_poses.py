@@ -81,10 +81,8 @@ async def test_a_slow_render_answers_503_and_lands_in_the_cache(tmp_path: Path) 
         return target
 
     inflight: dict = {}
-    with pytest.raises(Exception) as exc:
+    with pytest.raises(thumbnails.StillRendering):
         await thumbnails.rendered(inflight, "k", render, wait=0.05)
-    assert getattr(exc.value, "code", None) == "thumbnail_rendering"
-    assert exc.value.http_status == 503  # type: ignore[attr-defined]
     waiting = asyncio.create_task(thumbnails.rendered(inflight, "k", render, wait=5))
     await asyncio.sleep(0.05)
     release.set()
@@ -177,3 +175,25 @@ async def test_a_failed_render_is_a_503_not_a_500(
     monkeypatch.setattr(thumbnails, "library_thumbnail", broken)
     err = assert_error(await alice.get("/v1/poses/salute/thumbnail.png"), 503, "thumbnail_failed")
     assert "renderhouse check" in err["message"]
+
+
+async def test_a_slow_first_render_is_503_with_retry_after_then_served(
+    alice: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    import time
+
+    png = tmp_path / "slow.png"
+
+    def slow(*_a: object) -> Path:
+        time.sleep(0.5)
+        png.write_bytes(b"\x89PNG\r\n\x1a\nslow")
+        return png
+
+    monkeypatch.setattr(thumbnails, "library_thumbnail", slow)
+    monkeypatch.setattr(thumbnails, "WAIT_SECONDS", 0.05)
+    r = await alice.get("/v1/poses/salute/thumbnail.png")
+    err = assert_error(r, 503, "thumbnail_rendering")
+    assert r.headers["retry-after"].isdigit() and err["details"] == {"pose": "salute"}
+    monkeypatch.setattr(thumbnails, "WAIT_SECONDS", 5.0)
+    again = await alice.get("/v1/poses/salute/thumbnail.png")
+    assert again.status_code == 200 and again.content.endswith(b"slow")

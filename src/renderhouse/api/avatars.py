@@ -12,7 +12,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Response
 from fastapi import Path as PathParam
-from sqlalchemy import Connection, select
 
 from renderhouse.accounts import User
 from renderhouse.api.auth import current_user
@@ -33,8 +32,6 @@ from renderhouse.api.state import ApiState, InputReferences, api_state
 from renderhouse.avatars import avatar_rows, inspection, job_input, projects, usage
 from renderhouse.avatars.avatar_rows import AVATAR_ID, AvatarRecord
 from renderhouse.avatars.projects import PRESET_ID, PROJECT_ID
-from renderhouse.store.schema_auth import uploads
-from renderhouse.uploads import stored_type
 
 router = APIRouter(tags=["avatars"], responses=ERRORS)
 AvatarId = Annotated[str, PathParam(pattern=AVATAR_ID)]
@@ -90,7 +87,7 @@ def create_avatar(body: AvatarCreate, user: Caller, state: State) -> AvatarOut:
     name = body.name
     if name is None:
         with store.read() as conn:
-            name = _upload_name(conn, user.id, body.upload)
+            name = inspection.upload_name(conn, user.id, body.upload)
     with store.begin() as conn:
         record = avatar_rows.create(
             conn,
@@ -102,13 +99,6 @@ def create_avatar(body: AvatarCreate, user: Caller, state: State) -> AvatarOut:
             summary=summary,
         )
     return _out(record)
-
-
-def _upload_name(conn: Connection, owner: str, upload: str) -> str:
-    upload_id = upload.removeprefix("upload:")
-    stored_type(conn, owner, upload_id)
-    name = conn.execute(select(uploads.c.name).where(uploads.c.id == upload_id)).scalar_one()
-    return str(name).rsplit(".", 1)[0][:120] or "avatar"
 
 
 @router.get("/v1/avatars", response_model=AvatarPage)

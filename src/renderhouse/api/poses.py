@@ -4,6 +4,7 @@ Own poses are owner-scoped and usable by name in a pose job's ``poses``."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -21,7 +22,7 @@ from renderhouse.api.avatar_schemas import (
     PoseList,
     PoseOut,
 )
-from renderhouse.api.errors import Forbidden
+from renderhouse.api.errors import Forbidden, Unavailable
 from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.avatars import avatar_rows, inspection, own_poses, thumbnails
@@ -126,14 +127,24 @@ async def pose_thumbnail(name: PoseName, user: Caller, state: State) -> Response
     inflight = state.extra.setdefault("pose_thumbnails", {})
     if name in _library():
         key = f"library:{name}"
-        path = await thumbnails.rendered(
-            inflight, key, lambda: thumbnails.library_thumbnail(cache, name)
-        )
+        render = partial(thumbnails.library_thumbnail, cache, name)
     else:
         key = f"own:{thumbnails.own_thumbnail_path(cache, pose).name}"
-        path = await thumbnails.rendered(
-            inflight, key, lambda: thumbnails.own_thumbnail(cache, pose)
-        )
+        render = partial(thumbnails.own_thumbnail, cache, pose)
+    try:
+        path = await thumbnails.rendered(inflight, key, render)
+    except thumbnails.StillRendering:
+        raise Unavailable(
+            "the thumbnail is still rendering; ask again in a few seconds",
+            code="thumbnail_rendering",
+            details={"pose": name},
+        ) from None
+    except thumbnails.RenderFailed as exc:
+        raise Unavailable(
+            "the thumbnail could not be rendered on this server; `renderhouse check` says why",
+            code="thumbnail_failed",
+            details={"pose": name},
+        ) from exc
     data = await run_in_threadpool(Path(path).read_bytes)
     return Response(
         data, media_type="image/png", headers={"Cache-Control": "private, max-age=3600"}

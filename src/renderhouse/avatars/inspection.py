@@ -11,9 +11,12 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from renderhouse.errors import InvalidInput, ModelError, RenderhouseError
 from renderhouse.storage.base import Storage
 from renderhouse.store.database import Store
+from renderhouse.store.schema_auth import uploads
 from renderhouse.uploads import Staging, stored_type
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,14 @@ def staged_glb(store: Store, storage: Storage, cache_dir: Path, owner: str, ref:
             details={"content_type": content_type, "accepted": [GLB]},
         )
     return Path(Staging(store, storage, cache_dir).stage(owner, f"upload:{upload_id}"))
+
+
+def upload_name(conn: Connection, owner: str, ref: str) -> str:
+    """The upload's file name without its extension: an avatar's default name."""
+    upload_id = ref.removeprefix("upload:")
+    stored_type(conn, owner, upload_id)  # another user's: NotFound
+    name = conn.execute(select(uploads.c.name).where(uploads.c.id == upload_id)).scalar_one()
+    return str(name).rsplit(".", 1)[0][:120] or "avatar"
 
 
 def _load(path: Path, bone_overrides: dict[str, str] | None) -> Any:

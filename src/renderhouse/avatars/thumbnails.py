@@ -20,12 +20,21 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from renderhouse.api.errors import Unavailable
 from renderhouse.avatars.documents import dump
 
 log = logging.getLogger(__name__)
 
 WAIT_SECONDS = 20.0
+
+
+class StillRendering(Exception):
+    """The wait ran out; the render goes on into the cache (the API answers 503)."""
+
+
+class RenderFailed(Exception):
+    """The renderer failed (GL, disk); logged (the API answers 503)."""
+
+
 _RENDER_THREAD = ThreadPoolExecutor(1, thread_name_prefix="pose-thumbnails")
 """Process-wide because the GL context it holds is (no thread starts until a first render)."""
 
@@ -79,10 +88,10 @@ async def rendered(
     inflight: dict[str, asyncio.Future[Path]],
     key: str,
     render: Callable[[], Path],
-    wait: float = WAIT_SECONDS,
+    wait: float | None = None,
 ) -> Path:
-    """``render()``'s file, run on the render thread and shared by concurrent callers; after
-    ``wait`` seconds, 503 ``thumbnail_rendering`` (the render goes on into the cache)."""
+    """``render()``'s file, run on the render thread and shared by concurrent callers;
+    ``StillRendering`` after ``wait`` (``WAIT_SECONDS``), ``RenderFailed`` if it failed."""
     future = inflight.get(key)
     if future is None:
         future = asyncio.get_running_loop().run_in_executor(_RENDER_THREAD, render)
@@ -95,16 +104,8 @@ async def rendered(
 
         future.add_done_callback(finished)
     try:
-        return await asyncio.wait_for(asyncio.shield(future), wait)
+        return await asyncio.wait_for(asyncio.shield(future), wait or WAIT_SECONDS)
     except TimeoutError:
-        raise Unavailable(
-            "the thumbnail is still rendering; ask again in a few seconds",
-            code="thumbnail_rendering",
-            details={"pose": key},
-        ) from None
-    except Exception as exc:  # the renderer (GL, disk) failed: logged above, never a 500
-        raise Unavailable(
-            "the thumbnail could not be rendered on this server; `renderhouse check` says why",
-            code="thumbnail_failed",
-            details={"pose": key},
-        ) from exc
+        raise StillRendering(key) from None
+    except Exception as exc:
+        raise RenderFailed(key) from exc
