@@ -70,19 +70,27 @@ def debit(conn: Connection, account: str, amount: int, now: float, *, hold: bool
         raise shortfall(conn, account, amount)
 
 
-_HOLD_POSTGRES = text(
-    """
-    WITH moved AS (
+def hold_ctes(prefix: str = "") -> str:
+    """``hold`` on PostgreSQL as data-modifying CTEs, the one text of it: ``moved`` debits
+    available into held only where the balance covers the amount, and ``gate`` appends the
+    ``reserve`` entry from ``moved``'s row, so it yields a row exactly when the hold was
+    made. Parameters are ``amount``, ``account``, ``job_id``, ``reason`` and ``now``, each
+    named with ``prefix`` first (the enqueue statement embeds this with ``gate_``)."""
+    p = prefix
+    return f"""
+    moved AS (
         UPDATE credit_accounts
-        SET available = available - :amount, held = held + :amount, updated_at = :now
-        WHERE account = :account AND available >= :amount
+        SET available = available - :{p}amount, held = held + :{p}amount, updated_at = :{p}now
+        WHERE account = :{p}account AND available >= :{p}amount
         RETURNING account
-    )
-    INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at)
-    SELECT account, :job_id, 'reserve', :amount, :reason, :now FROM moved
-    RETURNING id
-    """
-)
+    ), gate AS (
+        INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at)
+        SELECT account, :{p}job_id, 'reserve', :{p}amount, :{p}reason, :{p}now FROM moved
+        RETURNING id
+    )"""
+
+
+_HOLD_POSTGRES = text(f"WITH {hold_ctes()} SELECT id FROM gate")
 
 
 def hold(

@@ -28,6 +28,9 @@ if TYPE_CHECKING:
     from renderhouse.queue.queue import JobQueue
 
 
+_REASON = "job enqueued"
+
+
 def reserve(
     conn: Connection, owner: str, job_id: str, amount: int, *, now: float | None = None
 ) -> None:
@@ -36,7 +39,7 @@ def reserve(
     if amount <= 0:
         return
     now = time.time() if now is None else now
-    accounts.hold(conn, owner, amount, now, job_id=job_id, reason="job enqueued")
+    accounts.hold(conn, owner, amount, now, job_id=job_id, reason=_REASON)
 
 
 def price(new_job: NewJob) -> int:
@@ -44,18 +47,7 @@ def price(new_job: NewJob) -> int:
     return max(0, new_job.cost_reserved or new_job.cost_estimated)
 
 
-_RESERVE_CTE = """
-    moved AS (
-        UPDATE credit_accounts
-        SET available = available - :gate_amount, held = held + :gate_amount,
-            updated_at = :gate_now
-        WHERE account = :gate_account AND available >= :gate_amount
-        RETURNING account
-    ), gate AS (
-        INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at)
-        SELECT account, :gate_job, 'reserve', :gate_amount, 'job enqueued', :gate_now FROM moved
-        RETURNING id
-    )"""
+_RESERVE_CTE = accounts.hold_ctes("gate_")
 
 
 def reservation_gate(new_job: NewJob) -> Gate | None:
@@ -67,7 +59,13 @@ def reservation_gate(new_job: NewJob) -> Gate | None:
     now = time.time()
     return Gate(
         cte=_RESERVE_CTE,
-        params={"gate_amount": amount, "gate_account": owner, "gate_job": job_id, "gate_now": now},
+        params={
+            "gate_amount": amount,
+            "gate_account": owner,
+            "gate_job_id": job_id,
+            "gate_reason": _REASON,
+            "gate_now": now,
+        },
         apply=lambda conn: reserve(conn, owner, job_id, amount, now=now),
         refused=lambda conn: accounts.shortfall(conn, owner, amount),
     )
