@@ -30,6 +30,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy import Connection, func, select
 
+from renderhouse import result_metrics
 from renderhouse.queue.jobs import QUEUED, Job
 from renderhouse.store.database import after_commit
 
@@ -75,6 +76,24 @@ HTTP_LATENCY = Histogram(
     buckets=HTTP_BUCKETS,
 )
 RATE_LIMITED = Counter("renderhouse_rate_limit_rejections", "Requests refused with 429.", ["route"])
+# What a job's result reports under ``metrics`` (an allow-list: see ``result_reported``).
+JOB_PAGES = Counter("renderhouse_job_pages", "Pages processed, as jobs report them.", ["kind"])
+JOB_WORK_SECONDS = Counter(
+    "renderhouse_job_work_seconds", "Seconds of work jobs report (pages/s = ratio).", ["kind"]
+)
+JOB_EVENTS = Histogram(
+    "renderhouse_job_events",
+    "Items (calendar events, ...) a job found per document.",
+    ["kind"],
+    buckets=(0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+JOB_CONFIDENCE = Histogram(
+    "renderhouse_job_confidence",
+    "Confidence of each item a job found.",
+    ["kind"],
+    buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+)
+MAX_REPORTED_ITEMS = 10_000
 
 
 def enable_multiprocess(directory: Path, *, fresh: bool = False) -> None:
@@ -127,6 +146,35 @@ def attempt_finished(job: Job, result: str, after: Job | None = None) -> None:
     ATTEMPTS.labels(job.kind, result).inc()
     if result == "error" and after is not None and after.state == QUEUED:
         RETRIES.labels(job.kind, after.error_code or "error").inc()
+
+
+def _number(value: Any, low: float, high: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if low <= value <= high else None  # NaN fails both comparisons
+
+
+def result_reported(kind: str, result: dict[str, Any] | None) -> None:
+    """Turn a succeeded job's ``result["metrics"]`` into series, any kind alike. Only the
+    allow-listed keys count (``pages``, ``seconds``, ``events``: numbers; ``confidence``: a
+    list of numbers in [0, 1]); anything else, or out of range, is ignored, so a result
+    cannot mint series or labels."""
+    result_metrics.record(kind, result)  # the render KPIs' allow-list (result_metrics.py)
+    reported = (result or {}).get("metrics")
+    if not isinstance(reported, dict):
+        return
+    if (pages := _number(reported.get("pages"), 0, 1e9)) is not None:
+        JOB_PAGES.labels(kind).inc(pages)
+    if (seconds := _number(reported.get("seconds"), 0, 1e9)) is not None:
+        JOB_WORK_SECONDS.labels(kind).inc(seconds)
+    if (events := _number(reported.get("events"), 0, 1e9)) is not None:
+        JOB_EVENTS.labels(kind).observe(events)
+    confidences = reported.get("confidence")
+    if isinstance(confidences, list):
+        histogram = JOB_CONFIDENCE.labels(kind)
+        for value in confidences[:MAX_REPORTED_ITEMS]:
+            if (c := _number(value, 0, 1)) is not None:
+                histogram.observe(c)
 
 
 def jobs_rescued(jobs: Iterable[Job]) -> None:

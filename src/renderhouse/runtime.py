@@ -70,6 +70,9 @@ class Runtime:
 
         # A job's webhook notice is enqueued in the transaction that ends it, wherever it ends.
         webhooks.install(self, queue)
+        from renderhouse.duties import calendar_sync
+
+        calendar_sync.install(self)  # the sync duty reads connections and jobs from here
         return queue
 
     @cached_property

@@ -171,6 +171,22 @@ class Settings(BaseSettings):
     )
     stripe_tolerance_seconds: int = Field(default=300, ge=1, le=3600)
     """Largest age of a Stripe-style webhook timestamp accepted (replay guard)."""
+    google_client_id: str | None = None
+    """OAuth client id for Google Calendar connections (docs/schedule.md, Sync)."""
+    google_client_secret: SecretStr | None = None
+    """OAuth client secret of ``google_client_id``."""
+    google_auth_url: str = "https://accounts.google.com/o/oauth2/v2/auth"
+    """Google's OAuth 2 authorization endpoint (the consent page users are sent to)."""
+    google_token_url: str = "https://oauth2.googleapis.com/token"
+    """Google's OAuth 2 token endpoint (code exchange and refresh)."""
+    google_calendar_api_url: str = "https://www.googleapis.com/calendar/v3"
+    """Base URL of the Google Calendar API v3."""
+    google_redirect_url: str | None = None
+    """Callback registered with Google; default: this server's /v1/calendars/google/callback."""
+    calendar_sync_max_attempts: int = Field(default=8, ge=1, le=50)
+    """Attempts of a calendar sync job (exponential backoff while the calendar is down)."""
+    calendar_allow_private: bool = False
+    """Let CalDAV connections reach loopback and private networks (on-premises servers)."""
     budget_hold_seconds: float = Field(
         default=3600.0,
         gt=0,

@@ -5,6 +5,7 @@ runs schedule extractions and calendar syncs."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -109,26 +110,34 @@ def caldav_server() -> Iterator[Radicale]:
             server.stop()
 
 
-async def work_until(
-    rt: Runtime, cache: Path, done: Callable[[], bool], timeout: float = 60
-) -> None:
-    """Run a worker for schedule extractions and calendar syncs until ``done()``."""
-    from renderhouse.worker.worker import Worker, WorkerConfig
+class Working:
+    """A worker for schedule extractions and calendar syncs, running for a whole test."""
 
-    worker = Worker(
-        rt.queue, rt.registry, rt.storage,
-        WorkerConfig(kinds=["schedule", "calendar_sync"], poll_seconds=0.05,
-                     heartbeat_seconds=1, upload_cache_dir=cache),
-    )  # fmt: skip
-    task = asyncio.create_task(worker.run())
-    deadline = time.time() + timeout
-    try:
+    def __init__(self, rt: Runtime, cache: Path) -> None:
+        from renderhouse.worker.worker import Worker, WorkerConfig
+
+        self.worker = Worker(
+            rt.queue, rt.registry, rt.storage,
+            WorkerConfig(kinds=["schedule", "calendar_sync"], concurrency=2, poll_seconds=0.05,
+                         heartbeat_seconds=1, upload_cache_dir=cache),
+        )  # fmt: skip
+
+    async def until(self, done: Callable[[], bool], timeout: float = 60) -> None:
+        deadline = time.time() + timeout
         while time.time() < deadline and not await asyncio.to_thread(done):
             await asyncio.sleep(0.05)
+        assert await asyncio.to_thread(done), "the jobs did not get there in time"
+
+
+@contextlib.asynccontextmanager
+async def working(rt: Runtime, cache: Path) -> AsyncIterator[Working]:
+    w = Working(rt, cache)
+    task = asyncio.create_task(w.worker.run())
+    try:
+        yield w
     finally:
-        worker.stop()
+        w.worker.stop()
         await task
-    assert await asyncio.to_thread(done), "the jobs did not get there in time"
 
 
 def job(rt: Runtime, job_id: str) -> Job:

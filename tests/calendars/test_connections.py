@@ -16,17 +16,6 @@ from renderhouse.store.schema_calendars import calendar_connections
 from renderhouse.timestamps import parse as parse_timestamp
 from tests.api.conftest import assert_error, client_for
 from tests.calendars.conftest import Users
-    Users,
-    alice,
-    anyio_backend,
-    app,
-    bob,
-    cal_settings,
-    google,
-    runtime,
-    settings,
-    users,
-)
 from tests.schedule.fake_google import FakeGoogle
 
 pytestmark = pytest.mark.anyio

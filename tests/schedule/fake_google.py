@@ -1,4 +1,5 @@
-"""A local server speaking Google's OAuth 2 token endpoint and Calendar API v3 events
+"""A local server speaking Google's OAuth 2 endpoints (authorization with an immediate
+consent, the authorization-code and refresh-token grants) and Calendar API v3 events
 resource, as documented: Bearer access tokens that expire (401 ``authError``), client-chosen
 base32hex ids (409 on a duplicate), deleted events kept as ``status: cancelled`` (410 on a
 second delete, hidden unless ``showDeleted``), ``privateExtendedProperty`` filters, paging,
@@ -10,10 +11,11 @@ import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 _ID = re.compile(r"^[a-v0-9]{5,1024}$")
@@ -42,6 +44,10 @@ class FakeGoogle:
     """How many of the next event requests answer 403 rateLimitExceeded."""
     requests: list[tuple[str, str]] = field(default_factory=list)
     page_size: int = 50
+    codes: dict[str, str] = field(default_factory=dict)
+    """Authorization codes issued and not yet exchanged -> their redirect_uri."""
+    deny_consent: bool = False
+    """The user presses "Cancel" on the consent page (``error=access_denied``)."""
 
     def expire_tokens(self) -> None:
         self.access_tokens.clear()
@@ -52,6 +58,8 @@ class FakeGoogle:
             self.client_id, self.client_secret,
         ):  # fmt: skip
             return JSONResponse({"error": "invalid_client"}, status_code=401)
+        if form.get("grant_type") == "authorization_code":
+            return self._exchange(str(form.get("code")), str(form.get("redirect_uri")))
         if form.get("grant_type") != "refresh_token":
             return JSONResponse({"error": "unsupported_grant_type"}, status_code=400)
         if form.get("refresh_token") not in self.refresh_tokens:
@@ -63,6 +71,34 @@ class FakeGoogle:
         return JSONResponse({"access_token": access, "expires_in": 3599,
                              "token_type": "Bearer", "scope": "https://www.googleapis.com/"
                              "auth/calendar.events"})  # fmt: skip
+
+    def _exchange(self, code: str, redirect_uri: str) -> Response:
+        """A code is good once, and only with the redirect_uri it was issued for."""
+        if self.codes.pop(code, None) != redirect_uri:
+            return JSONResponse({"error": "invalid_grant", "error_description": "Bad Request"},
+                                status_code=400)  # fmt: skip
+        refresh = "1//" + secrets.token_urlsafe(24)
+        self.refresh_tokens.add(refresh)
+        access = "ya29." + secrets.token_urlsafe(16)
+        self.access_tokens.add(access)
+        return JSONResponse({"access_token": access, "expires_in": 3599, "refresh_token": refresh,
+                             "token_type": "Bearer", "scope": "https://www.googleapis.com/"
+                             "auth/calendar.events"})  # fmt: skip
+
+    async def authorize(self, request: Request) -> Response:
+        """The consent page, consenting at once: back to redirect_uri with a code."""
+        q = request.query_params
+        if q.get("client_id") != self.client_id or q.get("response_type") != "code":
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        redirect = q.get("redirect_uri", "")
+        back = {"state": q.get("state", "")}
+        if self.deny_consent:
+            back["error"] = "access_denied"
+        else:
+            code = "4/" + secrets.token_urlsafe(20)
+            self.codes[code] = redirect
+            back["code"] = code
+        return RedirectResponse(f"{redirect}?{urlencode(back)}", status_code=302)
 
     def _guard(self, request: Request) -> Response | None:
         self.requests.append((request.method, request.url.path))
@@ -128,6 +164,7 @@ class FakeGoogle:
         base = "/calendar/v3/calendars/{calendar}/events"
         return Starlette(routes=[
             Route("/token", self.token, methods=["POST"]),
+            Route("/auth", self.authorize, methods=["GET"]),
             Route(base, self.events, methods=["GET", "POST"]),
             Route(base + "/{event}", self.event, methods=["GET", "PATCH", "DELETE"]),
         ])  # fmt: skip

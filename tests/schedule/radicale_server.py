@@ -21,8 +21,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def radicale(folder: Path) -> Iterator[str]:
-    port = free_port()
+def radicale(folder: Path, port: int | None = None) -> Iterator[str]:
+    """``port``: a fixed one, to bring the same server back after stopping it (an outage)."""
+    port = port or free_port()
     proc = subprocess.Popen(
         [sys.executable, "-m", "radicale", "--server-hosts", f"127.0.0.1:{port}",
          "--auth-type", "none", "--storage-filesystem-folder", str(folder),

@@ -16,6 +16,7 @@ from renderhouse.api import (
     artifacts,
     avatars,
     budgets,
+    calendars,
     canons,
     credits,
     error_capture,
@@ -120,6 +121,7 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
     app.include_router(kinds.router)
     avatars.install(app, state)  # /v1/avatars, projects, presets; avatar: refs in pose jobs
     app.include_router(poses.router)
+    app.include_router(calendars.router)  # /v1/calendars: connections, OAuth, sync jobs
     canons.install(app, state)  # /v1/canons; canon: refs in render and render_check jobs
     dashboard.mount(app)
     # Innermost: POST /v1/jobs's and GET /v1/jobs/{id}'s common cases answered without

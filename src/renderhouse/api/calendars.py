@@ -120,7 +120,7 @@ def google_authorize(
     """Start connecting a Google Calendar: send the user to ``authorization_url``; Google
     sends them back to ``redirect_url`` with ``code`` and ``state``, which the same user
     passes to ``GET /v1/calendars/google/callback`` (valid for 10 minutes, once)."""
-    body = body or GoogleAuthorize()
+    body = body or GoogleAuthorize.model_validate({})
     redirect = _redirect_url(state, request)
     flow = google_oauth.new_flow(user.id, body.calendar, body.name, redirect)
     url, token = google_oauth.start(state.settings, flow)

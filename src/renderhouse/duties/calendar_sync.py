@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from renderhouse.generators.schedule.events import Event
     from renderhouse.runtime import Runtime
 
-WAIT_SECONDS = 5.0
+WAIT_SECONDS = 2.0
 """How long a sync asked for before its extraction ended waits before looking again."""
 
 

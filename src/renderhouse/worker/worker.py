@@ -372,6 +372,7 @@ class Worker:
             )
             return False
         metrics.attempt_finished(run.job, "done")
+        metrics.result_reported(run.job.kind, msg.result)  # a result's own "metrics"
         self.owners.on_success(run.job.owner)
         self._breaker(run.job.kind, ok=True)
         return True

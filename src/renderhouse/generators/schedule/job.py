@@ -42,6 +42,11 @@ def run_schedule(ctx: Context, inp: ScheduleInput) -> dict[str, Any]:
     pages = len(x.pages)
     ctx.progress(1, 1, f"{len(x.events)} events from {pages} pages")
     seconds = time.perf_counter() - started
+    # turned into /metrics series by the worker (renderhouse_job_pages, _events, ...)
+    reported = {
+        "pages": pages, "seconds": round(seconds, 3), "events": len(x.events),
+        "confidence": [round(e.confidence, 3) for e in x.events],
+    }  # fmt: skip
     return {
         **doc,
         "pages": pages,
@@ -49,4 +54,5 @@ def run_schedule(ctx: Context, inp: ScheduleInput) -> dict[str, Any]:
         "readers": x.families,
         "seconds": round(seconds, 3),
         "artifacts": ["events.json", "calendar.ics", "review.html"],
+        "metrics": reported,
     }

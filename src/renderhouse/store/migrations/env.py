@@ -3,6 +3,7 @@
 from alembic import context
 
 import renderhouse.store.schema_auth
+import renderhouse.store.schema_calendars
 import renderhouse.store.schema_canons
 import renderhouse.store.schema_ledger
 import renderhouse.store.schema_pose  # noqa: F401  (registers its tables on metadata)
