@@ -7,11 +7,12 @@ and injectable 403 ``rateLimitExceeded`` answers. Google's error body shape thro
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import unquote_plus, urlencode
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -54,9 +55,13 @@ class FakeGoogle:
 
     async def token(self, request: Request) -> Response:
         form = await request.form()
-        if (form.get("client_id"), form.get("client_secret")) != (
-            self.client_id, self.client_secret,
-        ):  # fmt: skip
+        # client_secret_post, or client_secret_basic as RFC 6749 §2.3.1 also allows
+        client = (form.get("client_id"), form.get("client_secret"))
+        auth = request.headers.get("authorization", "")
+        if auth.startswith("Basic "):
+            user, _, password = base64.b64decode(auth[6:]).decode().partition(":")
+            client = (unquote_plus(user), unquote_plus(password))
+        if client != (self.client_id, self.client_secret):
             return JSONResponse({"error": "invalid_client"}, status_code=401)
         if form.get("grant_type") == "authorization_code":
             return self._exchange(str(form.get("code")), str(form.get("redirect_uri")))
