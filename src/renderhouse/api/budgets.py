@@ -33,7 +33,8 @@ Period = Annotated[Literal["day", "month"], Path(description="UTC day or month")
 
 
 class BudgetLimit(BaseModel):
-    limit: int = Field(ge=0, le=2**62, description="most the key may spend per period")
+    # Strict: the document says integer, so `true` or "5" are refused, not coerced.
+    limit: int = Field(ge=0, le=2**62, strict=True, description="most the key may spend per period")
 
 
 class BudgetOut(BaseModel):

@@ -24,6 +24,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 
 from renderhouse.errors import QueueFull, RenderhouseError, StoreError
 from renderhouse.store.database import DATABASE_FAULTS
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 QUEUE_FULL_RETRY_AFTER = 5
 STORE_RETRY_AFTER = 5
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 class Unauthorized(RenderhouseError):
@@ -149,13 +151,30 @@ def _where(e: Any) -> str:
     return str(loc[0]) if loc else "request"
 
 
-def _http(_req: Request, exc: Exception) -> JSONResponse:
+def _http(req: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
     code = HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}")
     message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+    headers = dict(exc.headers or {})
     if exc.status_code == 404:
         message = "no such route; see /docs for the API"
-    return JSONResponse(error_body(code, message), exc.status_code, exc.headers)
+    if exc.status_code == 405:
+        headers["Allow"] = _allowed(req)
+    return JSONResponse(error_body(code, message), exc.status_code, headers)
+
+
+def _allowed(req: Request) -> str:
+    """Every method some route takes at this path (Starlette's 405 names only the first
+    matching route's, and each route holds one method)."""
+    allowed = [
+        method
+        for method in METHODS
+        if any(
+            route.matches({**req.scope, "method": method})[0] == Match.FULL
+            for route in req.app.router.routes
+        )
+    ]
+    return ", ".join(allowed)
 
 
 def _domain(_req: Request, exc: Exception) -> JSONResponse:

@@ -16,12 +16,13 @@ from pydantic import BaseModel
 from renderhouse import metrics
 from renderhouse.accounts import User
 from renderhouse.api.auth import admin_user, current_user
+from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState, api_state
 from renderhouse.ops import alert_watch, alerts, firing, optimize, resources
 from renderhouse.ops.firing import Notifier
 from renderhouse.timestamps import rfc3339
 
-router = APIRouter(tags=["system"])
+router = APIRouter(tags=["system"], responses=ERRORS)
 
 
 class OptimizeIn(BaseModel):
