@@ -53,9 +53,18 @@ UNREAD = {
 }  # fmt: skip
 
 
+#: Missing companions of a property (UNSATISFIED_DEPENDENCY) that do not change a render.
+HARMLESS_DEPENDENCIES = {
+    "'mimeType' must be defined": "the image format is sniffed from its bytes",
+    "'bufferView' must be defined. (/accessors/": "an accessor's byteOffset alone is ignored",
+}
+
+
 def explained(message: str) -> bool:
     code = message.split(":", 1)[0]
     if code in TOLERATED:
+        return True
+    if code == "UNSATISFIED_DEPENDENCY" and any(k in message for k in HARMLESS_DEPENDENCIES):
         return True
     pointer = re.search(r"\(([^()]*)\)$", message)
     parts = pointer.group(1).split("/") if pointer else []
@@ -139,8 +148,8 @@ def test_what_khronos_calls_an_error_we_refuse_or_render(node_validator, tmp_pat
         accepted_with_errors.append(path)
         unexplained += [(path.name, m) for m in theirs["messages"] if not explained(m)]
     assert not unexplained, unexplained
-    # the accepted ones really render, and render something
-    for i, path in enumerate(accepted_with_errors):
+    # every accepted file really renders (the renderer is the last parser of these bytes)
+    for i, path in enumerate(p for p, ours in files if ours == "accepted"):
         frame = render(path, tmp_path / f"render-{i}")
         assert frame.shape == (32, 32, 4)
     refused = sum(1 for _, ours in files if ours != "accepted")
