@@ -3,9 +3,10 @@ codes, response schemas, content types, headers, positive data accepted, negativ
 refused, auth not ignored — over every documented operation, on SQLite and PostgreSQL, in
 both generation modes. Plus the specific disagreements found by hand.
 
-Requests go through Starlette's test client (httpx), not schemathesis' own transport: the
-``caldav`` dependency brings ``urllib3-future``, which replaces ``urllib3`` in the
-environment and breaks the requests-based transport schemathesis uses."""
+Requests go through Starlette's test client, one portal per request, and the document is
+loaded with ``from_dict``: ``from_asgi`` would run the app's lifespan on a loop of its own,
+and on PostgreSQL the fast path's reader, made on a request's loop, cannot be closed from
+that one at shutdown."""
 
 from __future__ import annotations
 
