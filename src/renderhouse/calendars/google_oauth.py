@@ -87,7 +87,13 @@ def _bad_state(message: str) -> InvalidInput:
 
 def read_state(secret_key: str, state: str, owner: str, now: float | None = None) -> Flow:
     payload, _, mac = state.partition(".")
-    if not hmac.compare_digest(_sign(secret_key, payload.encode()), mac):
+    try:
+        signed = hmac.compare_digest(
+            _sign(secret_key, payload.encode()).encode(), mac.encode("utf-8", "surrogatepass")
+        )
+    except UnicodeError:
+        signed = False
+    if not signed:
         raise _bad_state("the OAuth state is not one this server issued; start again")
     try:
         padded = payload + "=" * (-len(payload) % 4)
