@@ -263,3 +263,27 @@ def test_huge_transforms_are_refused_not_overflowed(tmp_path: Path, node: dict) 
     doc["scenes"] = [{"nodes": [0]}]
     err = refused(tmp_path, glb(json.dumps(doc).encode(), binary))
     assert err.code in ("bad_gltf", "bad_geometry")
+
+
+def test_many_accessors_cannot_multiply_one_view(tmp_path: Path) -> None:
+    """Each accessor fits its view, but 2,000 of them aliasing one view (or zero-filled)
+    would decode to far more memory than the file holds."""
+    doc, binary = split(textured_cube())
+    doc["accessors"] += [dict(doc["accessors"][0], count=8)] * 2000
+    path = tmp_path / "m.glb"
+    path.write_bytes(glb(doc, binary))
+    assert validate_model(path, ModelLimits(max_vertices=3010)).vertices == 8
+    with pytest.raises(ModelError) as info:  # 48,100 values; 16 per allowed vertex
+        validate_model(path, ModelLimits(max_vertices=3000))
+    assert info.value.code == "too_many_vertices" and "in all" in info.value.message
+
+
+def test_morph_targets_count_as_vertices(tmp_path: Path) -> None:
+    doc, binary = split(animated_skin())
+    doc["meshes"][0]["primitives"][0]["targets"] *= 50  # 8 vertices, 50 targets
+    path = tmp_path / "m.glb"
+    path.write_bytes(glb(doc, binary))
+    assert validate_model(path).vertices == 8 * 51
+    with pytest.raises(ModelError) as info:
+        validate_model(path, ModelLimits(max_vertices=400))
+    assert info.value.code == "too_many_vertices"

@@ -38,6 +38,11 @@ TARGET_SEMANTICS = {
 }
 ANIMATED_TYPES = {"translation": "VEC3", "scale": "VEC3", "rotation": "VEC4", "weights": "SCALAR"}
 FLOAT = 5126
+#: Values (count x components) all accessors may declare together, per allowed vertex:
+#: 16 is a vertex with position, normal, tangent, two UVs and a colour; a model that fits
+#: the file size limit as float32 never comes near it, while a thousand accessors aliasing
+#: one view (or none) would otherwise decode to far more memory than the file holds.
+COMPONENT_BUDGET = 16
 
 
 @dataclass
@@ -94,6 +99,16 @@ def check_ranges(doc: dict[str, Any], buffer_lengths: list[int], max_elements: i
             _inside(
                 i, "sparse values ", val.get("byteOffset", 0) + n * elem, views[val["bufferView"]]
             )
+    total = sum(a["count"] * TYPE_COUNTS[a["type"]] for a in doc.get("accessors", []))
+    if total > max_elements * COMPONENT_BUDGET:
+        raise _fail(
+            "too_many_vertices",
+            f"the accessors declare {total} values in all; the limit is "
+            f"{max_elements * COMPONENT_BUDGET} (accessors that share a bufferView or have "
+            "none cost memory, not file size)",
+            count=total,
+            limit=max_elements * COMPONENT_BUDGET,
+        )
     _check_uses(doc)
 
 
@@ -227,7 +242,8 @@ def check_keyframes(doc: dict[str, Any], buffers: list[bytes]) -> None:
 
 
 def count_geometry(doc: dict[str, Any]) -> GeometryCounts:
-    """Triangles and vertices the loader will build: every node instance of every mesh."""
+    """Triangles and vertices the loader will build: every node instance of every mesh,
+    each morph target counted as another set of vertices."""
     accessors = doc.get("accessors", [])
     per_mesh = []
     for mesh in doc.get("meshes", []):
@@ -240,7 +256,7 @@ def count_geometry(doc: dict[str, Any]) -> GeometryCounts:
             n = accessors[prim["indices"]]["count"] if "indices" in prim else n_verts
             mode = prim.get("mode", 4)
             tris += n // 3 if mode == 4 else max(n - 2, 0) if mode in (5, 6) else 0
-            verts += n_verts
+            verts += n_verts * (1 + len(prim.get("targets", [])))  # each target is a copy
         per_mesh.append((tris, verts))
     total = GeometryCounts(0, 0)
     for node in doc.get("nodes", []):
