@@ -25,6 +25,7 @@ from renderhouse.scene.gltf_validate import ValidatedModel
 
 TEXTURE_SLOTS = ("baseColor", "metallicRoughness", "normal", "occlusion", "emissive")
 SRGB_SLOTS = {"baseColor", "emissive"}
+SKIN_BLOCK = 65536  # vertices skinned at once
 
 
 @dataclass
@@ -272,13 +273,17 @@ def _primitive(doc, reader, prim, world_m, skin_m, weights, n_mat) -> Primitive 
     if skin_m is not None and "JOINTS_0" in attrs and "WEIGHTS_0" in attrs:
         joints, wts = skin_influences(reader, attrs)
         joints = np.clip(joints, 0, len(skin_m) - 1)
-        per_vertex = np.einsum("vk,vkij->vij", wts, skin_m[joints])
-        pos = np.einsum("vij,vj->vi", per_vertex[:, :3, :3], pos) + per_vertex[:, :3, 3]
-        linear = per_vertex[:, :3, :3]
-        if nrm is not None:
-            nrm = np.einsum("vij,vj->vi", normal_matrix(linear), nrm)
-        if tan is not None:
-            tan[:, :3] = np.einsum("vij,vj->vi", linear, tan[:, :3])
+        # in blocks: a matrix per vertex and influence is 128 bytes each, which for the
+        # largest allowed mesh would be gigabytes at once
+        for lo in range(0, n, SKIN_BLOCK):
+            block = slice(lo, lo + SKIN_BLOCK)
+            per_vertex = np.einsum("vk,vkij->vij", wts[block], skin_m[joints[block]])
+            linear = per_vertex[:, :3, :3]
+            pos[block] = np.einsum("vij,vj->vi", linear, pos[block]) + per_vertex[:, :3, 3]
+            if nrm is not None:
+                nrm[block] = np.einsum("vij,vj->vi", normal_matrix(linear), nrm[block])
+            if tan is not None:
+                tan[block, :3] = np.einsum("vij,vj->vi", linear, tan[block, :3])
         mirrored = False
     else:
         lin = world_m[:3, :3]
@@ -445,10 +450,17 @@ def repose(
     return replace(scene, primitives=prims, bounds=(lo, hi), triangles=tris)
 
 
-def _geometry(
+def _geometry(*args, **kwargs):
+    """World-space primitives posed at the requested time, and their bounds. Transforms
+    that are finite but huge may overflow float32 on the way: that is the model's fault,
+    refused as ``bad_geometry`` by the finiteness check, not a floating-point warning."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _posed_geometry(*args, **kwargs)
+
+
+def _posed_geometry(
     doc, reader, materials, animation, animation_time, z_up, node_overrides=None, root=None
 ):
-    """World-space primitives posed at the requested time, and their bounds."""
     local, weights = local_transforms(doc, reader, animation, animation_time, node_overrides)
     world = world_transforms(doc, local, root)
     if z_up:
