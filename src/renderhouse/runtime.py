@@ -132,6 +132,9 @@ class Runtime:
             shutdown_grace_seconds=s.shutdown_grace_seconds,
             breaker_failures=s.breaker_failures,
             breaker_cooldown_seconds=s.breaker_cooldown_seconds,
+            owner_failures=s.owner_failures,
+            owner_window_seconds=s.owner_failure_window_seconds,
+            owner_cooldown_seconds=s.owner_cooldown_seconds,
             listen_url=None if self.store.is_sqlite else self.store.url,
             upload_cache_dir=s.data_dir / "cache" / "uploads",
         )

@@ -64,7 +64,7 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     """Origins allowed by CORS; empty allows none (production refuses '*')."""
     secret_key: str = DEFAULT_SECRET
-    """Signs JWTs and artifact URLs; the default string is refused in production."""
+    """Signs JWTs and artifact URLs. Unset: data_dir/secret_key, made on first start."""
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     """Least severe log level written."""
     log_format: Literal["console", "json"] = "console"
@@ -84,6 +84,12 @@ class Settings(BaseSettings):
     """Consecutive infrastructure failures of a kind that open its circuit breaker."""
     breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
     """How long an open breaker waits before a half-open trial."""
+    owner_failures: int = Field(default=5, ge=1)
+    """Failed attempts, not the caller's fault, an owner may have within the window below."""
+    owner_failure_window_seconds: float = Field(default=300.0, gt=0)
+    """The window owner_failures counts in."""
+    owner_cooldown_seconds: float = Field(default=60.0, gt=0)
+    """How long a worker skips an owner over budget (doubles on repeats, up to an hour)."""
 
     max_model_mb: int = Field(default=200, ge=1)
     """Largest 3D model a generator loads, in MB."""
@@ -211,14 +217,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _production_guard(self) -> Settings:
         if self.mode == "production":
-            # The default is a placeholder for the key stored in the data directory
-            # (ops/secret_key.py); production needs that key made or one configured.
-            stored = (self.data_dir / "secret_key").is_file()
-            if (self.secret_key == DEFAULT_SECRET and not stored) or len(self.secret_key) < 32:
+            # Production runs several nodes, which must share one key: configured, never
+            # one per data directory (ops/secret_key.py).
+            if self.secret_key == DEFAULT_SECRET or len(self.secret_key) < 32:
                 raise ValueError(
                     "production mode needs RENDERHOUSE_SECRET_KEY set to a random value of "
-                    "at least 32 characters (the same on every node), or a key stored in "
-                    "the data directory by `renderhouse secret rotate`"
+                    "at least 32 characters, the same on every node"
                 )
             if "*" in self.cors_origins:
                 raise ValueError("production mode refuses RENDERHOUSE_CORS_ORIGINS='*'")

@@ -21,7 +21,7 @@ from renderhouse.cli import main
 from renderhouse.errors import SettingsError
 from renderhouse.ops import secret_key
 from renderhouse.runtime import Runtime
-from renderhouse.settings import DEFAULT_SECRET, Settings, load_settings
+from renderhouse.settings import DEFAULT_SECRET, Settings
 
 
 def _get(rt: Runtime, path: str, token: str | None = None) -> httpx.Response:
@@ -106,12 +106,3 @@ def test_split_nodes_without_a_key_refuse(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["--data-dir", str(data), command])
         assert result.exit_code == 2 and "no secret key" in result.output, result.output
     assert not (data / "secret_key").exists()
-
-
-def test_production_takes_the_stored_key(tmp_path: Path) -> None:
-    data = tmp_path / "data"
-    with pytest.raises(SettingsError, match="SECRET_KEY"):
-        load_settings(mode="production", data_dir=data)
-    secret_key.rotate(data)
-    settings = load_settings(mode="production", data_dir=data)
-    assert secret_key.resolve(settings).secret_key == (data / "secret_key").read_text().strip()
