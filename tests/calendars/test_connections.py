@@ -173,3 +173,10 @@ async def test_sync_refuses_foreign_and_non_schedule_jobs(
     assert_error(r, 422, "not_a_schedule_job")
     assert_error(await alice.post(f"/v1/calendars/{cid}/sync", json={"job": "nope"}), 404)
     assert_error(await bob.post(f"/v1/calendars/{cid}/sync", json={"job": noop}), 404)
+    # bob's own calendar and alice's job: her job is unknown to him
+    own = (await bob.post("/v1/calendars", json=CALDAV)).json()["id"]
+    r = await bob.post(f"/v1/calendars/{own}/sync", json={"job": noop})
+    assert_error(r, 404, "not_found")
+    # the sync kind is the platform's: not a kind callers may submit
+    r = await alice.post("/v1/jobs", json={"kind": "calendar_sync", "input": {}})
+    assert r.status_code == 422, r.text
