@@ -4,7 +4,6 @@ process, no server needed."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -56,16 +55,11 @@ def pose(
     **options: object,
 ) -> None:
     """Put AVATAR (a rigged glTF humanoid, .glb) in library poses and render them."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from renderhouse.errors import RenderhouseError
+    from renderhouse.generators.command_console import CommandConsole
 
-    console = Console(stderr=True, soft_wrap=True)
-
-    def fail(message: str) -> None:
-        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-        sys.exit(2)
+    term = CommandConsole("pose", quiet=quiet)
+    fail = term.fail
 
     if list_poses:
         from renderhouse.generators.pose.pose_format import categories
@@ -109,7 +103,7 @@ def pose(
     try:
         parsed = gen.parse_input(data)
     except RenderhouseError as exc:
-        fail(exc.message.replace("invalid input for pose: ", "option "))
+        term.option_error(exc, "pose")
     assert isinstance(parsed, PoseInput)
     out = out_dir or Path(f"{avatar.stem}_poses")
     if save_poses is not None:
@@ -118,47 +112,22 @@ def pose(
 
         saved = [p.as_dict() for p in poses_of(parsed)]
         save_poses.write_text(json.dumps({"format": FORMAT, "poses": saved}, indent=1))
-        console.print(f"poses written to {save_poses}", highlight=False)
+        term.say(f"poses written to {save_poses}")
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from renderhouse.generators.local_context import LocalContext
     from renderhouse.generators.pose.job import run_pose
 
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
-    task = progress.add_task("pose", total=None)
-
-    def on_progress(done: float, total: float, message: str) -> None:
-        progress.update(task, completed=done, total=total, description=message or "pose")
-
-    try:
-        with progress:
-            ctx = LocalContext(out, on_progress=on_progress)
-            outcome = run_pose(ctx, parsed)
-    except RenderhouseError as exc:
-        fail(f"{exc.message} [{exc.code}]")
-    except KeyboardInterrupt:
-        fail("interrupted")
+    outcome = term.run(out, lambda ctx: run_pose(ctx, parsed))
     result = outcome.result
     mapping = result["avatar"]["mapping"]
-    console.print(
+    term.say(
         f"[bold green]done[/] {result['delivered']} poses in {result['seconds']:.2f} s → {out} "
         f"(bones: {len(mapping['bones'])} mapped, scheme {mapping['scheme']}, "
-        f"unit {result['avatar']['unit']}, up {result['avatar']['up_axis']})",
-        highlight=False,
+        f"unit {result['avatar']['unit']}, up {result['avatar']['up_axis']})"
     )
     for p in result["poses"]:
-        console.print(f"  {p['name']}: {', '.join(p['files'])}", highlight=False)
+        term.say(f"  {p['name']}: {', '.join(p['files'])}")
     if result.get("contact_sheet"):
-        console.print(f"contact sheet: {(out / result['contact_sheet']).resolve()}")
+        term.say(f"contact sheet: {(out / result['contact_sheet']).resolve()}")
 
 
 def _captured(avatar: Path, spec: str, bone_map: dict[str, str] | None) -> list[dict]:

@@ -5,7 +5,6 @@ to the canon file) are read here and carried inline, as a job submitted over HTT
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import click
@@ -46,17 +45,12 @@ def render(
     quiet: bool,
 ) -> None:
     """Render MODEL on brand per a canon file, with plan.json and a measured report."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from renderhouse.errors import RenderhouseError
+    from renderhouse.generators.command_console import CommandConsole
     from renderhouse.generators.render import RenderGenerator, RenderInput
 
-    console = Console(stderr=True, soft_wrap=True)
-
-    def fail(message: str) -> None:
-        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-        sys.exit(2)
+    term = CommandConsole("render", counts=False, quiet=quiet)
+    fail = term.fail
 
     if brief_file is not None:
         try:
@@ -80,35 +74,10 @@ def render(
     assert isinstance(inp, RenderInput)
     out = out_dir or Path(f"{model.stem}_render")
 
-    from rich.progress import BarColumn, Progress, TimeElapsedColumn
-
-    from renderhouse.generators.local_context import LocalContext
     from renderhouse.generators.render.job import run_render
 
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-    )
-    task = progress.add_task("render", total=None)
-
-    def on_progress(done: float, total: float, message: str) -> None:
-        progress.update(task, completed=done, total=total, description=message or "render")
-
-    try:
-        with progress:
-            ctx = LocalContext(out, on_progress=on_progress)
-            result = run_render(ctx, inp, gen.plan_cache)
-    except RenderhouseError as exc:
-        fail(f"{exc.message} [{exc.code}]")
-    except KeyboardInterrupt:
-        fail("interrupted")
+    result = term.run(out, lambda ctx: run_render(ctx, inp, gen.plan_cache))
     verdict = "[bold green]on brand[/]" if result["passed"] else "[bold red]off brand[/]"
-    console.print(
-        f"{verdict} score {result['score']:.0f}/100 in {result['seconds']:.2f} s → {out}",
-        highlight=False,
-    )
-    console.print("outputs: " + ", ".join([*result["images"], "plan.json", "report.json"]))
-    console.print(f"report: {(out / 'report.html').resolve()}", highlight=False)
+    term.say(f"{verdict} score {result['score']:.0f}/100 in {result['seconds']:.2f} s → {out}")
+    term.say("outputs: " + ", ".join([*result["images"], "plan.json", "report.json"]))
+    term.say(f"report: {(out / 'report.html').resolve()}")

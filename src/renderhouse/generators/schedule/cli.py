@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -21,51 +20,26 @@ import click
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def schedule(pdf: Path, out_dir: Path | None, quiet: bool, **options: object) -> None:
     """Extract the events of a schedule PDF into events.json, calendar.ics and review.html."""
-    from rich.console import Console
-    from rich.markup import escape
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
     from renderhouse.errors import RenderhouseError
-    from renderhouse.generators.local_context import LocalContext
+    from renderhouse.generators.command_console import CommandConsole
     from renderhouse.generators.schedule import ScheduleGenerator, ScheduleInput
     from renderhouse.generators.schedule.job import run_schedule
 
-    console = Console(stderr=True, soft_wrap=True)
-
-    def fail(message: str) -> None:
-        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-        sys.exit(2)
-
+    term = CommandConsole("schedule", quiet=quiet)
     if not pdf.is_file():
-        fail(f"{pdf} is not a file")
+        term.fail(f"{pdf} is not a file")
     data = {k: v for k, v in options.items() if v is not None}
     try:
         inp = ScheduleGenerator().parse_input({"pdf": str(pdf), **data})
     except RenderhouseError as exc:
-        fail(exc.message.replace("invalid input for schedule: ", "option "))
+        term.option_error(exc, "schedule")
     assert isinstance(inp, ScheduleInput)
     out = out_dir or Path(f"{pdf.stem}_schedule")
-    bar = Progress(
-        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), console=console, disable=quiet, transient=True,
-    )  # fmt: skip
-    task = bar.add_task("schedule", total=None)
-
-    def on_progress(done: float, total: float, message: str) -> None:
-        bar.update(task, completed=done, total=total, description=message or "schedule")
-
     t0 = time.perf_counter()
-    try:
-        with bar:
-            result = run_schedule(LocalContext(out, on_progress=on_progress), inp)
-    except RenderhouseError as exc:
-        fail(f"{exc.message} [{exc.code}]")
-    except KeyboardInterrupt:
-        fail("interrupted")
+    result = term.run(out, lambda ctx: run_schedule(ctx, inp))
     elapsed = time.perf_counter() - t0
-    console.print(
+    term.say(
         f"[bold green]done[/] {len(result['events'])} events from {result['pages']} pages in "
-        f"{elapsed:.2f} s ({result['low_confidence']} to check) → {out}",
-        highlight=False,
+        f"{elapsed:.2f} s ({result['low_confidence']} to check) → {out}"
     )
-    console.print("outputs: " + ", ".join(result["artifacts"]), highlight=False)
+    term.say("outputs: " + ", ".join(result["artifacts"]))

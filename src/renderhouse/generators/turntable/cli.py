@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
@@ -96,22 +95,15 @@ def turntable(
     model: Path, out_dir: Path | None, timings: bool, quiet: bool, elevation: str, **options: object
 ) -> None:
     """Render a 360° turntable of MODEL (.glb, .gltf or a directory holding one)."""
-    from rich.console import Console
-    from rich.markup import escape
-
     from renderhouse.errors import RenderhouseError
+    from renderhouse.generators.command_console import CommandConsole
     from renderhouse.generators.turntable import TurntableGenerator, TurntableInput
 
-    console = Console(stderr=True, soft_wrap=True)
-
-    def fail(message: str) -> None:
-        console.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
-        sys.exit(2)
-
+    term = CommandConsole("turntable", quiet=quiet)
     try:
         elev = _floats(elevation)
     except ValueError:
-        fail(f"--elevation {elevation!r} must be a number or a comma list of numbers")
+        term.fail(f"--elevation {elevation!r} must be a number or a comma list of numbers")
     data = {k: v for k, v in options.items() if v is not None}
     data["formats"] = [f for f in str(data["formats"]).split(",") if f.strip()]
     data.update(model=str(model), elevation=elev)
@@ -121,64 +113,31 @@ def turntable(
     try:
         parsed = gen.parse_input(data)
     except RenderhouseError as exc:
-        fail(exc.message.replace("invalid input for turntable: ", "option "))
+        term.option_error(exc, "turntable")
     assert isinstance(parsed, TurntableInput)
     inp = parsed
     out = out_dir or Path(f"{model.stem}_turntable")
 
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-
-    from renderhouse.generators.local_context import LocalContext
     from renderhouse.generators.turntable.job import Timings, run_turntable
 
     t_setup = time.perf_counter()
     clock = Timings()
     clock.add("process start-up + CLI imports", t_setup - _START)
-    progress = Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet,
-        transient=True,
-    )
-    task = progress.add_task("turntable", total=None)
-
-    def on_progress(done: float, total: float, message: str) -> None:
-        progress.update(task, completed=done, total=total, description=message or "turntable")
-
     t0 = time.perf_counter()
-    try:
-        with progress:
-            ctx = LocalContext(out, on_progress=on_progress, checkpoint_file=None)
-            result = run_turntable(ctx, inp, clock)
-    except RenderhouseError as exc:
-        fail(f"{exc.message} [{exc.code}]")
-    except KeyboardInterrupt:
-        fail("interrupted")
-    except Exception as exc:  # a bug, not bad input: still one line, but say so
-        console.print(
-            f"[bold red]internal error:[/] {escape(repr(exc))} (please report)", highlight=False
-        )
-        sys.exit(1)
+    result = term.run(out, lambda ctx: run_turntable(ctx, inp, clock))
     elapsed = time.perf_counter() - t0
     total_frames = result["frames"]
-    console.print(
+    term.say(
         f"[bold green]done[/] {total_frames} frames {result['size'][0]}x{result['size'][1]} "
         f"in {elapsed:.2f} s ({total_frames / max(elapsed, 1e-9):.1f} frames/s, "
-        f"{time.perf_counter() - _START:.2f} s with start-up) → {out}",
-        highlight=False,
+        f"{time.perf_counter() - _START:.2f} s with start-up) → {out}"
     )
     if result.get("viewer"):
-        console.print(f"viewer: {(out / result['viewer']).resolve()}", highlight=False)
+        term.say(f"viewer: {(out / result['viewer']).resolve()}")
     others = [a for a in result["artifacts"] if not a.startswith("frames/")]
     if others:
-        console.print("outputs: " + ", ".join(others), highlight=False)
+        term.say("outputs: " + ", ".join(others))
     if timings:
         for name, seconds in clock.as_dict().items():
-            console.print(f"  {name:28s} {seconds * 1000:9.1f} ms", highlight=False)
-        console.print(
-            f"  {'CPU time, all threads':28s} {result['cpu_seconds'] * 1000:9.1f} ms",
-            highlight=False,
-        )
+            term.say(f"  {name:28s} {seconds * 1000:9.1f} ms")
+        term.say(f"  {'CPU time, all threads':28s} {result['cpu_seconds'] * 1000:9.1f} ms")
