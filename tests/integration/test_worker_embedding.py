@@ -105,3 +105,14 @@ def test_depth_per_kind(queue: JobQueue) -> None:
     assert (queue.depth(), queue.depth("noop"), queue.depth("test.steps")) == (3, 2, 1)
     queue.claim(["noop"], 1, "w")
     assert queue.depth("noop") == 1 and queue.depth("nothing") == 0
+
+
+def test_a_stopped_worker_is_not_woken_by_later_enqueues(queue: JobQueue, tmp_path: Path) -> None:
+    """Its event loop is closed once ``run`` returns: an enqueue afterwards must not try to
+    schedule a wake-up on it ("Event loop is closed")."""
+    cfg = WorkerConfig(kinds=["noop"])
+    worker = Worker(queue, registry_for_tests(), LocalStorage(tmp_path), cfg, None)
+    with running(worker):
+        pass
+    job, _ = queue.enqueue(NewJob(kind="noop", input={}))  # raised before the fix
+    assert queue.get(job.id).state == "queued"

@@ -50,9 +50,16 @@ class JobQueue:
         self._depth: tuple[float, int] | None = None
 
     # -- wake-ups -------------------------------------------------------------------------
-    def on_enqueue(self, fn: Wakeup) -> None:
-        """Call ``fn(kind)`` after a job of ``kind`` is committed by this process."""
+    def on_enqueue(self, fn: Wakeup) -> Callable[[], None]:
+        """Call ``fn(kind)`` after a job of ``kind`` is committed by this process; returns
+        the function that stops it (a stopped worker must not be woken any more)."""
         self._wakeups.append(fn)
+
+        def remove() -> None:
+            if fn in self._wakeups:
+                self._wakeups.remove(fn)
+
+        return remove
 
     def _wake(self, kinds: set[str]) -> None:
         for fn in self._wakeups:

@@ -161,7 +161,7 @@ class Worker:
                 loop.add_signal_handler(sig, self.stop)
             except (NotImplementedError, RuntimeError, ValueError):
                 pass
-        self.queue.on_enqueue(lambda _kind: loop.call_soon_threadsafe(self._wake.set))
+        unwake = self.queue.on_enqueue(lambda _kind: loop.call_soon_threadsafe(self._wake.set))
         listener = None
         if self.config.listen_url:
             listener = Listener(
@@ -189,6 +189,7 @@ class Worker:
             await self._claim_loop()
             await self._drain()
         finally:
+            unwake()  # the loop closes with run(): enqueues after this must not reach it
             self._stopping.set()
             for t in background:
                 t.cancel()
