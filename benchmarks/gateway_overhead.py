@@ -27,9 +27,11 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import httpx
 
 REPO = Path(__file__).resolve().parents[1]
@@ -69,7 +71,32 @@ def start_provider(latency: float) -> tuple[subprocess.Popen[bytes], str]:
     return proc, base
 
 
-def start_gateway(data: Path, provider_base: str) -> tuple[subprocess.Popen[bytes], str, str]:
+def fresh_postgres(admin_url: str, name: str) -> str:
+    """A new, empty database ``name`` next to ``admin_url``'s (dropped first if left over)."""
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return admin_url.rpartition("/")[0] + f"/{name}"
+
+
+def drop_postgres(admin_url: str, name: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def start_gateway(
+    data: Path,
+    provider_base: str,
+    database_url: str | None = None,
+    workers: int = 1,
+    source: str | None = None,
+) -> tuple[subprocess.Popen[bytes], str, str]:
+    """The API on ``provider_base``; ``source``: another checkout's ``src`` to run instead
+    of this one (``--baseline``)."""
     from renderhouse import accounts, ledger
     from renderhouse.runtime import Runtime
     from renderhouse.settings import Settings
@@ -100,13 +127,14 @@ def start_gateway(data: Path, provider_base: str) -> tuple[subprocess.Popen[byte
     }
     env = {
         **os.environ,
-        "RENDERHOUSE_DATABASE_URL": f"sqlite:///{data / 'rh.db'}",
+        "RENDERHOUSE_DATABASE_URL": database_url or f"sqlite:///{data / 'rh.db'}",
         "RENDERHOUSE_DATA_DIR": str(data),
         "RENDERHOUSE_RATE_LIMIT": "10000000/minute",
         "RENDERHOUSE_RATE_LIMIT_GLOBAL": "10000000/minute",
         "RENDERHOUSE_SECRET_KEY": "benchmark-secret-key-0123456789abcdef",
         "RENDERHOUSE_LOG_LEVEL": "WARNING",
         "RENDERHOUSE_LLM": json.dumps(llm),
+        **({"PYTHONPATH": source} if source else {}),
     }
     settings = Settings(
         database_url=env["RENDERHOUSE_DATABASE_URL"],
@@ -136,6 +164,8 @@ def start_gateway(data: Path, provider_base: str) -> tuple[subprocess.Popen[byte
             "--log-level",
             "warning",
             "--no-access-log",
+            "--workers",
+            str(workers),
         ],
         env=env,
     )
@@ -145,7 +175,7 @@ def start_gateway(data: Path, provider_base: str) -> tuple[subprocess.Popen[byte
 
 
 def start_litellm(
-    command: str, provider_base: str, data: Path
+    command: str, provider_base: str, data: Path, workers: int = 1
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     data.mkdir(parents=True, exist_ok=True)
     config = data / "litellm.yaml"
@@ -173,7 +203,7 @@ def start_litellm(
             "--port",
             str(port),
             "--num_workers",
-            "1",
+            str(workers),
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -197,39 +227,42 @@ async def phase(
     """Send ``rate`` requests a second for ``seconds``; latencies (or times to first
     token) in ms of the requests that succeeded."""
     headers = {"Authorization": f"Bearer {key}"} if key else {}
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
     results: list[float] = []
-    errors = 0
-    async with httpx.AsyncClient(base_url=base, headers=headers, limits=limits, timeout=30) as c:
+    errors: Counter[str] = Counter()
+    url = base + "/chat/completions"
+    # aiohttp, not httpx: at 200 req/s httpx's own CPU (~1.7 ms a request) made the load
+    # generator a bottleneck of its own on this 2-core machine.
+    connector = aiohttp.TCPConnector(limit=0)
+    timeout = aiohttp.ClientTimeout(total=30)
+    async with aiohttp.ClientSession(headers=headers, connector=connector, timeout=timeout) as c:
 
         async def one() -> None:
-            nonlocal errors
             t0 = time.perf_counter()
             body = {**BODY, "model": model}
             try:
                 if not stream:
-                    r = await c.post("/chat/completions", json=body)
-                    if r.status_code != 200:
-                        errors += 1
-                        return
+                    async with c.post(url, json=body) as r:
+                        await r.read()
+                        if r.status != 200:
+                            errors[f"HTTP {r.status}"] += 1
+                            return
                     results.append((time.perf_counter() - t0) * 1000)
                     return
-                async with c.stream(
-                    "POST", "/chat/completions", json={**body, "stream": True}
-                ) as r:
-                    if r.status_code != 200:
-                        errors += 1
+                async with c.post(url, json={**body, "stream": True}) as r:
+                    if r.status != 200:
+                        errors[f"HTTP {r.status}"] += 1
                         return
                     first = None
-                    async for line in r.aiter_lines():
+                    async for raw in r.content:
+                        line = raw.decode()
                         if first is None and line.startswith("data: {"):
                             choices = json.loads(line[6:]).get("choices") or [{}]
                             if choices[0].get("delta", {}).get("content"):
                                 first = (time.perf_counter() - t0) * 1000
                     if first is not None:
                         results.append(first)
-            except httpx.HTTPError:
-                errors += 1
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                errors[type(exc).__name__] += 1
 
         tasks = []
         start = time.perf_counter()
@@ -239,9 +272,17 @@ async def phase(
             if delay > 0:
                 await asyncio.sleep(delay)
             tasks.append(asyncio.create_task(one()))
+        sent = n / (time.perf_counter() - start)
         await asyncio.gather(*tasks)
         achieved = n / (time.perf_counter() - start)
-    return {"ok": len(results), "errors": errors, "achieved_rate": achieved, "ms": results}
+    return {
+        "ok": len(results),
+        "errors": sum(errors.values()),
+        "why": dict(errors),
+        "sent_rate": sent,
+        "achieved_rate": achieved,
+        "ms": results,
+    }
 
 
 def summary(name: str, r: dict[str, Any]) -> dict[str, float]:
@@ -250,39 +291,59 @@ def summary(name: str, r: dict[str, Any]) -> dict[str, float]:
     print(
         f"  {name:28s} n={r['ok']:5d} err={r['errors']:3d} rate={r['achieved_rate']:6.1f}/s "
         f"p50={s['p50']:7.2f} p95={s['p95']:7.2f} p99={s['p99']:7.2f} ms"
+        + (f" errors: {r['why']}" if r.get("why") else "")
     )
     return s
 
 
 async def overhead(
-    rate: float, seconds: float, rounds: int, latency: float, data: Path, litellm: str | None
+    rate: float,
+    seconds: float,
+    rounds: int,
+    latency: float,
+    data: Path,
+    litellm: str | None,
+    database_url: str | None = None,
+    workers: int = 1,
+    baseline: str | None = None,
 ) -> None:
     provider, pbase = start_provider(latency)
-    gateway, gbase, key = start_gateway(data, pbase)
-    lite = start_litellm(litellm, pbase, data / "litellm") if litellm else None
+    gateway, gbase, key = start_gateway(data, pbase, database_url, workers)
+    old = None
+    if baseline:
+        if database_url:
+            raise SystemExit("--baseline runs on SQLite only")
+        old = start_gateway(data / "baseline", pbase, None, workers, baseline)
+    lite = start_litellm(litellm, pbase, data / "litellm", workers) if litellm else None
     lite_ms: list[float] = []
+    old_ms: list[float] = []
     try:
         if lite:
             await phase(lite[1], lite[2], "bench", 20, 1)
         # warm both (connections, first-call imports)
         await phase(pbase, None, "gpt-fake", 20, 1)
         await phase(gbase, key, "bench", 20, 1)
+        if old:
+            await phase(old[1], old[2], "bench", 20, 1)
         direct: list[float] = []
         through: list[float] = []
         for n in range(rounds):
             print(
                 f"round {n + 1}: non-streaming at {rate:g} req/s, provider latency {latency * 1000:g} ms"
             )
-            d = await phase(pbase, None, "gpt-fake", rate, seconds)
-            summary("direct", d)
-            t = await phase(gbase, key, "bench", rate, seconds)
-            summary("through Renderhouse", t)
-            direct += d["ms"]
-            through += t["ms"]
+            sides: list[tuple[str, str, str | None, str, list[float]]] = [
+                ("direct", pbase, None, "gpt-fake", direct),
+                ("through Renderhouse", gbase, key, "bench", through),
+            ]
+            if old:
+                sides.append(("through Renderhouse before", old[1], old[2], "bench", old_ms))
             if lite:
-                lr = await phase(lite[1], lite[2], "bench", rate, seconds)
-                summary("through LiteLLM", lr)
-                lite_ms += lr["ms"]
+                sides.append(("through LiteLLM", lite[1], lite[2], "bench", lite_ms))
+            # Alternate the order round by round, so neither side always runs first.
+            for name, base, auth, model, into in sides if n % 2 == 0 else sides[::-1]:
+                r = await phase(base, auth, model, rate, seconds)
+                summary(name, r)
+                into += r["ms"]
         print("all rounds:")
         sd = summary(
             "direct", {"ok": len(direct), "errors": 0, "achieved_rate": rate, "ms": direct}
@@ -295,6 +356,16 @@ async def overhead(
             f"  added latency: p50 {st['p50'] - sd['p50']:+.2f} ms, p95 {st['p95'] - sd['p95']:+.2f} ms, "
             f"p99 {st['p99'] - sd['p99']:+.2f} ms"
         )
+        if old and old_ms:
+            so = summary(
+                "through Renderhouse before",
+                {"ok": len(old_ms), "errors": 0, "achieved_rate": rate, "ms": old_ms},
+            )
+            print(
+                f"  before: added p50 {so['p50'] - sd['p50']:+.2f} ms, p99 "
+                f"{so['p99'] - sd['p99']:+.2f} ms; added p99 before / now = "
+                f"{(so['p99'] - sd['p99']) / max(st['p99'] - sd['p99'], 1e-9):.2f}"
+            )
         if lite and lite_ms:
             sl = summary(
                 "through LiteLLM",
@@ -315,14 +386,16 @@ async def overhead(
             f"  added time to first token: p50 {ts['p50'] - ds['p50']:+.2f} ms, p95 {ts['p95'] - ds['p95']:+.2f} ms"
         )
     finally:
-        for p in (gateway, provider, *([lite[0]] if lite else [])):
+        for p in (gateway, provider, *([lite[0]] if lite else []), *([old[0]] if old else [])):
             p.terminate()
             p.wait(10)
 
 
-async def seed_gate(seconds: float, data: Path) -> None:
+async def seed_gate(
+    seconds: float, data: Path, database_url: str | None = None, workers: int = 1
+) -> None:
     provider, pbase = start_provider(0.1)
-    gateway, gbase, key = start_gateway(data, pbase)
+    gateway, gbase, key = start_gateway(data, pbase, database_url, workers)
     try:
         await phase(gbase, key, "bench", 10, 1)
         print("seed 004 gate: 50 req/s, provider 100 ms, target p95 < 500 ms through the stack")
@@ -381,16 +454,51 @@ def main() -> None:
     ap.add_argument("--skip-offline", action="store_true")
     ap.add_argument("--skip-gate", action="store_true")
     ap.add_argument("--litellm", default=None, help="the litellm command of a separate venv")
+    ap.add_argument(
+        "--workers", type=int, default=1, help="API processes (uvicorn --workers; LiteLLM too)"
+    )
+    ap.add_argument(
+        "--baseline",
+        default=None,
+        metavar="SRC",
+        help="also run another checkout's API in the same alternation, e.g. the last commit's: "
+        "git archive HEAD src | tar -x -C /tmp/before, then --baseline /tmp/before/src",
+    )
+    ap.add_argument(
+        "--postgres",
+        default=None,
+        metavar="ADMIN_URL",
+        help="run the API on PostgreSQL: a fresh database next to ADMIN_URL's, dropped after "
+        "(e.g. postgresql://root@127.0.0.1:5432/postgres); default SQLite",
+    )
     args = ap.parse_args()
-    print(f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}")
-    with tempfile.TemporaryDirectory() as tmp:
-        asyncio.run(
-            overhead(
-                args.rate, args.seconds, args.rounds, args.latency, Path(tmp) / "a", args.litellm
+    print(
+        f"load average before: {os.getloadavg()}, cores: {os.cpu_count()}, "
+        f"API processes: {args.workers}, database: {'PostgreSQL' if args.postgres else 'SQLite'}"
+    )
+    names = ("rh_bench_gateway_a", "rh_bench_gateway_b")
+    urls = [fresh_postgres(args.postgres, n) if args.postgres else None for n in names]
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            asyncio.run(
+                overhead(
+                    args.rate,
+                    args.seconds,
+                    args.rounds,
+                    args.latency,
+                    Path(tmp) / "a",
+                    args.litellm,
+                    urls[0],
+                    args.workers,
+                    args.baseline,
+                )
             )
-        )
-        if not args.skip_gate:
-            asyncio.run(seed_gate(args.seconds, Path(tmp) / "b"))
+            if not args.skip_gate:
+                asyncio.run(seed_gate(args.seconds, Path(tmp) / "b", urls[1], args.workers))
+    finally:
+        if args.postgres:
+            for n in names:
+                drop_postgres(args.postgres, n)
     if not args.skip_offline:
         offline_model()
     print(f"load average after: {os.getloadavg()}")

@@ -1,5 +1,6 @@
 """Rate limits on the ``limits`` library: a sliding window per identity, in memory for one
-process or in Redis (``settings.redis_url``) so every API process shares the same counts.
+process (``ratelimit_memory``: no timer threads) or in Redis (``settings.redis_url``) so
+every API process shares the same counts.
 
 The sliding-window counter (two fixed windows, the previous one weighted by how much of it
 still overlaps the window ending now) costs O(1) time and memory per identity. The exact
@@ -24,6 +25,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from renderhouse.api.errors import RateLimited, Unavailable
+from renderhouse.api.ratelimit_memory import LazyMemoryStorage
 from renderhouse.errors import SettingsError
 from renderhouse.settings import Settings
 
@@ -58,7 +60,13 @@ class RateLimiter:
             }
         self.in_process = url.startswith("memory://")
         """Counts live in this process: checking never waits on I/O."""
-        self.storage = cast(Storage, storage_from_string(url, **options))
+        # In process: our storage, which expires keys lazily instead of starting a timer
+        # thread per request as ``limits``' memory storage does (api/ratelimit_memory.py).
+        self.storage: Storage = (
+            LazyMemoryStorage()
+            if self.in_process
+            else cast(Storage, storage_from_string(url, **options))
+        )
         self.strategy = SlidingWindowCounterRateLimiter(self.storage)
         self.fail_open = settings.rate_limit_fail_open
         self.global_rule = Rule("global", _parse(settings.rate_limit_global, "rate_limit_global"))

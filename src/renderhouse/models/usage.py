@@ -19,10 +19,10 @@ from sqlalchemy import (
     case,
     func,
     select,
+    text,
 )
 
 from renderhouse.models.health import percentile, rfc3339
-from renderhouse.store.dialect import upsert_insert
 from renderhouse.store.schema import metadata
 
 model_usage = Table(
@@ -53,11 +53,18 @@ Index("ix_model_usage_model", model_usage.c.model, model_usage.c.created_at)
 MAX_ANALYTICS_ROWS = 200_000
 
 
+_COLUMNS = [c.name for c in model_usage.columns if c.name != "id"]
+_RECORD_ONCE = text(
+    f"INSERT INTO model_usage ({', '.join(_COLUMNS)}) "
+    f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
+    "ON CONFLICT (request_id) DO NOTHING RETURNING id"
+)
+"""Prebuilt: it runs for every request (charges.py says why)."""
+
+
 def record(conn: Connection, **values: Any) -> bool:
     """Insert the request's row once; False when it was recorded already."""
-    stmt = upsert_insert(conn, model_usage).values(**values)
-    stmt = stmt.on_conflict_do_nothing(index_elements=[model_usage.c.request_id])
-    return conn.execute(stmt.returning(model_usage.c.id)).first() is not None
+    return conn.execute(_RECORD_ONCE, values).first() is not None
 
 
 def summary(

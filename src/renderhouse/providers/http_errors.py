@@ -4,8 +4,10 @@ for every HTTP protocol (OpenAI-compatible and Gemini answer errors alike: a JSO
 
 from __future__ import annotations
 
+import asyncio
 import json
 
+import aiohttp
 import httpx
 
 from renderhouse.providers.errors import (
@@ -61,5 +63,15 @@ def from_transport(provider: str, exc: httpx.HTTPError) -> ProviderError:
     if isinstance(exc, httpx.TimeoutException):
         return ProviderTimeout(f"{provider} did not answer in time", details=details)
     if isinstance(exc, httpx.RemoteProtocolError):
+        return ProviderUnavailable(f"{provider} closed the connection: {exc}", details=details)
+    return ProviderUnavailable(f"{provider} could not be reached: {exc}", details=details)
+
+
+def from_aiohttp(provider: str, exc: aiohttp.ClientError | asyncio.TimeoutError) -> ProviderError:
+    """``from_transport`` for the aiohttp client (the OpenAI-compatible provider's)."""
+    details = {"provider": provider, "error": type(exc).__name__}
+    if isinstance(exc, asyncio.TimeoutError):  # aiohttp's ServerTimeoutError is one too
+        return ProviderTimeout(f"{provider} did not answer in time", details=details)
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
         return ProviderUnavailable(f"{provider} closed the connection: {exc}", details=details)
     return ProviderUnavailable(f"{provider} could not be reached: {exc}", details=details)
