@@ -19,13 +19,13 @@ from renderhouse.errors import BudgetExhausted, InvalidInput
 from renderhouse.generators import spending
 from renderhouse.generators.local_context import LocalContext
 from renderhouse.generators.render import RenderGenerator
-from renderhouse.generators.render.ai.base import ProviderFailed, ProviderRefused
-from renderhouse.generators.render.ai.gemini_images import GeminiImages
-from renderhouse.generators.render.ai.openai_images import OpenAIImages, size_for
 from renderhouse.generators.render.job import run_render
 from renderhouse.generators.render.plan_cache import PlanCache
+from renderhouse.providers.images.base import ProviderFailed, ProviderRefused
+from renderhouse.providers.images.gemini_images import GeminiImages
+from renderhouse.providers.images.openai_images import OpenAIImages, size_for
+from tests.image_providers.fake_server import Script, fake_image_app
 from tests.render.conftest import MODEL
-from tests.render.fake_image_providers import Script, fake_image_app
 from tests.threaded_server import serving
 
 

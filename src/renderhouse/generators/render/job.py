@@ -26,7 +26,7 @@ from renderhouse.generators.render.plan_cache import PlanCache, plan_key
 from renderhouse.generators.render.report import Report, check
 
 if TYPE_CHECKING:
-    from renderhouse.generators.render.ai.base import ImageProvider
+    from renderhouse.providers.images.base import ImageProvider
 
 CONTENT_TYPES = {"png": "image/png", "webp": "image/webp", "jpeg": "image/jpeg"}
 EXTENSIONS = {"png": ".png", "webp": ".webp", "jpeg": ".jpg"}
@@ -99,8 +99,8 @@ def _corrected(
 def default_providers() -> dict[str, Callable[[], ImageProvider]]:
     """Image providers configured by their own SDKs' environment variables
     (``OPENAI_API_KEY``/``OPENAI_BASE_URL``, ``GEMINI_API_KEY``/``GEMINI_BASE_URL``)."""
-    from renderhouse.generators.render.ai.gemini_images import GeminiImages
-    from renderhouse.generators.render.ai.openai_images import OpenAIImages
+    from renderhouse.providers.images.gemini_images import GeminiImages
+    from renderhouse.providers.images.openai_images import OpenAIImages
 
     return {"openai": OpenAIImages.from_environment, "gemini": GeminiImages.from_environment}
 

@@ -12,9 +12,9 @@ import numpy as np
 from PIL import Image
 
 from renderhouse.generators.context import Context
-from renderhouse.generators.render.ai.base import ImageProvider, ProviderRefused
 from renderhouse.generators.render.canon import Canon
 from renderhouse.generators.render.report import Report, check
+from renderhouse.providers.images.base import ImageProvider, ProviderRefused
 
 ATTEMPTS = 2
 PRESERVATION = ("preservation_iou", "preservation_colour")

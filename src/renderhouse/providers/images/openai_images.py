@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from renderhouse.generators.render.ai.base import (
+from renderhouse.providers.images.base import (
     ImageResult,
     ProviderFailed,
     ProviderRefused,
