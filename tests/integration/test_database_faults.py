@@ -5,7 +5,9 @@ store reports every fault as ``StoreError``, the original cause kept."""
 from __future__ import annotations
 
 import logging
+import os
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -99,3 +101,46 @@ def test_worker_rides_out_an_outage_with_backoff_and_one_line(
     assert len(ended) == len(started) >= 1
     attempts = int(re.search(r"after [\d.]+s and (\d+) failed", ended[0]).group(1))  # type: ignore[union-attr]
     assert 2 <= attempts <= 20, f"{attempts} attempts in a 3 s outage: no backoff?"
+
+
+def test_worker_through_a_server_restart(
+    pg_store: Store, pg_url: str, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    if os.environ.get("RENDERHOUSE_TEST_PG_RESTART") != "1":
+        pytest.skip(
+            "restarts the shared PostgreSQL server: set RENDERHOUSE_TEST_PG_RESTART=1 (CI does)"
+        )
+    from tests.acceptance.test_crash_recovery import _cluster
+
+    queue = JobQueue(pg_store)
+    caplog.set_level(logging.WARNING, logger="renderhouse.worker")
+    with running_worker(
+        queue, tmp_path, kinds=["noop"], concurrency=2, poll_seconds=0.05, heartbeat_seconds=0.2
+    ):
+        first = queue.enqueue(NewJob("noop", {}))[0]
+        wait_until(lambda: queue.get(first.id).state == "succeeded", what="a job before")
+        subprocess.run(
+            ["pg_ctlcluster", "--skip-systemctl-redirect", *_cluster(), "restart"],
+            check=True,
+            timeout=120,
+        )
+        made: list[str] = []
+
+        def enqueued() -> bool:
+            try:
+                made.append(queue.enqueue(NewJob("noop", {}))[0].id)
+            except StoreError:
+                return False
+            return True
+
+        wait_until(enqueued, timeout=60, what="PostgreSQL to take a job again")
+        wait_until(
+            lambda: _retrying(lambda: queue.get(made[0])).state == "succeeded",
+            timeout=60,
+            what="a job after the restart",
+        )
+    worker_lines = [r for r in caplog.records if r.name.startswith("renderhouse.worker")]
+    assert not [r for r in worker_lines if r.exc_info], "no tracebacks for a restart"
+    started = sum("failed (" in r.getMessage() for r in worker_lines)
+    ended = sum("works again" in r.getMessage() for r in worker_lines)
+    assert started == ended, "every outage a loop noticed ended"
