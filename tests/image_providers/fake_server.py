@@ -77,9 +77,10 @@ def fake_image_app(script: Script) -> FastAPI:
             return await _edit(form)
 
     async def _edit(form: Any) -> JSONResponse:
-        upload = form.get("image") or form.get("image[]")
+        uploads = form.getlist("image[]") or form.getlist("image")
+        upload = uploads[0] if uploads else None
         fields = {k: v for k, v in form.items() if isinstance(v, str)}
-        script.calls.append({"protocol": "openai", **fields})
+        script.calls.append({"protocol": "openai", "images": len(uploads), **fields})
         step = script.next()
         if step == "refuse":
             return JSONResponse(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -26,10 +27,15 @@ class ImageResult:
 class ImageProvider(Protocol):
     name: str
 
-    def estimate(self, width: int, height: int) -> int:
-        """The most one edit of this size may cost, in micro-dollars (held before the call)."""
+    def estimate(self, width: int, height: int, images: int = 1) -> int:
+        """The most one edit of this size with ``images`` input pictures may cost, in
+        micro-dollars (held before the call)."""
 
-    def edit(self, png: bytes, prompt: str, width: int, height: int) -> ImageResult: ...
+    def edit(
+        self, png: bytes, prompt: str, width: int, height: int, references: Sequence[bytes] = ()
+    ) -> ImageResult:
+        """Edit ``png``; ``references`` are further input pictures (e.g. a character's look)
+        the prompt may refer to, sent after it."""
 
     def close(self) -> None: ...
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -66,27 +67,33 @@ class GeminiImages:
     def close(self) -> None:
         self.client.close()
 
-    def estimate(self, width: int, height: int) -> int:
-        return micro_dollars(4000, PRICE_IN) + micro_dollars(2 * IMAGE_TOKENS, PRICE_OUT)
+    def estimate(self, width: int, height: int, images: int = 1) -> int:
+        extra = IMAGE_TOKENS * (max(1, images) - 1)
+        return micro_dollars(4000 + extra, PRICE_IN) + micro_dollars(2 * IMAGE_TOKENS, PRICE_OUT)
 
     def cost(self, usage: dict[str, Any]) -> int:
         prompt = count(usage.get("promptTokenCount"))
         out = count(usage.get("candidatesTokenCount"))
         return micro_dollars(prompt, PRICE_IN) + micro_dollars(out, PRICE_OUT)
 
-    def edit(self, png: bytes, prompt: str, width: int, height: int) -> ImageResult:
+    def edit(
+        self, png: bytes, prompt: str, width: int, height: int, references: Sequence[bytes] = ()
+    ) -> ImageResult:
         body = {
             "contents": [
                 {
                     "role": "user",
                     "parts": [
                         {"text": prompt},
-                        {
-                            "inlineData": {
-                                "mimeType": "image/png",
-                                "data": base64.b64encode(png).decode(),
+                        *(
+                            {
+                                "inlineData": {
+                                    "mimeType": "image/png",
+                                    "data": base64.b64encode(p).decode(),
+                                }
                             }
-                        },
+                            for p in (png, *references)
+                        ),
                     ],
                 }
             ],

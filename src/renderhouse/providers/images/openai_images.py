@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -62,12 +63,12 @@ class OpenAIImages:
     def close(self) -> None:
         self.client.close()
 
-    def estimate(self, width: int, height: int) -> int:
+    def estimate(self, width: int, height: int, images: int = 1) -> int:
         size = size_for(width, height)
-        # a prompt of up to ~1k tokens and one input image of at most ~6k tokens
+        # a prompt of up to ~1k tokens and input images of at most ~6k tokens each
         return (
             micro_dollars(1000, PRICE_TEXT_IN)
-            + micro_dollars(6500, PRICE_IMAGE_IN)
+            + micro_dollars(6500 * max(1, images), PRICE_IMAGE_IN)
             + micro_dollars(OUTPUT_TOKENS_HIGH[size], PRICE_IMAGE_OUT)
         )
 
@@ -82,7 +83,9 @@ class OpenAIImages:
             + micro_dollars(out, PRICE_IMAGE_OUT)
         )
 
-    def edit(self, png: bytes, prompt: str, width: int, height: int) -> ImageResult:
+    def edit(
+        self, png: bytes, prompt: str, width: int, height: int, references: Sequence[bytes] = ()
+    ) -> ImageResult:
         data = {
             "model": self.model,
             "prompt": prompt,
@@ -93,9 +96,7 @@ class OpenAIImages:
             "output_format": "png",
         }
         try:
-            r = self.client.post(
-                "/images/edits", data=data, files={"image": ("render.png", png, "image/png")}
-            )
+            r = self.client.post("/images/edits", data=data, files=_images(png, references))
         except httpx.TimeoutException:
             raise ProviderFailed("openai did not answer in time; the job will retry") from None
         except httpx.HTTPError as exc:
@@ -129,3 +130,12 @@ def _json(r: httpx.Response) -> dict[str, Any]:
 
 def _ints(usage: dict[str, Any]) -> dict[str, int]:
     return {k: int(v) for k, v in usage.items() if isinstance(v, int)}
+
+
+def _images(png: bytes, references: Sequence[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    """One picture as ``image``; several as repeated ``image[]`` parts, in order (as the API
+    reference and the official SDK send a list)."""
+    if not references:
+        return [("image", ("render.png", png, "image/png"))]
+    pictures = [png, *references]
+    return [("image[]", (f"image-{i}.png", p, "image/png")) for i, p in enumerate(pictures)]
