@@ -164,7 +164,8 @@ class CalendarSyncGenerator(Generator):
                 return google_sync.sync(client, c.calendar, events, source, default_zone)
         except GoogleError as exc:
             status = int(exc.details.get("status", 0) or 0)
-            if 400 <= status < 500 and status != 429:  # a revoked token, a missing calendar
+            # a revoked token, a missing calendar; 409 is a concurrent sync's insert: re-run
+            if 400 <= status < 500 and status not in (409, 429):
                 raise CalendarRefused(exc.message, details=exc.details) from exc
             raise CalendarDown(exc.message, details=exc.details) from exc
         except httpx.HTTPError as exc:
