@@ -25,10 +25,16 @@ PG_ADMIN_URL = os.environ.get(
 
 
 @pytest.fixture(autouse=True)
-def _clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """No settings from the environment, and a data directory of the test's own: a command
+    or runtime built without one would otherwise write the checkout's ./renderhouse-data
+    (a generated secret key there then changes what later tests see)."""
     for key in list(os.environ):
         if key.startswith("RENDERHOUSE_") and not key.startswith("RENDERHOUSE_TEST_"):
             monkeypatch.delenv(key)
+    monkeypatch.setenv("RENDERHOUSE_DATA_DIR", str(tmp_path_factory.mktemp("data")))
 
 
 def _pg_available() -> str | None:

@@ -43,9 +43,10 @@ def test_settings_errors_say_what_to_fix(tmp_path: Path, monkeypatch: pytest.Mon
         load_settings(bad)
 
 
-def test_production_refuses_default_secret_and_open_cors() -> None:
+def test_production_refuses_default_secret_and_open_cors(tmp_path: Path) -> None:
+    # A data directory of its own: one that holds a generated secret_key would supply it.
     with pytest.raises(SettingsError, match="SECRET_KEY"):
-        load_settings(mode="production")
+        load_settings(mode="production", data_dir=tmp_path)
     with pytest.raises(SettingsError, match="CORS"):
         load_settings(mode="production", secret_key="x" * 40, cors_origins=["*"])
     assert load_settings(mode="production", secret_key="x" * 40).mode == "production"
