@@ -13,6 +13,21 @@ Format = Literal["png", "webp"]
 CAMERAS = {"front": 0.0, "three-quarter": 35.0, "side": 90.0, "back": 180.0}
 
 
+class AIOptions(BaseModel):
+    """The optional AI path: per pose, a 2D picture of the character the prompt describes, in
+    that pose, from an image provider (paid from the job's budgets, not from credits)."""
+
+    provider: Literal["openai", "gemini"]
+    prompt: str = Field(min_length=1, max_length=4000, description="the character to draw")
+    model: str | None = Field(
+        None, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$", description="the provider's model"
+    )
+    reference: Annotated[str | None, UploadedFile("image/png", "image/jpeg", max_mb=20)] = Field(
+        None, description="a picture of the character's look (portrait, concept art)"
+    )
+    portrait: bool = Field(False, description="also one portrait of the character, no pose")
+
+
 class PoseInput(BaseModel):
     avatar: Annotated[str, UploadedFile("model/gltf-binary", max_mb=64)]
     poses: list[str] = Field(default_factory=list, description="library pose names")
@@ -33,6 +48,7 @@ class PoseInput(BaseModel):
     formats: list[Format] = Field(default_factory=lambda: list[Format](["png"]), min_length=1)
     glb: bool = Field(False, description="also write each posed avatar as a GLB")
     contact_sheet: bool = True
+    ai: AIOptions | None = Field(None, description="the optional AI path (docs/pose.md)")
 
     @field_validator("background")
     @classmethod
@@ -68,8 +84,11 @@ class PoseInput(BaseModel):
     def model_post_init(self, _: Any) -> None:
         from renderhouse.errors import InvalidInput
 
-        if self.count == 0:
-            raise InvalidInput("give at least one pose (poses or custom_poses)", code="no_poses")
+        if self.count == 0 and not (self.ai and self.ai.portrait):
+            raise InvalidInput(
+                "give at least one pose (poses or custom_poses), or ask for ai.portrait",
+                code="no_poses",
+            )
         if self.count > MAX_BATCH:
             raise InvalidInput(
                 f"{self.count} poses in one job; the limit is {MAX_BATCH}: split the batch",

@@ -60,9 +60,9 @@ class GeminiImages:
         )
 
     @classmethod
-    def from_environment(cls) -> GeminiImages:
+    def from_environment(cls, model: str | None = None) -> GeminiImages:
         base = env("GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com"
-        return cls(base, env("GEMINI_API_KEY"))
+        return cls(base, env("GEMINI_API_KEY"), model=model or "gemini-2.5-flash-image")
 
     def close(self) -> None:
         self.client.close()

@@ -57,8 +57,9 @@ class OpenAIImages:
         )
 
     @classmethod
-    def from_environment(cls) -> OpenAIImages:
-        return cls(env("OPENAI_BASE_URL") or "https://api.openai.com/v1", env("OPENAI_API_KEY"))
+    def from_environment(cls, model: str | None = None) -> OpenAIImages:
+        base = env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
+        return cls(base, env("OPENAI_API_KEY"), model=model or "gpt-image-1")
 
     def close(self) -> None:
         self.client.close()
