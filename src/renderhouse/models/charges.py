@@ -60,6 +60,29 @@ _RELEASE = text(
     "updated_at = :now WHERE account = :account"
 )
 
+# PostgreSQL answers each statement over the network, and one writer thread runs the holds
+# and settlements of all requests in turn: one round trip each for the hold (with the caps
+# that may apply) and for the settlement (usage row, post, void and release) instead of six.
+_HOLD_AND_CAPS_POSTGRES = text(
+    f"WITH {accounts.hold_ctes()} "
+    "SELECT (SELECT id FROM gate) AS held, b.key, b.period FROM (SELECT 1) AS one "
+    "LEFT JOIN budgets b ON b.key = :account OR b.key LIKE 'provider:%' "
+    "OR b.key = (SELECT 'org:' || org FROM users WHERE id = :account)"
+)
+_SETTLE_POSTGRES = text(
+    f"WITH used AS ({usage.RECORD_ONCE_SQL}), "
+    "posted AS (INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at, "
+    "round) SELECT :owner, :request_id, 'post', :cost, :reason, :created_at, 0 FROM used "
+    "WHERE :reserved > 0 ON CONFLICT (job_id, kind, round) DO NOTHING RETURNING id), "
+    "voided AS (INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at, "
+    "round) SELECT :owner, :request_id, 'void', :back, 'unused reservation', :created_at, 0 "
+    "FROM posted WHERE :back > 0 RETURNING id), "
+    "released AS (UPDATE credit_accounts SET held = held - :reserved, "
+    "available = available + :back, updated_at = :created_at "
+    "WHERE account = :owner AND EXISTS (SELECT 1 FROM posted) RETURNING account) "
+    "SELECT count(*) FROM used"
+)
+
 
 def new_request_id() -> str:
     return "chat-" + secrets.token_hex(13)  # 31 characters: fits ledger_entries.job_id
@@ -85,20 +108,22 @@ def reserve(conn: Connection, charge: Charge, accounts_used: set[str]) -> None:
         return
     now = time.time()
     reason = f"chat {charge.model}"
+    params = {"account": charge.owner, "amount": charge.amount, "now": now}
     if conn.dialect.name == "postgresql":
-        accounts.hold(
-            conn, charge.owner, charge.amount, now, job_id=charge.request_id, reason=reason
-        )
+        rows = conn.execute(
+            _HOLD_AND_CAPS_POSTGRES, {**params, "job_id": charge.request_id, "reason": reason}
+        ).all()
+        if rows[0].held is None:
+            raise accounts.shortfall(conn, charge.owner, charge.amount)
+        found = [r for r in rows if r.key is not None]
     else:
-        params = {"account": charge.owner, "amount": charge.amount, "now": now}
         if conn.execute(_DEBIT_INTO_HELD, params).rowcount != 1:
             raise accounts.shortfall(conn, charge.owner, charge.amount)
         conn.execute(_RESERVE_ENTRY, {**params, "job_id": charge.request_id, "reason": reason})
+        found = list(conn.execute(_CAPPED, {"owner": charge.owner}))
     providers = {f"provider:{a}" for a in accounts_used}
     capped = {
-        (r.key, r.period)
-        for r in conn.execute(_CAPPED, {"owner": charge.owner})
-        if not r.key.startswith("provider:") or r.key in providers
+        (r.key, r.period) for r in found if not r.key.startswith("provider:") or r.key in providers
     }
     if not capped:
         return  # spend without a cap is tracked in model_usage, not held
@@ -139,19 +164,24 @@ def settle(
     charged. Budget holds of providers the request did not use settle at 0."""
     posted = min(max(0, actual), charge.amount)
     now = time.time()
-    if not usage.record(
-        conn,
-        request_id=charge.request_id,
-        owner=charge.owner,
-        model=charge.model,
-        cost=posted,
-        reserved=charge.amount,
-        created_at=now,
+    values = {
+        "request_id": charge.request_id,
+        "owner": charge.owner,
+        "model": charge.model,
+        "cost": posted,
+        "reserved": charge.amount,
+        "created_at": now,
         **row,
-    ):
+    }
+    if conn.dialect.name == "postgresql":
+        extra = {"reason": f"chat {charge.model}", "back": charge.amount - posted}
+        if not conn.execute(_SETTLE_POSTGRES, {**values, **extra}).scalar_one():
+            return 0
+    elif not usage.record(conn, **values):
         return 0
-    if charge.amount > 0:
+    elif charge.amount > 0:
         _settle_credits(conn, charge, posted, now)
+    if charge.amount > 0:
         used = f"provider:{provider_account}" if provider_account else None
         for hold_id, key in sorted(charge.holds.items(), key=lambda kv: (kv[1], kv[0])):
             unused_provider = key.startswith("provider:") and key != used

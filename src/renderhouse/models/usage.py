@@ -54,11 +54,12 @@ MAX_ANALYTICS_ROWS = 200_000
 
 
 _COLUMNS = [c.name for c in model_usage.columns if c.name != "id"]
-_RECORD_ONCE = text(
+RECORD_ONCE_SQL = (
     f"INSERT INTO model_usage ({', '.join(_COLUMNS)}) "
     f"VALUES ({', '.join(':' + c for c in _COLUMNS)}) "
     "ON CONFLICT (request_id) DO NOTHING RETURNING id"
 )
+_RECORD_ONCE = text(RECORD_ONCE_SQL)
 """Prebuilt: it runs for every request (charges.py says why)."""
 
 
