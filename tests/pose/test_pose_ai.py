@@ -283,3 +283,19 @@ def test_the_reference_is_downscaled(tmp_path: Path) -> None:
     Image.new("RGB", (3000, 1500), (1, 2, 3)).save(path)
     with Image.open(io.BytesIO(load_look(str(path)))) as im:
         assert im.size == (1024, 512)
+
+
+def test_a_huge_reference_is_refused_from_its_header(tmp_path: Path) -> None:
+    """Huge PNGs are small compressed; they are refused before they are decoded (over our
+    limit, and over Pillow's bomb limits, warning and error)."""
+    from renderhouse.generators.pose.ai_pictures import load_look
+
+    for side in (5000, 10_000, 20_000):
+        path = tmp_path / f"huge{side}.png"
+        Image.new("1", (side, side)).save(path)
+        assert path.stat().st_size < 200_000
+        with pytest.raises(InvalidInput) as err:
+            load_look(str(path))
+        assert err.value.code == "invalid_reference"
+        if side == 5000:
+            assert "over 4096x4096" in err.value.message

@@ -22,7 +22,15 @@ class PoseGenerator(Generator):
     Input: ClassVar[type[PoseInput]] = PoseInput
     resources: ClassVar[Resources] = Resources(cpu=2.0, memory_mb=1536, isolated=True)
     default_timeout: ClassVar[float] = 600.0
-    description: ClassVar[str] = "Pose a rigged glTF humanoid from the pose library and render it"
+    # No ``paid_providers``, as for ``render``: declaring one would make the API refuse every
+    # pose job, the deterministic ones too, while that provider's budget is spent. The AI
+    # path's calls are held by ``ctx.spend``, which fails the job with ``budget_exhausted``
+    # (final, credits voided) before any call a budget cannot take.
+    paid_providers: ClassVar[tuple[str, ...]] = ()
+    description: ClassVar[str] = (
+        "Pose a rigged glTF humanoid from the pose library and render it; optionally a 2D "
+        "picture per pose from an image provider"
+    )
 
     def estimate_cost(self, input: Any) -> int:
         return input.count * credits_per_pose(input.size)
