@@ -7,6 +7,7 @@ safety refusal fails the job on its first attempt with nothing charged."""
 from __future__ import annotations
 
 import asyncio
+import io
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 
 from renderhouse import ledger
 from renderhouse.generators.pose.mannequin import build_mannequin
@@ -65,16 +67,21 @@ def _run_worker(runtime: Any, job_id: str) -> None:
     asyncio.run(main())
 
 
-async def _submit(alice: httpx.AsyncClient, tmp_path: Path, poses: list[str]) -> str:
+async def _upload(alice: httpx.AsyncClient, name: str, data: bytes) -> str:
+    r = await alice.post("/v1/uploads", files={"file": (name, data, "application/octet-stream")})
+    assert r.status_code == 201, r.text
+    return str(r.json()["id"])
+
+
+async def _submit(alice: httpx.AsyncClient, tmp_path: Path, poses: list[str], **ai: Any) -> str:
     avatar = build_mannequin(tmp_path / "avatar.glb")
-    files = {"file": (avatar.name, avatar.read_bytes(), "application/octet-stream")}
-    upload = (await alice.post("/v1/uploads", files=files)).json()["id"]
+    upload = await _upload(alice, avatar.name, avatar.read_bytes())
     spec = {
         "avatar": f"upload:{upload}",
         "poses": poses,
         "size": 96,
         "aa": "fast",
-        "ai": {"provider": "openai", "prompt": "a knight in blue armour"},
+        "ai": {"provider": "openai", "prompt": "a knight in blue armour", **ai},
     }
     r = await alice.post("/v1/jobs", json={"kind": "pose", "input": spec})
     assert r.status_code == 201, r.text
@@ -101,7 +108,10 @@ async def test_ai_pictures_through_the_api_a_worker_and_the_budgets(
     with runtime.store.begin() as conn:
         ledger.set_budget(conn, users.alice_id, "day", 5_000_000)
     before, _, _ = _state(runtime, users.alice_id)
-    job_id = await _submit(alice, tmp_path, ["clap", "crouch"])
+    look = io.BytesIO()
+    Image.new("RGB", (64, 64), (200, 20, 20)).save(look, "JPEG")
+    reference = await _upload(alice, "look.jpg", look.getvalue())
+    job_id = await _submit(alice, tmp_path, ["clap", "crouch"], reference=f"upload:{reference}")
     await asyncio.to_thread(_run_worker, runtime, job_id)
     job = (await alice.get(f"/v1/jobs/{job_id}")).json()
     assert job["state"] == "succeeded", job
@@ -110,7 +120,7 @@ async def test_ai_pictures_through_the_api_a_worker_and_the_budgets(
     assert {"ai/00-clap.png", "ai/01-crouch.png", "poses/00-clap.png"} <= set(arts)
     picture = await alice.get(arts["ai/00-clap.png"]["url"])
     assert picture.content.startswith(b"\x89PNG")
-    assert len(script.calls) == 2
+    assert [c["images"] for c in script.calls] == [2, 2]  # the worker staged the look
     after, mine, openai = _state(runtime, users.alice_id)
     assert after == before - 2  # credits per pose, as without the AI path
     assert mine["spent"] == openai["spent"] == 2 * OPENAI_CALL  # settled once each
