@@ -299,3 +299,25 @@ def test_a_huge_reference_is_refused_from_its_header(tmp_path: Path) -> None:
         assert err.value.code == "invalid_reference"
         if side == 5000:
             assert "over 4096x4096" in err.value.message
+
+
+def test_the_cli_draws_ai_pictures_with_the_provider_from_its_environment(
+    avatar: Path, tmp_path: Path, server: str, script: Script, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from renderhouse.generators.pose.cli import pose
+
+    monkeypatch.setenv("GEMINI_BASE_URL", server)
+    monkeypatch.setenv("GEMINI_API_KEY", "test-key")
+    out = tmp_path / "out"
+    args = [str(avatar), "--pose", "clap", "-o", str(out), "--size", "64"]
+    done = CliRunner().invoke(
+        pose, [*args, "--ai-provider", "gemini", "--ai-prompt", "a robot", "--ai-portrait"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "ai/00-clap.png" in done.output and "AI pictures: 2" in done.output
+    assert (out / "ai" / "portrait.png").exists() and (out / "ai" / "00-clap.png").exists()
+    assert [c["model"] for c in script.calls] == ["gemini-2.5-flash-image"] * 2
+    half = CliRunner().invoke(pose, [*args, "--ai-provider", "gemini"])
+    assert half.exit_code != 0 and "--ai-prompt" in half.output

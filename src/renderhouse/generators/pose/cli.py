@@ -39,6 +39,15 @@ import click
     type=click.Path(path_type=Path),
     help="render every library pose on the mannequin into this cache directory and exit",
 )
+@click.option(
+    "--ai-provider",
+    type=click.Choice(["openai", "gemini"]),
+    help="also a 2D picture per pose from this image provider (its SDK's API key variable)",
+)
+@click.option("--ai-prompt", help="the character the AI pictures show")
+@click.option("--ai-model", help="the provider's image model")
+@click.option("--ai-reference", type=click.Path(path_type=Path), help="a picture of the look")
+@click.option("--ai-portrait", is_flag=True, help="also one AI portrait (no pose needed)")
 @click.option("--quiet", "-q", is_flag=True)
 def pose(
     avatar: Path | None,
@@ -78,7 +87,13 @@ def pose(
     assert avatar is not None
     from renderhouse.generators.pose import PoseGenerator, PoseInput
 
+    ai = {k[3:]: options.pop(k) for k in list(options) if k.startswith("ai_")}
     data: dict[str, Any] = {k: v for k, v in options.items() if v is not None}
+    if ai["provider"] or ai["prompt"] or ai["portrait"]:
+        if not (ai["provider"] and ai["prompt"]):
+            fail("the AI path needs --ai-provider and --ai-prompt")
+        ai["reference"] = str(ai["reference"]) if ai["reference"] else None
+        data["ai"] = {k: v for k, v in ai.items() if v is not None}
     data.update(
         avatar=str(avatar),
         poses=[p.strip() for p in poses.split(",") if p.strip()],
@@ -125,7 +140,14 @@ def pose(
         f"unit {result['avatar']['unit']}, up {result['avatar']['up_axis']})"
     )
     for p in result["poses"]:
-        term.say(f"  {p['name']}: {', '.join(p['files'])}")
+        files = [*p["files"], *([p["ai"]["file"]] if "ai" in p else [])]
+        term.say(f"  {p['name']}: {', '.join(files)}")
+    if result.get("ai"):
+        spent = result["provider_cost_micro_usd"] / 1e6
+        portrait = result["ai"]["portrait"]
+        term.say(f"AI pictures: {result['ai']['pictures']}, ${spent:.4f} at the provider")
+        if portrait:
+            term.say(f"portrait: {(out / portrait).resolve()}")
     if result.get("contact_sheet"):
         term.say(f"contact sheet: {(out / result['contact_sheet']).resolve()}")
 
