@@ -1,8 +1,8 @@
 """What Renderhouse adds in front of an LLM provider: a local provider speaking OpenAI's
 protocol with a fixed latency, asked straight and through ``POST /v1/chat/completions``
-(credits held and settled on SQLite, a real API key, the model registry), in alternating
-phases of the same run, at a fixed arrival rate (open loop: a slow answer does not slow
-the senders).
+(credits held and settled on SQLite, or PostgreSQL with ``--postgres``; a real API key,
+the model registry), in alternating phases of the same run (the order flips every round),
+at a fixed arrival rate (open loop: a slow answer does not slow the senders).
 
     .venv/bin/python benchmarks/gateway_overhead.py [--rate 200 --seconds 5 --rounds 2]
 
@@ -14,7 +14,11 @@ generator is this process, so all three share the machine's cores. LiteLLM is me
 only with ``--litellm PATH``: the ``litellm`` command of a separate virtualenv (never this
 project's), e.g. ``python3 -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pip install
 'litellm[proxy]==1.80.0'`` (a release from before the March 2026 compromise of 1.82.7/8);
-its proxy then runs in the same alternation, one process, no database."""
+its proxy then runs in the same alternation, as many processes as ours, no database.
+``--baseline SRC`` runs another checkout's API too (``git archive HEAD src | tar -x -C
+/tmp/before``), for before/after ratios from one run; ``--workers N`` runs N API processes
+(``uvicorn --workers``; on SQLite they share one file, so production runs them on
+PostgreSQL: ``--postgres ADMIN_URL`` makes a fresh database and drops it after)."""
 
 from __future__ import annotations
 
@@ -306,6 +310,7 @@ async def overhead(
     database_url: str | None = None,
     workers: int = 1,
     baseline: str | None = None,
+    pause: float = 3.0,
 ) -> None:
     provider, pbase = start_provider(latency)
     gateway, gbase, key = start_gateway(data, pbase, database_url, workers)
@@ -341,6 +346,9 @@ async def overhead(
                 sides.append(("through LiteLLM", lite[1], lite[2], "bench", lite_ms))
             # Alternate the order round by round, so neither side always runs first.
             for name, base, auth, model, into in sides if n % 2 == 0 else sides[::-1]:
+                # A saturated side keeps its process busy after its last answer (LiteLLM's
+                # background work): let the machine settle so the next side starts even.
+                await asyncio.sleep(pause)
                 r = await phase(base, auth, model, rate, seconds)
                 summary(name, r)
                 into += r["ms"]
@@ -457,6 +465,7 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=1, help="API processes (uvicorn --workers; LiteLLM too)"
     )
+    ap.add_argument("--pause", type=float, default=3.0, help="idle seconds before each phase")
     ap.add_argument(
         "--baseline",
         default=None,
@@ -491,6 +500,7 @@ def main() -> None:
                     urls[0],
                     args.workers,
                     args.baseline,
+                    args.pause,
                 )
             )
             if not args.skip_gate:

@@ -194,6 +194,9 @@ def install(app: FastAPI, state: ApiState) -> None:
         limits_in_process=state.limiter.in_process,
     )
     app.include_router(chat.router)
+    # Added before the app's other layers, so it ends up innermost: inside CORS, metrics and
+    # request ids, like the jobs lanes (add_middleware wraps what was added earlier).
+    app.add_middleware(chat.ChatLane)
     app.include_router(chat_ws.router)
     app.include_router(router)
 
