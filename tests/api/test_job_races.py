@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from typing import Any
 
 import httpx
 import pytest
 
 from renderhouse.errors import Conflict
 from renderhouse.runtime import Runtime
+from tests.integration.running import wait_until
 
 pytestmark = pytest.mark.anyio
 
@@ -47,6 +49,8 @@ async def test_concurrent_cancel_and_retry_never_500(alice: httpx.AsyncClient) -
 def test_retry_that_loses_a_row_lock_race_conflicts(runtime: Runtime) -> None:
     """The exact interleaving: another transaction retries the job while this retry waits
     for the row (PostgreSQL re-checks the guard and matches nothing)."""
+    from sqlalchemy import text
+
     from renderhouse.queue import control
     from renderhouse.queue.enqueue import NewJob
 
@@ -55,6 +59,7 @@ def test_retry_that_loses_a_row_lock_race_conflicts(runtime: Runtime) -> None:
     q.cancel(job.id)
     store = runtime.store
     holding, release = threading.Event(), threading.Event()
+    outcomes: list[BaseException | None] = []
 
     def first() -> None:
         with store.begin() as conn:
@@ -62,11 +67,32 @@ def test_retry_that_loses_a_row_lock_race_conflicts(runtime: Runtime) -> None:
             holding.set()
             release.wait(10)
 
-    t = threading.Thread(target=first)
-    t.start()
+    def second() -> None:
+        try:
+            q.retry(job.id)
+            outcomes.append(None)
+        except BaseException as exc:  # reported by the assertion below, not by the thread
+            outcomes.append(exc)
+
+    winner = threading.Thread(target=first)
+    winner.start()
     assert holding.wait(10)
-    threading.Timer(0.3, release.set).start()
-    with pytest.raises(Conflict) as err:
-        q.retry(job.id)
-    t.join(10)
-    assert err.value.details["state"] == "queued"
+    loser = threading.Thread(target=second)
+    loser.start()
+    if not store.is_sqlite:  # let the loser reach the row lock before the winner commits
+        waiting = text(
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        wait_until(lambda: _scalar(store, waiting) >= 1, what="the second retry to wait")
+    release.set()
+    winner.join(10)
+    loser.join(10)
+    [outcome] = outcomes
+    assert isinstance(outcome, Conflict), outcome
+    assert outcome.details["state"] == "queued"
+
+
+def _scalar(store: Any, stmt: Any) -> int:
+    with store.read() as conn:
+        return int(conn.execute(stmt).scalar_one())
