@@ -27,7 +27,7 @@ from renderhouse.api import create_app
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
 
-EXAMPLES = 10
+EXAMPLES = 8
 # Payment routes answer 503 not_configured while no provider is configured (as here); they
 # are exercised with a fake provider speaking the real protocol in tests/ledger. Event
 # streams never end for a valid job or caller; tests/api/test_events.py and
