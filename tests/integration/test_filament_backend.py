@@ -93,7 +93,7 @@ def test_auto_still_chooses_gl():
 
 
 def test_missing_filly_names_the_extra(monkeypatch):
-    monkeypatch.delitem(renderer_module._BACKENDS, "filament", raising=False)
+    monkeypatch.delitem(renderer_module._backends(), "filament", raising=False)
     monkeypatch.delitem(sys.modules, "filly", raising=False)
     real_import = builtins.__import__
 

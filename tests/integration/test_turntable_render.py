@@ -187,3 +187,17 @@ def test_animation_time_poses_a_skinned_model(generator, tmp_path: Path):
     rest = load(tmp_path / "rest/frames/row0_0000.png")[..., 3] > 0
     walk = load(tmp_path / "walk/frames/row0_0000.png")[..., 3] > 0
     assert (rest ^ walk).sum() > 0.05 * rest.sum()
+
+
+def test_a_second_thread_renders_with_a_context_of_its_own(generator, tmp_path: Path):
+    """A GL context is current on the thread that made it: after this thread rendered, a
+    render on another thread (an API process drawing thumbnails) must not reuse it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from renderhouse.scene.renderer import get_renderer
+
+    run(generator, tmp_path / "main", "BoomBox")
+    with ThreadPoolExecutor(1) as pool:
+        other = pool.submit(lambda: run(TurntableGenerator(), tmp_path / "other", "BoomBox")[1])
+        assert other.result(timeout=120)["rendered"] == 4
+        assert pool.submit(get_renderer).result() is not get_renderer()

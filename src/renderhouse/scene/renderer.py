@@ -7,6 +7,7 @@ extra that is reported as unavailable when it is not installed.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -72,7 +73,17 @@ def parse_background(text: str) -> tuple[str, tuple[float, ...], tuple[float, ..
     return "solid", c, c
 
 
-_BACKENDS: dict[str, Renderer] = {}
+_THREAD = threading.local()
+"""Backends per thread: a GL context is current on the thread that made it, so a process
+that renders from two threads (an API process drawing thumbnails beside in-process jobs)
+needs one per thread; a worker's job thread keeps its warm one."""
+
+
+def _backends() -> dict[str, Renderer]:
+    backends: dict[str, Renderer] | None = getattr(_THREAD, "backends", None)
+    if backends is None:
+        backends = _THREAD.backends = {}
+    return backends
 
 
 FILAMENT_ONLY_EXTENSIONS = frozenset(
@@ -101,20 +112,21 @@ def choose_backend(name: str, extensions_used: list[str]) -> str:
 
 
 def get_renderer(name: str = "auto") -> Renderer:
-    """The process-wide backend instance (GL context and programs stay warm between jobs)."""
+    """This thread's backend instance (GL context and programs stay warm between jobs)."""
+    backends = _backends()
     if name == "auto":
         name = "gl"
     if name == "filament":
-        if name not in _BACKENDS:
+        if name not in backends:
             # imports filly lazily and raises InvalidInput naming the extra when it is missing
             from renderhouse.scene.filament_backend import FilamentRenderer
 
-            _BACKENDS[name] = FilamentRenderer()
-        return _BACKENDS[name]
+            backends[name] = FilamentRenderer()
+        return backends[name]
     if name != "gl":
         raise InvalidInput(f"unknown renderer {name!r}; choose auto, gl or filament")
-    if name not in _BACKENDS:
+    if name not in backends:
         from renderhouse.scene.gl_backend import GLRenderer
 
-        _BACKENDS[name] = GLRenderer()
-    return _BACKENDS[name]
+        backends[name] = GLRenderer()
+    return backends[name]
