@@ -55,7 +55,7 @@ def test_window_slides_and_keys_expire(clock: Clock) -> None:
     assert len(storage._expires) == 1
 
 
-def test_starts_no_thread_per_hit() -> None:
+def test_starts_no_thread_per_hit(monkeypatch: pytest.MonkeyPatch) -> None:
     limiter = SlidingWindowCounterRateLimiter(LazyMemoryStorage())
     item = parse("100000/minute")
     before = threading.active_count()
@@ -67,12 +67,9 @@ def test_starts_no_thread_per_hit() -> None:
         started += 1
         real_start(self)
 
-    threading.Thread.start = counting_start  # type: ignore[method-assign]
-    try:
-        for i in range(300):
-            assert limiter.hit(item, "user", f"u{i % 7}")
-    finally:
-        threading.Thread.start = real_start  # type: ignore[method-assign]
+    monkeypatch.setattr(threading.Thread, "start", counting_start)
+    for i in range(300):
+        assert limiter.hit(item, "user", f"u{i % 7}")
     assert started == 0
     assert threading.active_count() == before
 
