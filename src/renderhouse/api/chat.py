@@ -154,7 +154,76 @@ def chat_request(body: ChatBody) -> ChatRequest:
 PATH = "/v1/chat/completions"
 
 
-@router.post(PATH, response_model=None)
+_OPENAI_ERROR = {
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "required": ["error"],
+                "properties": {
+                    "error": {
+                        "type": "object",
+                        "required": ["message", "type", "code"],
+                        "properties": {
+                            "message": {"type": "string"},
+                            "type": {"type": "string"},
+                            "param": {"type": ["string", "null"]},
+                            "code": {"type": "string"},
+                            "details": {"type": "object"},
+                        },
+                    }
+                },
+            }
+        }
+    }
+}
+"""Errors on this route keep OpenAI's shape (so the official SDK raises its own types)."""
+_ERROR_ANSWERS: dict[int | str, dict[str, Any]] = {
+    status: {"description": description, **_OPENAI_ERROR}
+    for status, description in {
+        400: "invalid or malformed request (OpenAI answers every invalid request with 400)",
+        401: "missing or invalid API key",
+        402: "not enough credits or budget for the request's maximum cost",
+        403: "the key may not use this model",
+        404: "unknown model",
+        413: "messages larger than the model accepts",
+        429: "rate limited (with Retry-After)",
+        500: "an error of Renderhouse itself",
+        502: "every deployment of the model failed",
+        503: "the store or every provider is unavailable (with Retry-After)",
+        504: "no deployment answered before the deadline",
+    }.items()
+}
+
+
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` references replaced by the definitions (the route's
+    body is documented by hand, outside the document's components)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(defs[ref.removeprefix("#/$defs/")])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": _inlined(ChatBody.model_json_schema())}},
+    }
+}
+
+
+@router.post(PATH, response_model=None, responses=_ERROR_ANSWERS, openapi_extra=_BODY)
 async def chat_completions(request: Request) -> Response:
     state: ApiState = request.app.state.rh
     gateway: Gateway = state.extra["gateway"]
