@@ -114,11 +114,16 @@ def _assert_spins(frame: Any, page: Any) -> None:
     assert colours > 50, colours
     frame.evaluate(f"() => {API}.pause()")
     before = frame.evaluate(f"() => {API}.frame")
-    box = frame.locator(".rh-stage").bounding_box()
+    stage = frame.locator(".rh-stage")
+    stage.scroll_into_view_if_needed()  # the page's mouse reaches only what is in view
+    box = stage.bounding_box()
     y = box["y"] + box["height"] / 2
     page.mouse.move(box["x"] + box["width"] * 0.3, y)
     page.mouse.down()
     page.mouse.move(box["x"] + box["width"] * 0.7, y, steps=12)
+    # Hold still before letting go: a release while moving starts the inertial glide, which
+    # may pass through any frame (the one it started from too) by the time it is read.
+    page.wait_for_timeout(200)
     page.mouse.up()
     assert frame.evaluate(f"() => {API}.frame") != before
 
