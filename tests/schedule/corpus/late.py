@@ -11,7 +11,7 @@ from datetime import date, datetime, time, timedelta
 from tests.schedule.corpus import content as C
 from tests.schedule.corpus import locales as L
 from tests.schedule.corpus.canvas import Page
-from tests.schedule.corpus.documents import Sample, ev
+from tests.schedule.corpus.sample import Sample, ev
 
 
 def fixtures_lines(rng: random.Random, loc: str) -> Sample:
