@@ -1,6 +1,7 @@
 """What a running generator may touch: progress, checkpoint, artifacts, cancellation,
-deadline, a logger and paid calls under budget (``spend``), and nothing else (never the
-queue, the ledger or the database)."""
+deadline, a logger, paid calls under budget (``spend``) and language-model calls through
+the deployment's model registry (``llm``), and nothing else (never the queue, the ledger
+or the database)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from renderhouse.errors import RenderhouseError
+from renderhouse.generators.language import LanguageModels
 from renderhouse.generators.spending import PaidCall
 
 
@@ -61,6 +63,11 @@ class Context(Protocol):
 
     @property
     def artifacts(self) -> Artifacts: ...
+
+    @property
+    def llm(self) -> LanguageModels:
+        """Completions from the model registry, charged to the job's owner
+        (``renderhouse.generators.language`` has the contract)."""
 
     def progress(self, done: float, total: float, message: str = "") -> None: ...
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from renderhouse.generators import spending
+from renderhouse.generators.language import LanguageModels, NoLanguageModels
 from renderhouse.generators.context import ArtifactRef, Cancelled
 
 
@@ -114,6 +115,7 @@ class JobContext:
         checkpoint: dict[str, Any] | None = None,
         cancel: threading.Event | None = None,
         meter: spending.Meter | None = None,
+        llm: LanguageModels | None = None,
     ) -> None:
         self.job_id, self.attempt, self.deadline = job_id, attempt, deadline
         self.log = logging.getLogger(f"renderhouse.job.{kind}")
@@ -121,6 +123,7 @@ class JobContext:
         self.artifacts = JobArtifacts(store, prefix, reporter)
         self.meter: spending.Meter = meter or spending.Unmetered()
         """No budgets unless the runner passes a meter; ``Unmetered`` adds up paid calls."""
+        self.llm: LanguageModels = llm or NoLanguageModels()
         self._reporter = reporter
         self._cancel = cancel or threading.Event()
 

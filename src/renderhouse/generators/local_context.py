@@ -13,6 +13,7 @@ from typing import IO, Any
 
 from renderhouse.generators import spending
 from renderhouse.generators.context import ArtifactRef
+from renderhouse.generators.language import LanguageModels, installed_language_models
 from renderhouse.generators.job_context import JobContext
 
 ProgressFn = Callable[[float, float, str], None]
@@ -90,7 +91,11 @@ class LocalContext(JobContext):
         checkpoint_file: Path | None = None,
         job_id: str = "local",
         meter: spending.Meter | None = None,
+        llm: LanguageModels | None = None,
     ) -> None:
+        """``llm``: the models behind ``ctx.llm``; by default those the installed platform
+        offers through its ``renderhouse.language_models`` entry point (uncharged), else
+        none."""
         out_dir.mkdir(parents=True, exist_ok=True)
         store = DirectoryStore(out_dir)
         reporter = LocalReporter(on_progress, checkpoint_file)
@@ -104,6 +109,7 @@ class LocalContext(JobContext):
             prefix=f"{store.root}/",
             checkpoint=reporter.load_checkpoint(),
             meter=meter,
+            llm=llm or installed_language_models(),
         )
 
     def cancel(self) -> None:

@@ -53,6 +53,25 @@ class Plan:
     max_cost: int
 
 
+def plan_request(registry: ModelRegistry, request: ChatRequest) -> Plan:
+    """The request as it will be sent (max_tokens bounded by the model) and what it
+    may cost at most; refuses what no deployment could take."""
+    model = registry.get(request.model)
+    prompt = estimate_tokens(message_text(request.messages))
+    prompt += PER_MESSAGE_TOKENS * len(request.messages)
+    limit = model.max_output_tokens
+    max_tokens = limit if request.max_tokens is None else min(request.max_tokens, limit)
+    if prompt + 1 > model.context_tokens:
+        raise ContextTooLong(
+            f"the messages are about {prompt} tokens and {request.model} takes "
+            f"{model.context_tokens}; shorten them or pick a model with a longer context",
+            details={"prompt_tokens": prompt, "context_tokens": model.context_tokens},
+        )
+    chain = registry.chain(request.model)
+    max_cost = max(d.cost(prompt, max_tokens) for d in chain)
+    return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
+
+
 Work = Callable[[Connection], Any]
 Committer = Callable[[Work, str], "Future[Any]"]
 """Runs ``work(conn)`` in a transaction (the API's group commit shares one among
@@ -93,22 +112,7 @@ class Gateway:
         return await anyio.to_thread.run_sync(alone)
 
     def plan(self, request: ChatRequest) -> Plan:
-        """The request as it will be sent (max_tokens bounded by the model) and what it
-        may cost at most; refuses what no deployment could take."""
-        model = self.registry.get(request.model)
-        prompt = estimate_tokens(message_text(request.messages))
-        prompt += PER_MESSAGE_TOKENS * len(request.messages)
-        limit = model.max_output_tokens
-        max_tokens = limit if request.max_tokens is None else min(request.max_tokens, limit)
-        if prompt + 1 > model.context_tokens:
-            raise ContextTooLong(
-                f"the messages are about {prompt} tokens and {request.model} takes "
-                f"{model.context_tokens}; shorten them or pick a model with a longer context",
-                details={"prompt_tokens": prompt, "context_tokens": model.context_tokens},
-            )
-        chain = self.registry.chain(request.model)
-        max_cost = max(d.cost(prompt, max_tokens) for d in chain)
-        return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
+        return plan_request(self.registry, request)
 
     async def _reserve(self, user: User, plan: Plan) -> Charge:
         if self.limits is not None:
@@ -131,6 +135,7 @@ class Gateway:
         started: float,
         ttft: float | None = None,
         source: str = "api",
+        job_id: str | None = None,
     ) -> None:
         prompt = usage.prompt_tokens if usage and usage.prompt_tokens else plan.prompt_tokens
         completion = usage.completion_tokens if usage else 0
@@ -140,6 +145,7 @@ class Gateway:
             "key_prefix": user.key_prefix,
             "deployment": deployment.id if deployment else None,
             "source": source,
+            "job_id": job_id,
             "ok": error is None,
             "error_code": error,
             "prompt_tokens": prompt if usage else 0,
@@ -173,23 +179,38 @@ class Gateway:
             instruments.FALLBACKS.labels(m).inc()
         instruments.observe_breakers(plan.chain)
 
-    def _deadline(self) -> float:
-        return time.monotonic() + self.registry.settings.deadline_seconds
+    def _deadline(self, at_most: float | None = None) -> float:
+        own = time.monotonic() + self.registry.settings.deadline_seconds
+        return own if at_most is None else min(own, at_most)
 
-    async def complete(self, user: User, request: ChatRequest) -> tuple[Routed, Charge]:
+    async def complete(
+        self,
+        user: User,
+        request: ChatRequest,
+        *,
+        source: str = "api",
+        job_id: str | None = None,
+        deadline: float | None = None,
+    ) -> tuple[Routed, Charge]:
+        """One completion. ``source`` and ``job_id`` say who asked on the usage row (a
+        job's ``ctx.llm``: ``job:<kind>`` and its id); ``deadline`` (monotonic) may only
+        shorten the registry's."""
         plan = self.plan(request)
         charge = await self._reserve(user, plan)
         started = time.monotonic()
+        who = {"source": source, "job_id": job_id}
         try:
-            routed = await self.router.complete(plan.model, plan.request, deadline=self._deadline())
+            routed = await self.router.complete(
+                plan.model, plan.request, deadline=self._deadline(deadline)
+            )
         except ProviderError as exc:
-            await self._settle(charge, user, plan, None, None, exc.code, started)
+            await self._settle(charge, user, plan, None, None, exc.code, started, **who)
             raise
         except BaseException:
-            await self._settle(charge, user, plan, None, None, "cancelled", started)
+            await self._settle(charge, user, plan, None, None, "cancelled", started, **who)
             raise
         await self._settle(
-            charge, user, plan, routed.deployment, routed.completion.usage, None, started
+            charge, user, plan, routed.deployment, routed.completion.usage, None, started, **who
         )
         return routed, charge
 

