@@ -23,6 +23,7 @@ from renderhouse.store.migrate import current_revision, ensure_current, upgrade
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
+    from renderhouse.models.gateway import Gateway
     from renderhouse.worker.maintenance import Maintenance
     from renderhouse.worker.worker import Worker
 
@@ -88,9 +89,7 @@ class Runtime:
         a worker runs in this process tree, so readiness also requires a live worker."""
         from renderhouse.api import create_app
 
-        app = create_app(self.settings, self)
-        app.state.rh.extra["expect_workers"] = expect_workers
-        return app
+        return create_app(self.settings, self, expect_workers=expect_workers)
 
     def maintenance(self) -> Maintenance:
         """The duties every deployment needs somewhere, each safe on many machines at once:
@@ -119,8 +118,9 @@ class Runtime:
     def worker(self, kinds: list[str], concurrency: int, *, maintenance: bool) -> Worker:
         """A worker for ``kinds`` (empty: every installed kind), with the maintenance duties
         or none (another process runs them), metering generators' paid calls (``ctx.spend``)
-        against the ledger's budgets."""
+        against the ledger's budgets and giving them the model registry (``ctx.llm``)."""
         from renderhouse.ledger.metering import meter_for
+        from renderhouse.models.job_completions import JobCompletions
         from renderhouse.worker.worker import Worker, WorkerConfig
 
         s = self.settings
@@ -140,8 +140,23 @@ class Runtime:
         )
         duties = self.maintenance() if maintenance else None
         return Worker(
-            self.queue, self.registry, self.storage, config, duties, meter_for(self.store)
+            self.queue,
+            self.registry,
+            self.storage,
+            config,
+            duties,
+            meter_for(self.store),
+            JobCompletions(self.job_gateway, self.store),
         )
+
+    def job_gateway(self) -> Gateway:
+        """The gateway of jobs' language-model calls: the API's code and registry settings,
+        with its own breakers and health (this worker's traffic) and no token-rate limits
+        (a job's calls are capped by its budgets and credits)."""
+        from renderhouse.models.gateway import Gateway
+        from renderhouse.models.registry import ModelRegistry
+
+        return Gateway(ModelRegistry(self.settings.llm), self.store)
 
     def prepare_store(self, *, create_if_empty: bool = False) -> None:
         """Refuse an old schema; with ``create_if_empty`` an empty database is migrated

@@ -19,19 +19,25 @@ CAPITAL = "What is the capital of France? Answer in one word."
 
 
 def test_job_writes_the_completion(offline_model: LlamaCppProvider, tmp_path: Path) -> None:
+    """Run on its own, the job asks the installed platform's registry (the bundled model)."""
     gen = ChatGenerator()
-    ChatGenerator.model_provider = offline_model
     inp = gen.parse_input({"prompt": CAPITAL, "max_tokens": 12, "temperature": 0})
     result = gen.run(LocalContext(tmp_path), inp)
     assert "paris" in result["text"].lower()
+    assert result["model"] == "smollm2"
     saved = json.loads((tmp_path / "completion.json").read_text())
     assert saved["message"]["content"] == result["text"]
+    assert saved["deployment"].startswith("smollm2")
     assert 0 < saved["usage"]["completion_tokens"] <= 12
 
 
 def test_job_input_is_checked() -> None:
     gen = ChatGenerator()
-    for bad in ({}, {"prompt": "x", "model": "gpt-4o"}, {"prompt": "x", "max_tokens": 0}):
+    for bad in (
+        {},
+        {"prompt": "x", "model": "no spaces allowed"},
+        {"prompt": "x", "max_tokens": 0},
+    ):
         with pytest.raises(InvalidInput):
             gen.parse_input(bad)
     assert gen.estimate_cost(gen.parse_input({"prompt": "x"})) == 0

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import IO, Any, Protocol
 
 from renderhouse.generators import spending
-from renderhouse.generators.language import LanguageModels, NoLanguageModels
 from renderhouse.generators.context import ArtifactRef, Cancelled
+from renderhouse.generators.language import LanguageModels, NoLanguageModels
 
 
 class Reporter(Protocol):

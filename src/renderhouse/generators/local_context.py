@@ -13,8 +13,8 @@ from typing import IO, Any
 
 from renderhouse.generators import spending
 from renderhouse.generators.context import ArtifactRef
-from renderhouse.generators.language import LanguageModels, installed_language_models
 from renderhouse.generators.job_context import JobContext
+from renderhouse.generators.language import LanguageModels, installed_language_models
 
 ProgressFn = Callable[[float, float, str], None]
 

@@ -198,19 +198,23 @@ class Gateway:
         plan = self.plan(request)
         charge = await self._reserve(user, plan)
         started = time.monotonic()
-        who = {"source": source, "job_id": job_id}
         try:
             routed = await self.router.complete(
                 plan.model, plan.request, deadline=self._deadline(deadline)
             )
         except ProviderError as exc:
-            await self._settle(charge, user, plan, None, None, exc.code, started, **who)
+            await self._settle(
+                charge, user, plan, None, None, exc.code, started, source=source, job_id=job_id
+            )
             raise
         except BaseException:
-            await self._settle(charge, user, plan, None, None, "cancelled", started, **who)
+            await self._settle(
+                charge, user, plan, None, None, "cancelled", started, source=source, job_id=job_id
+            )
             raise
+        used = routed.completion.usage
         await self._settle(
-            charge, user, plan, routed.deployment, routed.completion.usage, None, started, **who
+            charge, user, plan, routed.deployment, used, None, started, source=source, job_id=job_id
         )
         return routed, charge
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from renderhouse.models.registry import ModelRegistry
     from renderhouse.providers.base import Completion
     from renderhouse.queue.jobs import Job
+    from renderhouse.store.database import Store
 
 T = TypeVar("T")
 GRACE = 5.0
@@ -59,7 +60,10 @@ def chat_request(
             "json_schema": {"name": "reply", "schema": dict(json_schema)},
         }
     return ChatRequest(
-        model, [dict(m) for m in messages], max_tokens=max_tokens, temperature=temperature,
+        model,
+        [dict(m) for m in messages],
+        max_tokens=max_tokens,
+        temperature=temperature,
         extra=extra,
     )
 
@@ -85,9 +89,7 @@ def translate(exc: ProviderError) -> RenderhouseError:
     return LanguageModelError(exc.message, code=exc.code, details=exc.details)
 
 
-def _wait(
-    loop: asyncio.AbstractEventLoop, make: Callable[[], Awaitable[T]], seconds: float
-) -> T:
+def _wait(loop: asyncio.AbstractEventLoop, make: Callable[[], Awaitable[T]], seconds: float) -> T:
     """Run a coroutine on ``loop`` from another thread, at most ``seconds`` (+ grace)."""
     try:
         on_loop = asyncio.get_running_loop() is loop
@@ -115,18 +117,19 @@ def _wait(
 
 
 class GatewayCompletions:
-    """One job's ``ctx.llm``: calls are charged to the job's owner."""
+    """One job's ``ctx.llm``: calls are charged to the job's owner (looked up on the first
+    call, off the event loop: most jobs never ask)."""
 
     def __init__(
         self,
         gateway: Gateway,
         loop: asyncio.AbstractEventLoop,
-        owner: User,
+        owner_of: Callable[[], User],
         job_id: str,
         kind: str,
         deadline: float,
     ) -> None:
-        self.gateway, self.loop, self.owner = gateway, loop, owner
+        self.gateway, self.loop, self.owner_of = gateway, loop, owner_of
         self.job_id, self.kind, self.deadline = job_id, kind, deadline
 
     def complete(
@@ -145,10 +148,11 @@ class GatewayCompletions:
         left = self.deadline - time.time()
         if left <= 0:
             raise LanguageModelError("the job's deadline has passed", code="provider_timeout")
+        owner = self.owner_of()
 
         async def call() -> Reply:
             routed, charge = await self.gateway.complete(
-                self.owner,
+                owner,
                 request,
                 source=f"job:{self.kind}",
                 job_id=self.job_id,
@@ -202,9 +206,7 @@ class RegistryCompletions:
         seconds = self.deadline_seconds
 
         async def call() -> Reply:
-            routed = await router.complete(
-                name, plan.request, deadline=time.monotonic() + seconds
-            )
+            routed = await router.complete(name, plan.request, deadline=time.monotonic() + seconds)
             usage = routed.completion.usage
             cost = routed.deployment.cost(usage.prompt_tokens, usage.completion_tokens)
             return reply_of(name, routed.completion, routed.deployment, cost)
@@ -222,13 +224,35 @@ def local_language_models() -> LanguageModels:
     return RegistryCompletions(ModelRegistry(settings), settings.deadline_seconds)
 
 
-def completions_for(
-    gateway: Gateway, loop: asyncio.AbstractEventLoop, owner_of: Callable[[str], User]
-) -> Callable[[Job], LanguageModels]:
-    """The worker's ``language_for``: each job's ``ctx.llm`` on ``gateway``."""
+class JobCompletions:
+    """The worker's ``language_for``: each job's ``ctx.llm`` on one gateway, built on the
+    first job (a worker whose jobs never ask builds no registry) on the worker's loop."""
 
-    def build(job: Job) -> LanguageModels:
+    def __init__(self, make_gateway: Callable[[], Gateway], store: Store) -> None:
+        self._make_gateway, self.store = make_gateway, store
+        self._gateway: Gateway | None = None
+
+    def __call__(self, job: Job) -> LanguageModels:
+        if self._gateway is None:
+            self._gateway = self._make_gateway()
         deadline = (job.attempted_at or time.time()) + job.timeout
-        return GatewayCompletions(gateway, loop, owner_of(job.owner), job.id, job.kind, deadline)
+        owner = job.owner
+        return GatewayCompletions(
+            self._gateway,
+            asyncio.get_running_loop(),
+            lambda: self._owner(owner),
+            job.id,
+            job.kind,
+            deadline,
+        )
 
-    return build
+    def _owner(self, owner: str) -> User:
+        from renderhouse.accounts import User, user_by_id
+
+        with self.store.read() as conn:
+            found = user_by_id(conn, owner)
+        return found or User(owner, owner, None, False)
+
+    async def aclose(self) -> None:
+        if self._gateway is not None:
+            await self._gateway.registry.aclose()

@@ -16,13 +16,14 @@ from renderhouse.generators.context import ArtifactRef
 from renderhouse.generators.job_context import JobContext
 from renderhouse.storage import open_storage
 from renderhouse.storage.base import Storage
-from renderhouse.worker import limits, metering, outcome
+from renderhouse.worker import language, limits, metering, outcome
 from renderhouse.worker.messages import (
     Ack,
     AddArtifact,
     CancelJob,
     Progress,
     Ready,
+    Replied,
     RunJob,
     SaveCheckpoint,
     Settle,
@@ -38,6 +39,7 @@ class _Channel:
         self.conn = conn
         self.jobs: thread_queue.Queue[RunJob | Stop] = thread_queue.Queue()
         self.acks: thread_queue.Queue[Ack] = thread_queue.Queue()
+        self.replies: thread_queue.Queue[Replied] = thread_queue.Queue()
         self.cancel = threading.Event()
         self._send_lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True, name="rh-child-reader").start()
@@ -53,6 +55,8 @@ class _Channel:
                     self.cancel.set()
                 case Ack():
                     self.acks.put(msg)
+                case Replied():
+                    self.replies.put(msg)
                 case RunJob() | Stop():
                     self.jobs.put(msg)
 
@@ -106,6 +110,7 @@ def child_context(ch: _Channel, job: RunJob) -> JobContext:
         checkpoint=job.checkpoint,
         cancel=ch.cancel,
         meter=metering.PipeMeter(ch.call),
+        llm=language.PipeLanguageModels(ch.send, ch.replies.get),
     )
 
 

@@ -12,6 +12,7 @@ from renderhouse.generators import spending
 from renderhouse.generators.base import Generator
 from renderhouse.generators.context import ArtifactRef
 from renderhouse.generators.job_context import JobContext
+from renderhouse.generators.language import LanguageModels
 from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.worker import messages, outcome
@@ -46,7 +47,11 @@ class QueueReporter:
 
 
 def inline_context(
-    queue: JobQueue, run: Running, storage: Storage, meter: spending.Meter | None = None
+    queue: JobQueue,
+    run: Running,
+    storage: Storage,
+    meter: spending.Meter | None = None,
+    llm: LanguageModels | None = None,
 ) -> JobContext:
     """The context of a job run on the event loop; ``spend`` and ``progress`` block the loop
     for their database write."""
@@ -62,6 +67,7 @@ def inline_context(
         checkpoint=job.checkpoint,
         cancel=run.cancel,
         meter=meter,
+        llm=llm,
     )
 
 
@@ -71,10 +77,11 @@ async def run_inline(
     run: Running,
     storage: Storage,
     meter: spending.Meter | None = None,
+    llm: LanguageModels | None = None,
 ) -> messages.Outcome:
     job = run.job
     try:
-        ctx = inline_context(queue, run, storage, meter)
+        ctx = inline_context(queue, run, storage, meter, llm)
         value = gen.run(ctx, gen.parse_input(job.input))
         if not inspect.isawaitable(value):
             return outcome.from_return(value)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import logging
 import threading
 import time
@@ -10,10 +11,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from renderhouse.errors import StaleAttempt
+from renderhouse.generators.language import LanguageModels, NoLanguageModels
 from renderhouse.generators.spending import Meter, Unmetered
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
-from renderhouse.worker import limits, messages, metering, outcome
+from renderhouse.worker import language, limits, messages, metering, outcome
 from renderhouse.worker.pool import Child, ChildPool
 
 log = logging.getLogger(__name__)
@@ -51,13 +53,20 @@ def job_message(
 
 
 def run_isolated(
-    queue: JobQueue, pool: ChildPool, run: Running, storage_url: str, meter: Meter | None = None
+    queue: JobQueue,
+    pool: ChildPool,
+    run: Running,
+    storage_url: str,
+    meter: Meter | None = None,
+    llm: LanguageModels | None = None,
 ) -> messages.Outcome:
     """Returns the attempt's outcome (the child's, or ``Failed`` for a crash or timeout,
     ``Cancelled``, ``HandedBack`` or ``Lost`` when the worker stopped it). ``meter``
-    answers the job's paid calls (none: unmetered)."""
+    answers the job's paid calls (none: unmetered), ``llm`` its language-model calls."""
     job = run.job
     meter = meter or Unmetered()
+    llm = llm or NoLanguageModels()
+    asked: concurrent.futures.Future[messages.Replied] | None = None
     child = pool.acquire()
     try:
         child.send(job_message(job, storage_url, queue.artifacts(job.id), queue.children(job.id)))
@@ -84,6 +93,9 @@ def run_isolated(
         if time.time() > deadline:
             pool.discard(child)
             return outcome.timed_out(job.timeout)
+        if asked is not None and asked.done():
+            _try_send(child, asked.result())
+            asked = None
         try:
             msg = child.conn.recv() if child.conn.poll(0.05) else None
             crashed = msg is None and not child.alive()
@@ -116,6 +128,8 @@ def run_isolated(
                     _try_send(child, messages.Ack(True))
                 case messages.Spend() | messages.Settle():
                     _try_send(child, metering.answer(meter, msg))
+                case messages.Complete():
+                    asked = language.start(llm, msg)  # answered when done, polled above
                 case _ if isinstance(msg, messages.OUTCOMES):
                     child.jobs_run += 1
                     if isinstance(msg, messages.Failed) and msg.code == "resource_limit":
@@ -132,7 +146,9 @@ def run_isolated(
             return messages.Lost()
 
 
-def _try_send(child: Child, msg: messages.RunJob | messages.CancelJob | messages.Ack) -> None:
+def _try_send(
+    child: Child, msg: messages.RunJob | messages.CancelJob | messages.Ack | messages.Replied
+) -> None:
     try:
         child.send(msg)
     except OSError:

@@ -2,9 +2,10 @@
 types: each side matches on the class (``match``), so a message the other side does not
 send, or a field it does not set, is a type error rather than a KeyError at run time.
 
-worker → child   ``RunJob``, ``CancelJob``, ``Stop``, ``Ack`` (to a report that waits)
+worker → child   ``RunJob``, ``CancelJob``, ``Stop``, ``Ack`` (to a report that waits),
+                 ``Replied`` (to a ``Complete``)
 child → worker   ``Ready``, ``Progress``, ``SaveCheckpoint``, ``AddArtifact``, ``Spend``,
-                 ``Settle``, then one ``Outcome``
+                 ``Settle``, ``Complete``, then one ``Outcome``
 An ``Outcome`` is also what the inline runner returns and what the worker records."""
 
 from __future__ import annotations
@@ -50,6 +51,18 @@ class Ack:
     details: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Replied:
+    """The answer to a ``Complete``: the reply (``Reply`` as a dict), or the error the child
+    raises (``code``; ``final``: the caller's input was refused, not the models' failure)."""
+
+    reply: dict[str, Any] | None = None
+    code: str | None = None
+    error: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+    final: bool = False
+
+
 # -- child → worker ------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Ready:
@@ -83,6 +96,17 @@ class Spend:
 class Settle:
     holds: list[str]
     actual: int
+
+
+@dataclass(frozen=True)
+class Complete:
+    """A ``ctx.llm.complete`` call; the worker runs it and answers ``Replied``."""
+
+    messages: list[dict[str, Any]]
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    json_schema: dict[str, Any] | None = None
 
 
 # -- outcomes ------------------------------------------------------------------------------

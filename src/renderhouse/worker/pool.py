@@ -9,7 +9,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
 from renderhouse.worker.child import child_main
-from renderhouse.worker.messages import Ack, CancelJob, Ready, RunJob, Stop
+from renderhouse.worker.messages import Ack, CancelJob, Ready, Replied, RunJob, Stop
 
 _ctx = multiprocessing.get_context("spawn")
 
@@ -32,7 +32,7 @@ class Child:
         msg = self.conn.recv()
         assert isinstance(msg, Ready), msg
 
-    def send(self, msg: RunJob | CancelJob | Ack) -> None:
+    def send(self, msg: RunJob | CancelJob | Ack | Replied) -> None:
         self.conn.send(msg)
 
     def alive(self) -> bool:

@@ -27,7 +27,7 @@ from renderhouse.queue.queue import JobQueue
 from renderhouse.storage.base import Storage
 from renderhouse.storage.none import NoStorage
 from renderhouse.uploads import Staging
-from renderhouse.worker import failures, messages, metering, outcome, registration
+from renderhouse.worker import failures, language, messages, metering, outcome, registration
 from renderhouse.worker.backoff import Outage
 from renderhouse.worker.breaker import CircuitBreaker
 from renderhouse.worker.completer import BatchCompleter
@@ -97,9 +97,12 @@ class Worker:
         config: WorkerConfig,
         maintenance: Maintenance | Literal["default"] | None = DEFAULT_MAINTENANCE,
         meter_for: metering.MeterFor = metering.unmetered,
+        language_for: language.LanguageFor = language.none_for,
     ) -> None:
         """``meter_for`` gives each job's budgets for ``ctx.spend``; a deployment passes the
-        ledger's (``ledger.metering.meter_for``), the default enforces none. ``storage`` may
+        ledger's (``ledger.metering.meter_for``), the default enforces none.
+        ``language_for`` gives each job's ``ctx.llm`` (a deployment: the model registry's
+        gateway on this worker's loop; the default: none). ``storage`` may
         be None when no kind this worker runs stores artifacts or reads uploads (a job that
         tries fails with ``not_configured``)."""
         self.queue, self.registry, self.config = queue, registry, config
@@ -110,7 +113,7 @@ class Worker:
         """Called on the event loop after each attempt's outcome is recorded (acknowledged
         completions and failures, for an embedding application); a hook that raises is
         logged and ignored."""
-        self.meter_for = meter_for
+        self.meter_for, self.language_for = meter_for, language_for
         self.staging = Staging(queue.store, self.storage, config.upload_cache_dir)
         self.kinds = config.kinds or registry.kinds()
         for kind in self.kinds:
@@ -198,6 +201,9 @@ class Worker:
                 listener.stop()
             if self.pool is not None:
                 await asyncio.to_thread(self.pool.shutdown)
+            close = getattr(self.language_for, "aclose", None)
+            if close is not None:
+                await close()  # provider connections opened on this loop
             await asyncio.to_thread(
                 registration.unregister, self.queue.store, self.config.worker_id
             )
@@ -297,7 +303,7 @@ class Worker:
         job = run.job
         logs.bind_job(job)  # this task's context: every log line of the job carries its ids
         try:
-            meter = self.meter_for(job)
+            meter, llm = self.meter_for(job), self.language_for(job)
             unstaged = await self._stage(run)  # upload references -> local files
             msg: Outcome
             if unstaged is not None:
@@ -305,11 +311,11 @@ class Worker:
             elif job.kind in self.isolated:
                 assert self.pool is not None
                 msg = await asyncio.to_thread(
-                    run_isolated, self.queue, self.pool, run, self.storage.url, meter
+                    run_isolated, self.queue, self.pool, run, self.storage.url, meter, llm
                 )
             else:
                 gen = self.registry.get(job.kind)
-                msg = await run_inline(self.queue, gen, run, self.storage, meter)
+                msg = await run_inline(self.queue, gen, run, self.storage, meter, llm)
             state = await self._record(run, msg)
             self._tell(run.job, msg, state)
         finally:

@@ -1,25 +1,22 @@
 """``chat``: messages in, a completion out (``completion.json`` plus the text in the
-result), for batch and asynchronous use. Jobs run the bundled offline model
-(SmolLM2-135M-Instruct through llama.cpp) in the worker's pool, kept warm between jobs;
-configured cloud models are served by ``POST /v1/chat/completions``, where the model
-registry's fallbacks, breakers and budgets apply."""
+result), for batch and asynchronous use. The job asks the deployment's model registry
+through ``ctx.llm``, like ``POST /v1/chat/completions``: the same models, fallbacks and
+breakers, its cost charged to the job's owner and a usage row per job (``GET /v1/usage``).
+With no model configured, the registry serves the bundled offline model (SmolLM2-135M
+through llama.cpp) as ``smollm2``."""
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import Any, ClassVar, Literal
+import re
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from renderhouse.errors import InvalidInput, JobFailed
 from renderhouse.generators.base import Generator, Resources
 from renderhouse.generators.context import Context
-from renderhouse.providers.base import ChatRequest, Completion
-from renderhouse.providers.errors import ProviderError, ProviderRejected
-from renderhouse.providers.llamacpp import LlamaCppProvider, bundled_model_path, missing_hint
 
-OFFLINE = "smollm2"
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$")
 
 
 class Message(BaseModel):
@@ -35,7 +32,11 @@ class ChatInput(BaseModel):
     messages: list[Message] = Field(default_factory=list, max_length=256)
     prompt: str | None = Field(default=None, max_length=100_000, description="one user message")
     system: str | None = Field(default=None, max_length=20_000)
-    model: Literal["smollm2"] = "smollm2"
+    model: str | None = Field(
+        default=None,
+        pattern=MODEL_NAME.pattern,
+        description="a model of GET /v1/models; none: the deployment's default",
+    )
     max_tokens: int = Field(default=256, ge=1, le=2048)
     temperature: float | None = Field(default=None, ge=0, le=2)
 
@@ -57,54 +58,39 @@ class ChatGenerator(Generator):
     kind = "chat"
     Input = ChatInput
     default_timeout = 300.0
-    resources = Resources(cpu=2.0, memory_mb=400, isolated=True)
-    description = "Messages in, a completion from the bundled offline LLM out."
-    model_provider: ClassVar[LlamaCppProvider | None] = None
-
-    def provider(self) -> LlamaCppProvider:
-        if type(self).model_provider is None:
-            if bundled_model_path() is None:
-                raise InvalidInput(missing_hint(), code="model_not_installed")
-            type(self).model_provider = LlamaCppProvider()
-        provider = type(self).model_provider
-        assert provider is not None
-        return provider
+    resources = Resources(cpu=0.25, memory_mb=256, isolated=True)
+    """The model runs behind ``ctx.llm`` (in the worker, or at the provider), not here."""
+    description = "Messages in, a completion from the model registry out."
 
     def run(self, ctx: Context, input: ChatInput) -> dict[str, Any]:
         ctx.progress(0, 1, "thinking")
-        done = complete(self.provider(), input, timeout=max(1.0, self._left(ctx)))
+        reply = ctx.llm.complete(
+            input.as_messages(),
+            model=input.model,
+            max_tokens=input.max_tokens,
+            temperature=input.temperature,
+        )
         payload = {
-            "model": input.model,
-            "message": done.message,
-            "finish_reason": done.finish_reason,
-            "usage": done.usage.to_dict(),
+            "model": reply.model,
+            "deployment": reply.deployment,
+            "message": {"role": "assistant", "content": reply.text},
+            "finish_reason": reply.finish_reason,
+            "usage": {
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "total_tokens": reply.prompt_tokens + reply.completion_tokens,
+            },
+            "cost": reply.cost,
         }
         ctx.artifacts.put_bytes(
             "completion.json", json.dumps(payload, indent=2).encode(), "application/json"
         )
         ctx.progress(1, 1, "done")
         return {
-            "text": str(done.message.get("content") or ""),
+            "text": reply.text,
+            "model": reply.model,
             "usage": payload["usage"],
-            "finish_reason": done.finish_reason,
+            "cost": reply.cost,
+            "finish_reason": reply.finish_reason,
             "artifact": "completion.json",
         }
-
-    @staticmethod
-    def _left(ctx: Context) -> float:
-        import time
-
-        return ctx.deadline - time.time()
-
-
-def complete(provider: LlamaCppProvider, input: ChatInput, *, timeout: float) -> Completion:
-    """One completion, synchronously (the pool runs generators as plain functions)."""
-    request = ChatRequest(
-        OFFLINE, input.as_messages(), max_tokens=input.max_tokens, temperature=input.temperature
-    )
-    try:
-        return asyncio.run(provider.complete(request, timeout=timeout))
-    except ProviderRejected as exc:
-        raise InvalidInput(exc.message, code=exc.code) from None
-    except ProviderError as exc:
-        raise JobFailed(exc.message, code=exc.code) from None
