@@ -16,15 +16,11 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("model_usage") as batch:
-        batch.alter_column(
-            "source", existing_type=sa.String(length=8), type_=sa.String(length=40)
-        )
+        batch.alter_column("source", existing_type=sa.String(length=8), type_=sa.String(length=40))
         batch.add_column(sa.Column("job_id", sa.String(length=40), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("model_usage") as batch:
         batch.drop_column("job_id")
-        batch.alter_column(
-            "source", existing_type=sa.String(length=40), type_=sa.String(length=8)
-        )
+        batch.alter_column("source", existing_type=sa.String(length=40), type_=sa.String(length=8))
