@@ -18,9 +18,10 @@ worker.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from renderhouse.errors import JobFailed
 
@@ -30,6 +31,7 @@ __all__ = [
     "LanguageModels",
     "NoLanguageModels",
     "Reply",
+    "Request",
     "installed_language_models",
 ]
 
@@ -63,7 +65,20 @@ class Reply:
         return asdict(self)
 
 
-class LanguageModels(Protocol):
+@dataclass(frozen=True)
+class Request:
+    """One ``complete`` call, as its implementations receive it."""
+
+    messages: list[dict[str, Any]]
+    model: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    json_schema: dict[str, Any] | None = None
+
+
+class LanguageModels(ABC):
+    """Implementations answer a ``Request``; generators call ``complete``."""
+
     def complete(
         self,
         messages: Sequence[Mapping[str, Any]],
@@ -78,28 +93,25 @@ class LanguageModels(Protocol):
         output in that shape where the provider supports it (OpenAI's ``response_format``);
         the caller still validates what comes back. The call is bounded by the job's
         deadline."""
-        ...
+        schema = dict(json_schema) if json_schema is not None else None
+        request = Request([dict(m) for m in messages], model, max_tokens, temperature, schema)
+        return self.answer(request)
+
+    @abstractmethod
+    def answer(self, request: Request) -> Reply: ...
 
 
-class NoLanguageModels:
+class NoLanguageModels(LanguageModels):
     """No models behind this context; every call says how to get one."""
 
     def __init__(self, why: str = "no language model is configured for this run") -> None:
         self.why = why
 
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
+    def answer(self, request: Request) -> Reply:
         raise LanguageModelUnavailable(self.why)
 
 
-class _Discovered:
+class _Discovered(LanguageModels):
     """The models an installed platform offers to a generator run on its own, found through
     the ``renderhouse.language_models`` entry point on the first call (so a run that never
     asks pays nothing), else ``NoLanguageModels``."""
@@ -107,30 +119,13 @@ class _Discovered:
     def __init__(self) -> None:
         self._models: LanguageModels | None = None
 
-    def _resolve(self) -> LanguageModels:
+    def answer(self, request: Request) -> Reply:
         if self._models is None:
             from importlib.metadata import entry_points
 
             found = list(entry_points(group="renderhouse.language_models"))
             self._models = found[0].load()() if found else NoLanguageModels()
-        return self._models
-
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        return self._resolve().complete(
-            messages,
-            model=model,
-            max_tokens=max_tokens,
-            temperature=temperature,
-            json_schema=json_schema,
-        )
+        return self._models.answer(request)
 
 
 def installed_language_models() -> LanguageModels:

@@ -14,7 +14,7 @@ import asyncio
 import concurrent.futures
 import threading
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from renderhouse.errors import InvalidInput, RenderhouseError
@@ -23,6 +23,7 @@ from renderhouse.generators.language import (
     LanguageModels,
     LanguageModelUnavailable,
     Reply,
+    Request,
 )
 from renderhouse.models.config import OFFLINE_MODEL
 from renderhouse.providers.base import ChatRequest
@@ -46,25 +47,15 @@ NO_MODEL = (
 )
 
 
-def chat_request(
-    model: str,
-    messages: Sequence[Mapping[str, Any]],
-    max_tokens: int | None,
-    temperature: float | None,
-    json_schema: Mapping[str, Any] | None,
-) -> ChatRequest:
+def chat_request(model: str, ask: Request) -> ChatRequest:
     extra: dict[str, Any] = {}
-    if json_schema is not None:
+    if ask.json_schema is not None:
         extra["response_format"] = {
             "type": "json_schema",
-            "json_schema": {"name": "reply", "schema": dict(json_schema)},
+            "json_schema": {"name": "reply", "schema": ask.json_schema},
         }
     return ChatRequest(
-        model,
-        [dict(m) for m in messages],
-        max_tokens=max_tokens,
-        temperature=temperature,
-        extra=extra,
+        model, ask.messages, max_tokens=ask.max_tokens, temperature=ask.temperature, extra=extra
     )
 
 
@@ -116,7 +107,7 @@ def _wait(loop: asyncio.AbstractEventLoop, make: Callable[[], Awaitable[T]], sec
         raise translate(exc) from None
 
 
-class GatewayCompletions:
+class GatewayCompletions(LanguageModels):
     """One job's ``ctx.llm``: calls are charged to the job's owner (looked up on the first
     call, off the event loop: most jobs never ask)."""
 
@@ -132,19 +123,11 @@ class GatewayCompletions:
         self.gateway, self.loop, self.owner_of = gateway, loop, owner_of
         self.job_id, self.kind, self.deadline = job_id, kind, deadline
 
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        name = model or self.gateway.registry.default_model
+    def answer(self, ask: Request) -> Reply:
+        name = ask.model or self.gateway.registry.default_model
         if name is None:
             raise LanguageModelUnavailable(NO_MODEL)
-        request = chat_request(name, messages, max_tokens, temperature, json_schema)
+        request = chat_request(name, ask)
         left = self.deadline - time.time()
         if left <= 0:
             raise LanguageModelError("the job's deadline has passed", code="provider_timeout")
@@ -165,7 +148,7 @@ class GatewayCompletions:
         return _wait(self.loop, call, left)
 
 
-class RegistryCompletions:
+class RegistryCompletions(LanguageModels):
     """``ctx.llm`` with no platform around it: routed through a registry, nothing charged
     (``cost`` still says what the call would have cost). Its own event loop runs in a
     daemon thread, so provider clients keep their connections between calls."""
@@ -186,21 +169,13 @@ class RegistryCompletions:
                 self._loop = loop
             return self._loop
 
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
+    def answer(self, ask: Request) -> Reply:
         from renderhouse.models.gateway import plan_request
 
-        name = model or self.registry.default_model
+        name = ask.model or self.registry.default_model
         if name is None:
             raise LanguageModelUnavailable(NO_MODEL)
-        request = chat_request(name, messages, max_tokens, temperature, json_schema)
+        request = chat_request(name, ask)
         plan = plan_request(self.registry, request)
         router = self.router
         seconds = self.deadline_seconds

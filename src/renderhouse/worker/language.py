@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from renderhouse.errors import BudgetExhausted, InvalidInput, RenderhouseError
 from renderhouse.generators.language import (
@@ -18,6 +18,7 @@ from renderhouse.generators.language import (
     LanguageModelUnavailable,
     NoLanguageModels,
     Reply,
+    Request,
 )
 from renderhouse.worker.failures import caller_fault
 from renderhouse.worker.messages import Complete, Replied
@@ -43,14 +44,7 @@ def none_for(job: Job) -> LanguageModels:
 def answer(models: LanguageModels, msg: Complete) -> Replied:
     """Run a child's ``Complete`` on ``models``; every failure becomes a ``Replied``."""
     try:
-        reply = models.complete(
-            msg.messages,
-            model=msg.model,
-            max_tokens=msg.max_tokens,
-            temperature=msg.temperature,
-            json_schema=msg.json_schema,
-        )
-        return Replied(reply=reply.to_dict())
+        return Replied(reply=models.answer(msg.request).to_dict())
     except RenderhouseError as exc:
         return Replied(
             code=exc.code, error=exc.message, details=exc.details, final=caller_fault(exc)
@@ -77,23 +71,14 @@ def raised(replied: Replied) -> RenderhouseError:
     return LanguageModelError(message, code=code, details=details)
 
 
-class PipeLanguageModels:
+class PipeLanguageModels(LanguageModels):
     """A pool child's ``ctx.llm``: each call is a message to the parent."""
 
     def __init__(self, send: Callable[[Complete], None], receive: Callable[[], Replied]):
         self._send, self._receive = send, receive
 
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        schema = dict(json_schema) if json_schema is not None else None
-        self._send(Complete([dict(m) for m in messages], model, max_tokens, temperature, schema))
+    def answer(self, request: Request) -> Reply:
+        self._send(Complete(request))
         replied = self._receive()
         if replied.reply is None:
             raise raised(replied)

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from renderhouse.generators.language import Request
+
 
 # -- worker → child ------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -102,11 +104,7 @@ class Settle:
 class Complete:
     """A ``ctx.llm.complete`` call; the worker runs it and answers ``Replied``."""
 
-    messages: list[dict[str, Any]]
-    model: str | None = None
-    max_tokens: int | None = None
-    temperature: float | None = None
-    json_schema: dict[str, Any] | None = None
+    request: Request
 
 
 # -- outcomes ------------------------------------------------------------------------------
