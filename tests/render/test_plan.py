@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from renderhouse.generators.render.canon import Canon
-from renderhouse.generators.render.job import plan_for
 from renderhouse.generators.render.plan import RULES_PLANNER, rules_plan
 from renderhouse.generators.render.plan_cache import PlanCache, plan_key
+from renderhouse.generators.render.planning import plan_for
 
 
 @pytest.mark.parametrize(
@@ -47,12 +47,12 @@ def test_rules_planner_reads_the_brief_within_the_canon(
 
 def test_plan_cache_plans_once_per_request_and_counts(canon: Canon, tmp_path: Path) -> None:
     cache = PlanCache(tmp_path)
-    first, hit1 = plan_for("a calm front shot", canon, "a" * 64, cache)
-    again, hit2 = plan_for("a calm front shot", canon, "a" * 64, cache)
-    assert (hit1, hit2) == (False, True) and first == again
+    first = plan_for("a calm front shot", canon, "a" * 64, cache)
+    again = plan_for("a calm front shot", canon, "a" * 64, cache)
+    assert (first.hit, again.hit) == (False, True) and first.plan == again.plan
     # another worker process sharing the directory finds it too
     other = PlanCache(tmp_path)
-    assert plan_for("a calm front shot", canon, "a" * 64, other)[1] is True
+    assert plan_for("a calm front shot", canon, "a" * 64, other).hit is True
     # any part of the key changing plans again
     plan_for("a calm front shot", canon, "b" * 64, cache)
     plan_for("a dramatic front shot", canon, "a" * 64, cache)
@@ -79,6 +79,7 @@ def test_a_damaged_cache_entry_is_a_miss_and_is_replaced(canon: Canon, tmp_path:
     path = tmp_path / key[:2] / f"{key}.json"
     path.parent.mkdir(parents=True)
     path.write_text('{"planner": "old", "azimuth": "not a number"}')
-    plan, hit = plan_for("brief", canon, "m", cache)
-    assert hit is False and cache.misses == 1
-    assert plan_for("brief", canon, "m", cache) == (plan, True)
+    planning = plan_for("brief", canon, "m", cache)
+    assert planning.hit is False and cache.misses == 1
+    again = plan_for("brief", canon, "m", cache)
+    assert again.hit is True and again.plan == planning.plan

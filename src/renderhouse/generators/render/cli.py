@@ -35,6 +35,14 @@ def _beside(ref: str, base: Path, what: str) -> str:
 @click.option("--brief", default=None, help="what the picture is for, in plain words")
 @click.option("--brief-file", type=click.Path(path_type=Path), default=None)
 @click.option("-o", "--out", "out_dir", type=click.Path(path_type=Path), default=None)
+@click.option(
+    "--planner",
+    type=click.Choice(["rules", "llm"]),
+    default="rules",
+    show_default=True,
+    help="llm: a language model of the settings plans the camera and light",
+)
+@click.option("--planner-model", default=None, help="for --planner llm (default: the settings')")
 @click.option("--quiet", "-q", is_flag=True, help="no progress bar")
 def render(
     model: Path,
@@ -42,6 +50,8 @@ def render(
     brief: str | None,
     brief_file: Path | None,
     out_dir: Path | None,
+    planner: str,
+    planner_model: str | None,
     quiet: bool,
 ) -> None:
     """Render MODEL on brand per a canon file, with plan.json and a measured report."""
@@ -68,7 +78,15 @@ def render(
     gen = RenderGenerator()
     try:
         resolved = _resolve(canon, canon_file.parent)
-        inp = gen.parse_input({"brief": brief, "model": str(model), "canon": resolved})
+        inp = gen.parse_input(
+            {
+                "brief": brief,
+                "model": str(model),
+                "canon": resolved,
+                "planner": planner,
+                "planner_model": planner_model,
+            }
+        )
     except RenderhouseError as exc:
         fail(f"{exc.message} [{exc.code}]")
     assert isinstance(inp, RenderInput)
@@ -80,4 +98,13 @@ def render(
     verdict = "[bold green]on brand[/]" if result["passed"] else "[bold red]off brand[/]"
     term.say(f"{verdict} score {result['score']:.0f}/100 in {result['seconds']:.2f} s → {out}")
     term.say("outputs: " + ", ".join([*result["images"], "plan.json", "report.json"]))
+    planning = result["planning"]
+    if planning["fallback"] is not None:
+        fell = planning["fallback"]
+        term.say(f"planner: rules (LLM plan not used: {fell['message']} [{fell['code']}])")
+    elif planning["used"] == "llm":
+        term.say(
+            f"planner: {planning['planner']} ({planning['prompt_tokens']} + "
+            f"{planning['completion_tokens']} tokens, {planning['cost_credits']} credits)"
+        )
     term.say(f"report: {(out / 'report.html').resolve()}")

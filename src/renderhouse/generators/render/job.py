@@ -20,9 +20,11 @@ from renderhouse.generators.context import Context
 from renderhouse.generators.render import composite, measure
 from renderhouse.generators.render.canon import Canon, Output
 from renderhouse.generators.render.canon_images import load_rgba
+from renderhouse.generators.render.llm_planner import LLMPlanner
 from renderhouse.generators.render.options import RenderInput
-from renderhouse.generators.render.plan import RULES_PLANNER, Plan, rules_plan
-from renderhouse.generators.render.plan_cache import PlanCache, plan_key
+from renderhouse.generators.render.plan import Plan
+from renderhouse.generators.render.plan_cache import PlanCache
+from renderhouse.generators.render.planning import plan_for
 from renderhouse.generators.render.report import Report, check
 
 if TYPE_CHECKING:
@@ -47,17 +49,6 @@ def encode(rgb: np.ndarray, fmt: str) -> bytes:
 def decode(data: bytes) -> np.ndarray:
     with Image.open(io.BytesIO(data)) as im:
         return np.asarray(im.convert("RGB"))
-
-
-def plan_for(brief: str, canon: Canon, digest: str, cache: PlanCache) -> tuple[Plan, bool]:
-    """(plan, whether it came from the cache)."""
-    key = plan_key(brief, canon, digest, RULES_PLANNER)
-    plan = cache.get(key)
-    if plan is not None:
-        return plan, True
-    plan = rules_plan(brief, canon)
-    cache.put(key, plan)
-    return plan, False
 
 
 def compose_output(
@@ -123,7 +114,9 @@ def run_render(
         assert canon.background.image is not None
         load_rgba(canon.background.image, "background")  # refuse a bad one before rendering
     digest = model_digest(Path(inp.model))
-    plan, hit = plan_for(inp.brief, canon, digest, cache)
+    llm = LLMPlanner(ctx.llm, inp.planner_model) if inp.planner == "llm" else None
+    planning = plan_for(inp.brief, canon, digest, cache, llm)
+    plan, hit = planning.plan, planning.hit
     plan_json = plan.model_dump_json(indent=1).encode()
     ctx.artifacts.put_bytes("plan.json", plan_json, "application/json")
     ctx.progress(1, steps, "loading model")
@@ -179,6 +172,7 @@ def run_render(
         "score": min(r.score for _, r in reports),
         "mode": inp.mode,
         "planner": plan.planner,
+        "planning": planning.summary(),
         "plan_cache_hit": hit,
         "outputs": outputs,
     }
@@ -201,6 +195,8 @@ def run_render(
         "passed": summary["passed"],
         "score": summary["score"],
         "plan_cache": {"hit": hit, **cache.stats()},
+        "planning": summary["planning"],
+        "llm_cost_credits": planning.cost,
         "provider_cost_micro_usd": spent,
         "seconds": round(time.perf_counter() - t0, 3),
         # The platform turns these into Prometheus series (its allow-list decides which).

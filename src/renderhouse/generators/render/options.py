@@ -11,6 +11,8 @@ from renderhouse.generators.render.canon import Canon
 
 MODEL_FILE = UploadedFile("model/gltf-binary", "model/gltf+json", "model/gltf+zip", max_mb=200)
 MAX_BRIEF = 4000
+MODEL_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.:/-]{0,63}$"
+"""A model name as the deployment's model registry spells them."""
 
 
 class RenderInput(BaseModel):
@@ -26,4 +28,12 @@ class RenderInput(BaseModel):
     mode: Literal["deterministic", "ai"] = "deterministic"
     provider: Literal["openai", "gemini"] | None = Field(
         None, description="the image provider for mode=ai"
+    )
+    planner: Literal["rules", "llm"] = Field(
+        "rules", description="who plans camera, light and framing: rules, or a language model"
+    )
+    planner_model: str | None = Field(
+        None,
+        pattern=MODEL_NAME,
+        description="for planner=llm: a model of GET /v1/models (default: the deployment's)",
     )

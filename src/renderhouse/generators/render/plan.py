@@ -17,6 +17,16 @@ from renderhouse.generators.render.canon import Background, Canon, Output
 RULES_PLANNER = "rules-1"
 
 
+class Fallback(BaseModel):
+    """Why the planner the caller asked for did not make this plan (the rules planner
+    did): a stable code and a sentence."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(max_length=80)
+    message: str = Field(max_length=2000)
+
+
 class Plan(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,6 +48,8 @@ class Plan(BaseModel):
     outputs: list[Output]
     prompt: str = ""
     """For the AI path: what the image model is asked to do with our render."""
+    fallback: Fallback | None = None
+    """Set when an LLM plan was asked for and the rules planner made this one instead."""
 
 
 _WORDS: dict[str, list[tuple[str, Any]]] = {
@@ -69,6 +81,16 @@ def _first(kind: str, brief: str, default: Any) -> Any:
     return default
 
 
+def preservation_prompt(canon: Canon) -> str:
+    """What every image-model prompt says, whoever planned it: keep the product as it is."""
+    colours = ", ".join(c.hex for c in canon.palette if c.role in ("primary", "accent"))
+    return (
+        "Keep the product exactly as it is: same shape, colours, position and size. Only "
+        f"refine lighting and surface realism. Brand colours: {colours}. Do not add text, "
+        "logos or other objects."
+    )
+
+
 def rules_plan(brief: str, canon: Canon) -> Plan:
     """The default planner: brief words → camera, light and fill, clamped to the canon."""
     text = brief.lower()
@@ -90,12 +112,7 @@ def rules_plan(brief: str, canon: Canon) -> Plan:
         "wide": fr.fill_min + 0.15 * span,
         "mid": (fr.fill_min + fr.fill_max) / 2,
     }[str(closeness)]
-    colours = ", ".join(c.hex for c in canon.palette if c.role in ("primary", "accent"))
-    prompt = (
-        f"{brief.strip()}. Keep the product exactly as it is: same shape, colours, position "
-        f"and size. Only refine lighting and surface realism. Brand colours: {colours}. "
-        "Do not add text, logos or other objects."
-    )
+    prompt = f"{brief.strip()}. {preservation_prompt(canon)}"
     return Plan(
         azimuth=azimuth,
         elevation=elevation,
