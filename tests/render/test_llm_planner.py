@@ -6,14 +6,20 @@ makes the same request call the model once; the plan it makes still renders on b
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from renderhouse.errors import InvalidInput, NotFound
-from renderhouse.generators.language import LanguageModelError, LanguageModelUnavailable, Reply
+from renderhouse.generators.language import (
+    LanguageModelError,
+    LanguageModels,
+    LanguageModelUnavailable,
+    Reply,
+    Request,
+)
 from renderhouse.generators.local_context import LocalContext
 from renderhouse.generators.render import RenderGenerator
 from renderhouse.generators.render.canon import Canon
@@ -30,7 +36,7 @@ from renderhouse.generators.render.planning import plan_for
 from tests.render.conftest import MODEL
 
 
-class ScriptedModels:
+class ScriptedModels(LanguageModels):
     """``ctx.llm`` that answers from a script (a text, or an exception to raise) and
     records every call."""
 
@@ -38,28 +44,12 @@ class ScriptedModels:
         self.answers = list(answers)
         self.calls: list[dict[str, Any]] = []
 
-    def complete(
-        self,
-        messages: Sequence[Mapping[str, Any]],
-        *,
-        model: str | None = None,
-        max_tokens: int | None = None,
-        temperature: float | None = None,
-        json_schema: Mapping[str, Any] | None = None,
-    ) -> Reply:
-        self.calls.append(
-            {
-                "messages": [dict(m) for m in messages],
-                "model": model,
-                "max_tokens": max_tokens,
-                "temperature": temperature,
-                "json_schema": json_schema,
-            }
-        )
+    def answer(self, request: Request) -> Reply:
+        self.calls.append(asdict(request))
         answer = self.answers.pop(0)
         if isinstance(answer, Exception):
             raise answer
-        name = model or "house-default"
+        name = request.model or "house-default"
         return Reply(answer, name, f"{name}#0", 120, 45, 9)
 
 
