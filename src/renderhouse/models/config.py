@@ -34,6 +34,13 @@ class DeploymentSettings(BaseModel):
     label: str | None = Field(
         default=None, description="Budget key provider:<label>; default: the provider name."
     )
+    active_probe_seconds: float | None = Field(
+        default=None,
+        ge=10,
+        description="Opt-in paid health probe: a max_tokens=1 completion this often, at most "
+        "one per cluster per interval (a lease in the database); its tokens are recorded as "
+        "usage of source 'probe' and charged to nobody. Default: off (the model's setting).",
+    )
 
     @model_validator(mode="after")
     def _needs_url(self) -> DeploymentSettings:
@@ -58,6 +65,12 @@ class ModelSettings(BaseModel):
     )
     retries: int = Field(default=1, ge=0, le=5, description="Extra tries per deployment.")
     description: str = ""
+    active_probe_seconds: float | None = Field(
+        default=None,
+        ge=10,
+        description="The active probe's interval for each deployment that sets none; "
+        "default off (health then costs zero tokens).",
+    )
 
 
 class LLMSettings(BaseModel):

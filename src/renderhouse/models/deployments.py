@@ -49,6 +49,8 @@ class Deployment:
     provider: ChatProvider
     breaker: CircuitBreaker
     health: Health
+    active_probe_seconds: float | None = None
+    """The opt-in active probe's interval (the deployment's, else its model's); None: off."""
 
     @classmethod
     def build(
@@ -63,6 +65,7 @@ class Deployment:
         cooldown: float = 30.0,
         window: float = 300.0,
         offline_threads: int = 2,
+        active_probe_seconds: float | None = None,
     ) -> Deployment:
         ident = f"{model}#{index}"
         breaker = CircuitBreaker(ident, clock, threshold=failures, cooldown=cooldown)
@@ -73,6 +76,7 @@ class Deployment:
             provider or build_provider(cfg, offline_threads=offline_threads),
             breaker,
             Health(clock, breaker, window),
+            cfg.active_probe_seconds or active_probe_seconds,
         )
 
     def cost(self, prompt_tokens: int, completion_tokens: int) -> int:
@@ -91,5 +95,6 @@ class Deployment:
             "price_out_per_1k": s.price_out,
             "context_tokens": s.context_tokens,
             "max_output_tokens": s.max_output_tokens,
+            "active_probe_seconds": self.active_probe_seconds,
             "health": self.health.to_dict(),
         }

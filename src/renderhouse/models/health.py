@@ -1,8 +1,11 @@
 """Live health of one deployment from what it costs nothing to know: the latency and
 errors of real traffic over a sliding window (passive) and the last free probe (the
-provider's model list). Status:
+provider's model list); plus, where a deployment opts in, the last active probe (a
+``max_tokens=1`` completion, one per cluster per interval: ``models/probe_active.py``).
+Status:
 
-- ``down``: the breaker is open, or the last probe failed and no call succeeded since;
+- ``down``: the breaker is open, or the last probe of either kind failed and no call
+  succeeded since;
 - ``degraded``: error rate over the window ≥ 20 %, or the breaker is half-open;
 - ``up``: otherwise (also before any traffic, once a probe succeeded or none ran yet).
 
@@ -46,6 +49,11 @@ class Health:
     last_check_ok: bool | None = None
     last_check_error: str | None = None
     last_success: float | None = None
+    active_at: float | None = None
+    """When the cluster's last active probe answered (whichever process sent it)."""
+    active_ok: bool | None = None
+    active_error: str | None = None
+    active_latency: float | None = None
 
     def record(self, latency: float, ok: bool) -> None:
         now = self.clock.now()
@@ -57,6 +65,19 @@ class Health:
     def probed(self, ok: bool, error: str | None = None) -> None:
         self.last_check, self.last_check_ok, self.last_check_error = self.clock.now(), ok, error
 
+    def active_probed(
+        self, ok: bool, error: str | None, latency: float | None, at: float | None = None
+    ) -> None:
+        """An active probe's answer (a real completion: its success is a success)."""
+        at = self.clock.now() if at is None else at
+        self.active_at, self.active_ok = at, ok
+        self.active_error, self.active_latency = error, latency
+        if ok and (self.last_success is None or at > self.last_success):
+            self.last_success = at
+
+    def _failed_since_success(self, ok: bool | None, at: float | None) -> bool:
+        return ok is False and (self.last_success is None or (at or 0) > self.last_success)
+
     def _trim(self, now: float) -> None:
         while self.samples and (
             self.samples[0][0] < now - self.window or len(self.samples) > MAX_SAMPLES
@@ -67,10 +88,9 @@ class Health:
         self.breaker.allow()  # let a cooled-down breaker show half-open
         if self.breaker.state == OPEN:
             return "down"
-        probe_failed = self.last_check_ok is False and (
-            self.last_success is None or (self.last_check or 0) > self.last_success
-        )
-        if probe_failed:
+        if self._failed_since_success(
+            self.last_check_ok, self.last_check
+        ) or self._failed_since_success(self.active_ok, self.active_at):
             return "down"
         if self.breaker.state == HALF_OPEN or self.error_rate() >= DEGRADED_ERROR_RATE:
             return "degraded"
@@ -97,6 +117,16 @@ class Health:
             "last_check": rfc3339(self.last_check),
             "last_check_ok": self.last_check_ok,
             "last_check_error": self.last_check_error,
+            "active_probe": None
+            if self.active_at is None
+            else {
+                "at": rfc3339(self.active_at),
+                "ok": self.active_ok,
+                "error": self.active_error,
+                "latency_ms": None
+                if self.active_latency is None
+                else round(self.active_latency * 1000, 1),
+            },
         }
 
 

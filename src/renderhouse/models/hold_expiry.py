@@ -24,6 +24,7 @@ ABANDONED = {
     "key_prefix": None,
     "deployment": None,
     "source": "api",
+    "job_id": None,
     "ok": False,
     "error_code": "abandoned",
     "prompt_tokens": 0,

@@ -92,6 +92,7 @@ class ModelRegistry:
                     cooldown=settings.breaker_cooldown_seconds,
                     window=settings.health_window_seconds,
                     offline_threads=settings.offline_threads,
+                    active_probe_seconds=cfg.active_probe_seconds,
                 )
                 for i, d in enumerate(cfg.deployments)
             ]
@@ -135,7 +136,12 @@ class ModelRegistry:
     def describe(self, name: str) -> dict[str, Any]:
         model = self.get(name)
         deployments = [d.to_dict() for d in model.deployments]
-        checks = [d.health.last_check for d in model.deployments if d.health.last_check]
+        checks = [
+            t
+            for d in model.deployments
+            for t in (d.health.last_check, d.health.active_at)
+            if t is not None
+        ]
         return {
             "name": name,
             "type": "llm",
@@ -148,9 +154,13 @@ class ModelRegistry:
             "deployments": deployments,
         }
 
+    @property
+    def deployments(self) -> list[Deployment]:
+        return [d for m in self.models.values() for d in m.deployments]
+
     async def probe(self) -> None:
         """Read every deployment's free model list once (zero paid tokens)."""
-        targets = [d for m in self.models.values() for d in m.deployments]
+        targets = self.deployments
         await asyncio.gather(*(self._probe(d) for d in targets))
 
     async def _probe(self, deployment: Deployment) -> None:

@@ -22,6 +22,7 @@ from sqlalchemy import (
     text,
 )
 
+from renderhouse.models import probe_leases as _probe_leases  # noqa: F401  (its table joins the metadata with this one)
 from renderhouse.models.health import percentile, rfc3339
 from renderhouse.store.schema import metadata
 
@@ -36,7 +37,8 @@ model_usage = Table(
     Column("key_prefix", String(32)),
     Column("model", String(64), nullable=False),
     Column("deployment", String(80)),
-    # where the request came from: api, ws, or job:<kind> for a generator's ctx.llm
+    # where the request came from: api, ws, job:<kind> for a generator's ctx.llm, or probe
+    # (the opt-in active health probe, owner system:probe, charged to nobody)
     Column("source", String(40), nullable=False),
     Column("job_id", String(40)),
     Column("ok", Boolean, nullable=False),
