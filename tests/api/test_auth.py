@@ -10,6 +10,7 @@ import jwt
 import pytest
 from sqlalchemy import select
 
+from renderhouse.api.state import EnqueueHook
 from renderhouse.store.schema_auth import api_keys
 from tests.api.conftest import Users, assert_error, client_for
 
@@ -118,7 +119,7 @@ async def test_unhandled_errors_are_json_500(app, users: Users) -> None:
     def boom(conn, user, nj):
         raise RuntimeError("bug")
 
-    app.state.rh.before_enqueue.append(boom)
+    app.state.rh.before_enqueue.append(EnqueueHook(boom))
     async with client_for(app, users.alice) as c:
         r = await c.post("/v1/jobs", json={"kind": "noop"})
     err = assert_error(r, 500, "internal_error")

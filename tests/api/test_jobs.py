@@ -141,6 +141,7 @@ async def test_queue_full_is_503(alice: httpx.AsyncClient, runtime) -> None:
 async def test_before_enqueue_hook_runs_in_the_transaction(alice: httpx.AsyncClient, app) -> None:
     import dataclasses
 
+    from renderhouse.api.state import EnqueueHook
     from renderhouse.errors import RenderhouseError
 
     class Broke(RenderhouseError):
@@ -154,7 +155,7 @@ async def test_before_enqueue_hook_runs_in_the_transaction(alice: httpx.AsyncCli
             raise Broke("not enough credits")
         return dataclasses.replace(nj, cost_reserved=7)
 
-    app.state.rh.before_enqueue.append(reserve)
+    app.state.rh.before_enqueue.append(EnqueueHook(reserve))
     ok = await alice.post("/v1/jobs", json={"kind": "noop"})
     assert ok.json()["cost"]["reserved"] == 7
     assert_error(

@@ -34,7 +34,7 @@ def settings(settings: Settings) -> Settings:
 @pytest.fixture
 def server(settings: Settings, runtime: Runtime) -> Iterator[str]:
     app = create_app(settings, runtime)
-    app.state.rh.extra["stream_timing"] = TIMING
+    app.state.rh.stream_timing = TIMING
     with serving(app) as url:
         yield url
 

@@ -15,6 +15,7 @@ import renderhouse.store.schema_auth
 import renderhouse.store.schema_ledger  # noqa: F401
 from renderhouse import accounts, ledger
 from renderhouse.api import create_app, credits, payments
+from renderhouse.api.state import EnqueueHook
 from renderhouse.queue.clock import FakeClock
 from renderhouse.queue.queue import JobQueue
 from renderhouse.queue.retry import RetryPolicy
@@ -79,8 +80,8 @@ def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
         for module in (credits, payments):
             if not {getattr(r, "path", None) for r in module.router.routes} <= paths:
                 app.include_router(module.router)
-        if ledger.before_enqueue not in app.state.rh.before_enqueue:
-            app.state.rh.before_enqueue.append(ledger.before_enqueue)
+        if all(hook.run is not ledger.before_enqueue for hook in app.state.rh.before_enqueue):
+            app.state.rh.before_enqueue.append(EnqueueHook(ledger.before_enqueue))
         with rt.store.begin() as conn:
             admin = accounts.create_user(conn, "root", is_admin=True)
             alice = accounts.create_user(conn, "alice")
@@ -89,7 +90,7 @@ def api(db_url: str, tmp_path: Path) -> Iterator[Api]:
         try:
             yield Api(app, rt, fake, admin_key, alice_key, alice.id)
         finally:
-            duitku_client = app.state.rh.extra.pop("duitku_client", None)
+            duitku_client, app.state.rh.duitku_client = app.state.rh.duitku_client, None
             if duitku_client is not None:
                 duitku_client.close()
             rt.close()

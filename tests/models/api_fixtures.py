@@ -55,7 +55,7 @@ class Keys:
 
 
 def gateway_of(app: FastAPI) -> Gateway:
-    gateway: Gateway = app.state.rh.extra["gateway"]
+    gateway: Gateway = app.state.rh.gateway
     return gateway
 
 

@@ -21,13 +21,13 @@ BODY = {"model": "flaky", "messages": [{"role": "user", "content": "hi"}], "max_
 async def test_the_lane_serves_chat_and_passes_everything_else(app: FastAPI, keys: Keys) -> None:
     assert any(m.cls is ChatLane for m in app.user_middleware)
     seen: list[Any] = []
-    original = app.state.rh.extra["gateway"].complete
+    original = app.state.rh.gateway.complete
 
     async def spy(user: Any, request: Any) -> Any:
         seen.append(request.model)
         return await original(user, request)
 
-    app.state.rh.extra["gateway"].complete = spy
+    app.state.rh.gateway.complete = spy
     fake_of(app, "flaky#0").reply = "one two"
     async with client(app, keys.alice) as c:
         r = await c.post(PATH, json=BODY)
@@ -45,7 +45,7 @@ async def test_the_lane_serves_chat_and_passes_everything_else(app: FastAPI, key
 
 
 async def test_a_database_fault_is_a_503_not_a_500(app: FastAPI, keys: Keys) -> None:
-    gateway = app.state.rh.extra["gateway"]
+    gateway = app.state.rh.gateway
 
     def broken(work: Any, order: str) -> Future[Any]:
         f: Future[Any] = Future()

@@ -51,11 +51,16 @@ def keys(rt: Runtime) -> dict[str, str]:
         }
 
 
-def build(rt: Runtime, **extra: Any) -> FastAPI:
-    app = create_app(rt.settings, rt)
+def build(
+    rt: Runtime,
+    *,
+    alert_transport: httpx.BaseTransport | None = None,
+    expect_workers: bool = False,
+) -> FastAPI:
+    app = create_app(rt.settings, rt, expect_workers=expect_workers)
     app.include_router(system.router)
     app.add_middleware(metrics.MetricsMiddleware)
-    app.state.rh.extra.update(extra)
+    app.state.rh.alerts.transport = alert_transport
     return app
 
 
@@ -163,7 +168,7 @@ def test_readiness_is_fast_and_detailed(rt: Runtime) -> None:
         assert ok
     assert max(timings) < 0.005  # every check answered from its cache
     assert call(app, "GET", "/health/live").json() == {"status": "ok"}
-    app.state.rh.extra["readiness"].settle()  # before the fixture closes the store
+    app.state.rh.health.readiness.settle()  # before the fixture closes the store
 
 
 def test_alerts_are_evaluated_on_schedule_without_a_reader(rt: Runtime) -> None:

@@ -42,7 +42,7 @@ from renderhouse.api.fastpath.submit_lane import SubmitLane
 from renderhouse.api.follow import Follower
 from renderhouse.api.middleware import RequestContext, install_log_request_ids
 from renderhouse.api.ratelimit import RateLimiter
-from renderhouse.api.state import ApiState
+from renderhouse.api.state import ApiState, EnqueueHook, HealthState, never
 from renderhouse.ops import secret_key
 from renderhouse.runtime import Runtime
 from renderhouse.settings import Settings
@@ -56,10 +56,12 @@ EXPOSED_HEADERS = [
 ]
 
 
-def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
+def create_app(
+    settings: Settings, runtime: Runtime | None = None, *, expect_workers: bool = False
+) -> FastAPI:
     """Refuses to start on an old schema (``SchemaOutdated``); run ``renderhouse db
     upgrade`` first. A runtime passed in is shared (``serve`` runs a worker on it too)
-    and not closed here."""
+    and not closed here. ``expect_workers``: readiness also requires a live worker."""
     error_capture.install(settings)
     owned = runtime is None
     rt = runtime or Runtime(settings)
@@ -72,20 +74,16 @@ def create_app(settings: Settings, runtime: Runtime | None = None) -> FastAPI:
         settings=settings,
         group_commit=GroupCommit(rt.store),
         keys=KeyCache(rt.store, settings.auth_cache_seconds),
+        health=HealthState(expect_workers=expect_workers),
     )
     if rt.store.dialect.name == "postgresql":
         state.async_enqueue = AsyncEnqueuer(rt.queue)
         state.job_reader = AsyncJobReader(rt.store)
     # A paid-API kind is refused while its budget is used up (402 budget_exhausted).
-    budget_check = budgets.refuse_spent_budgets(rt)
-    state.before_enqueue.append(budget_check)
-    state.hook_needs_connection[budget_check] = lambda kind: bool(
-        rt.registry.cls(kind).paid_providers
-    )
+    state.before_enqueue.append(budgets.refuse_spent_budgets(rt))
     # Credits are reserved inside the enqueue transaction (settled by the ledger's hook);
     # pricing itself reads nothing.
-    state.before_enqueue.append(ledger.before_enqueue)
-    state.hook_needs_connection[ledger.before_enqueue] = lambda kind: False
+    state.before_enqueue.append(EnqueueHook(ledger.before_enqueue, reads_database=never))
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 from renderhouse.accounts import User
 from renderhouse.api.auth import admin_user, current_user
 from renderhouse.api.schemas import ERRORS
-from renderhouse.api.state import ApiState, BeforeEnqueue, api_state
+from renderhouse.api.state import ApiState, EnqueueHook, api_state
 from renderhouse.ledger import budgets, metering
 from renderhouse.queue.enqueue import NewJob
 from renderhouse.runtime import Runtime
@@ -105,9 +105,10 @@ def my_budgets(
         )
 
 
-def refuse_spent_budgets(runtime: Runtime) -> BeforeEnqueue:
+def refuse_spent_budgets(runtime: Runtime) -> EnqueueHook:
     """The ``before_enqueue`` hook that refuses a paid-API job whose budget is used up (the
-    registry is looked up per call: tests and plugins may replace it after start-up)."""
+    registry is looked up per call: tests and plugins may replace it after start-up). It
+    reads the database only for kinds that call paid APIs."""
 
     def check(conn: Connection, user: Any, new_job: NewJob) -> NewJob | None:
         providers = runtime.registry.cls(new_job.kind).paid_providers
@@ -115,4 +116,7 @@ def refuse_spent_budgets(runtime: Runtime) -> BeforeEnqueue:
             metering.refuse_if_exhausted(conn, metering.budget_keys(conn, new_job.owner, providers))
         return None
 
-    return check
+    def reads_database(kind: str) -> bool:
+        return bool(runtime.registry.cls(kind).paid_providers)
+
+    return EnqueueHook(check, reads_database)

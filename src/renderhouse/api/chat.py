@@ -22,7 +22,7 @@ from renderhouse.api import errors as api_errors
 from renderhouse.api.auth import current_user
 from renderhouse.api.state import ApiState
 from renderhouse.errors import InvalidInput, RenderhouseError
-from renderhouse.models.gateway import ChatStream, Gateway
+from renderhouse.models.gateway import ChatStream
 from renderhouse.providers.base import ChatRequest, Delta, Usage
 from renderhouse.providers.errors import ProviderError
 
@@ -226,7 +226,7 @@ _BODY = {
 @router.post(PATH, response_model=None, responses=_ERROR_ANSWERS, openapi_extra=_BODY)
 async def chat_completions(request: Request) -> Response:
     state: ApiState = request.app.state.rh
-    gateway: Gateway = state.extra["gateway"]
+    gateway = state.gateway
     try:
         user = await current_user(request)
         raw = await _read_body(request, gateway.registry.settings.max_messages_bytes)

@@ -27,7 +27,7 @@ MAX_MESSAGE = 1 << 20
 @router.websocket("/v1/chat/ws")
 async def chat_ws(websocket: WebSocket) -> None:
     state: ApiState = websocket.app.state.rh
-    gateway: Gateway = state.extra["gateway"]
+    gateway = state.gateway
     try:
         user = await run_in_threadpool(authenticate, websocket)
     except RenderhouseError as exc:

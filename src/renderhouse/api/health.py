@@ -2,22 +2,19 @@
 
 Readiness runs every function in ``CHECKS``; each gets the app's ``ApiState`` and raises
 (or returns a detail string) — append more with ``CHECKS.append(fn)`` or per app with
-``app.state.rh.extra["ready_checks"]``. Checks run in a thread: blocking calls are fine."""
+``app.state.rh.health.checks``. Checks run in a thread: blocking calls are fine."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 
-from renderhouse.api.state import ApiState, api_state
+from renderhouse.api.state import ApiState, ReadyCheck, api_state
 
 router = APIRouter(tags=["health"])
-
-ReadyCheck = Callable[[ApiState], str | None]
 
 
 def check_store(state: ApiState) -> str | None:
@@ -48,21 +45,20 @@ CHECKS: list[tuple[str, ReadyCheck]] = [
 def run_checks(state: ApiState) -> tuple[bool, dict[str, Any]]:
     """Each check's result is cached for a second and refreshed in the background
     (``ops/health.py``), so this answers in well under 5 ms however slow a dependency is.
-    ``extra["expect_workers"] = True`` (``serve`` sets it) adds the live-worker check."""
-    readiness = state.extra.get("readiness")
+    ``health.expect_workers`` (``serve`` sets it) adds the live-worker check."""
+    readiness = state.health.readiness
     if readiness is None:
         from functools import partial
 
-        from renderhouse.ops.health import Readiness, database, workers
+        from renderhouse.ops.health import Check, Readiness, database, workers
 
-        checks = [
-            (name, partial(fn, state))
-            for name, fn in [*CHECKS, *state.extra.get("ready_checks", [])]
+        checks: list[tuple[str, Check]] = [
+            (name, partial(fn, state)) for name, fn in [*CHECKS, *state.health.checks]
         ]
         checks.append(("schema", database(state.runtime)))
-        if state.extra.get("expect_workers"):
+        if state.health.expect_workers:
             checks.append(("workers", workers(state.runtime, state.runtime.registry.kinds())))
-        readiness = state.extra["readiness"] = Readiness(checks)
+        readiness = state.health.readiness = Readiness(checks)
     ok, results = readiness.results()
     return ok, results
 

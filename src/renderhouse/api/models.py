@@ -75,7 +75,7 @@ async def list_models(
     _user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> JSONResponse:
-    gateway: Gateway = state.extra["gateway"]
+    gateway = state.gateway
     llms = [gateway.registry.describe(name) for name in sorted(gateway.registry.models)]
     if wants_openai(request):
         return JSONResponse({"object": "list", "data": [_openai(e) for e in llms]})
@@ -92,7 +92,7 @@ async def get_model(
     _user: Annotated[User, Depends(current_user)],
     state: Annotated[ApiState, Depends(api_state)],
 ) -> JSONResponse:
-    gateway: Gateway = state.extra["gateway"]
+    gateway = state.gateway
     openai_shape = wants_openai(request)
     try:
         if name in gateway.registry.models:
@@ -179,20 +179,21 @@ def install(app: FastAPI, state: ApiState) -> None:
     """The model registry on the app's state, and its routes (chat, models, usage)."""
     from renderhouse.api import chat, chat_ws
     from renderhouse.api.fastpath.group_commit import GroupCommit
+    from renderhouse.api.state import ChatServices
     from renderhouse.models.registry import ModelRegistry
     from renderhouse.models.token_limits import TokenLimits
 
     # Holds and settlements of concurrent requests share transactions: one durable COMMIT
     # per batch instead of two per request (docs/benchmarks.md, LLM gateway).
     writes = GroupCommit(state.runtime.store, name="chat")
-    state.extra["chat_writes"] = writes
-    state.extra["gateway"] = Gateway(
+    gateway = Gateway(
         ModelRegistry(state.settings.llm),
         state.runtime.store,
         commit=writes.submit,
         limits=TokenLimits(state.settings.llm, state.limiter.strategy),
         limits_in_process=state.limiter.in_process,
     )
+    state.chat = ChatServices(gateway, writes)
     app.include_router(chat.router)
     # Added before the app's other layers, so it ends up innermost: inside CORS, metrics and
     # request ids, like the jobs lanes (add_middleware wraps what was added earlier).
@@ -204,7 +205,7 @@ def install(app: FastAPI, state: ApiState) -> None:
 @asynccontextmanager
 async def probing(state: ApiState) -> AsyncIterator[None]:
     """While the app runs: each deployment's free probe every ``probe_seconds``."""
-    gateway: Gateway = state.extra["gateway"]
+    gateway = state.gateway
     task = asyncio.create_task(gateway.registry.probe_forever())
     try:
         yield
@@ -213,4 +214,5 @@ async def probing(state: ApiState) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await gateway.registry.aclose()
-        await asyncio.to_thread(state.extra["chat_writes"].close)
+        if state.chat is not None:
+            await asyncio.to_thread(state.chat.writes.close)

@@ -42,10 +42,9 @@ class OrderOut(BaseModel):
 
 def _duitku(state: ApiState) -> duitku.DuitkuClient:
     """One client per app (its connection pool is shared by all requests)."""
-    client = state.extra.get("duitku_client")
+    client = state.duitku_client
     if client is None:
-        client = state.extra["duitku_client"] = duitku.DuitkuClient(state.settings)
-    assert isinstance(client, duitku.DuitkuClient)
+        client = state.duitku_client = duitku.DuitkuClient(state.settings)
     return client
 
 

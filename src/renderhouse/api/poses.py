@@ -124,7 +124,7 @@ async def pose_thumbnail(name: PoseName, user: Caller, state: State) -> Response
     503 with Retry-After while a first render takes longer than a few seconds."""
     _, pose = await run_in_threadpool(_find, state, user.id, name)
     cache = state.settings.data_dir / "cache"
-    inflight = state.extra.setdefault("pose_thumbnails", {})
+    inflight = state.pose_thumbnails
     if name in _library():
         key = f"library:{name}"
         render = partial(thumbnails.library_thumbnail, cache, name)

@@ -68,7 +68,7 @@ def enqueue_in(state: ApiState, user: User, nj: NewJob, conn: Connection) -> tup
     """The enqueue transaction's work: the ``before_enqueue`` hooks (budgets, pricing), then
     the insert with its credit reservation. Returns (job, created)."""
     for hook in state.before_enqueue:
-        nj = hook(conn, user, nj) or nj
+        nj = hook.run(conn, user, nj) or nj
     return state.runtime.queue.enqueue(nj, conn)
 
 
@@ -81,13 +81,7 @@ def enqueue_grouped(state: ApiState, user: User, nj: NewJob) -> Future[tuple[Job
 
 def hooks_need_connection(state: ApiState, kind: str) -> bool:
     """Whether any ``before_enqueue`` hook reads the database for a job of ``kind``."""
-    return any(
-        state.hook_needs_connection.get(hook, _always)(kind) for hook in state.before_enqueue
-    )
-
-
-def _always(_kind: str) -> bool:
-    return True
+    return any(hook.reads_database(kind) for hook in state.before_enqueue)
 
 
 class _Replay(Exception):
@@ -147,7 +141,7 @@ async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> tuple[Job,
         raise
     for hook in state.before_enqueue:
         # Only hooks that said they read nothing for this kind get here: no connection.
-        nj = hook(cast(Connection, None), user, nj) or nj
+        nj = hook.run(cast(Connection, None), user, nj) or nj
     if nj.idempotency_key is not None:
         return await enqueuer.enqueue_keyed(nj)
     return await enqueuer.enqueue(nj), True
@@ -156,17 +150,17 @@ async def enqueue_on_loop(state: ApiState, user: User, nj: NewJob) -> tuple[Job,
 def _refresh_depth(state: ApiState) -> None:
     """Recount the queue on a worker thread, one recount at a time: the event loop goes on
     checking against the previous count meanwhile (at most a second or two old)."""
-    if state.extra.get("depth_refresh") is not None:
+    if state.depth_refresh is not None:
         return
 
     def done(finished: asyncio.Future[None]) -> None:
-        state.extra["depth_refresh"] = None
+        state.depth_refresh = None
         if not finished.cancelled() and finished.exception() is not None:
             log.warning("could not count the queue: %s", finished.exception())
 
     task = asyncio.get_running_loop().run_in_executor(None, state.runtime.queue.refresh_depth)
     task.add_done_callback(done)
-    state.extra["depth_refresh"] = task
+    state.depth_refresh = task
 
 
 def same_request(job: Job, nj: NewJob) -> bool:

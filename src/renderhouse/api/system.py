@@ -53,10 +53,10 @@ async def system_metrics(
 
 
 def _notifier(state: ApiState) -> Notifier:
-    notifier: Notifier | None = state.extra.get("alert_notifier")
+    notifier = state.alerts.notifier
     if notifier is None:
-        notifier = state.extra["alert_notifier"] = alert_watch.notifier(state.runtime)
-        notifier.transport = state.extra.get("alert_transport")
+        notifier = state.alerts.notifier = alert_watch.notifier(state.runtime)
+        notifier.transport = state.alerts.transport
     return notifier
 
 

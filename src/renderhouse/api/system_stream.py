@@ -117,9 +117,9 @@ def is_admin(user: User) -> bool:
 
 
 async def snapshot(state: ApiState, user: User, not_before: float) -> dict[str, Any]:
-    shared: SharedSnapshot = state.extra.setdefault(
-        "system_snapshot", SharedSnapshot(lambda: _cluster(state))
-    )
+    shared = state.system_snapshot
+    if shared is None:
+        shared = state.system_snapshot = SharedSnapshot(lambda: _cluster(state))
     out = await run_in_threadpool(_personal, state, user)
     out["system"] = await shared.get(not_before) if is_admin(user) else None
     return out
@@ -193,7 +193,7 @@ def system_stream(
     """Server-Sent Events: an ``overview`` snapshot on connect and whenever jobs change
     (at most ``stream_max_per_second``); admins get the cluster too, users their own."""
     state: ApiState = request.app.state.rh
-    timing = state.extra.get("stream_timing") or Timing(state.settings.stream_max_per_second)
+    timing = state.stream_timing or Timing(state.settings.stream_max_per_second)
     return StreamingResponse(
         overview(state, user, credential(request), timing),
         media_type="text/event-stream",
