@@ -9,16 +9,22 @@ import asyncio
 from collections.abc import Iterator
 from typing import Any
 
+import anyio
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import func, select, update
 
+from renderhouse.api import create_app
 from renderhouse.models.config import LLMSettings
 from renderhouse.models.probe_active import OWNER, ActiveProbes
 from renderhouse.models.probe_leases import model_probes
 from renderhouse.models.registry import ModelRegistry
 from renderhouse.models.usage import model_usage
+from renderhouse.runtime import Runtime
+from renderhouse.settings import Settings
 from renderhouse.store.database import Store
 from renderhouse.store.schema_ledger import ledger_entries
+from tests.models.api_fixtures import llm_settings
 from tests.models.openai_server import OpenAIServer
 from tests.threaded_server import serving
 
@@ -170,3 +176,38 @@ async def test_a_model_level_interval_applies_to_its_deployments(
 def test_intervals_below_ten_seconds_are_refused() -> None:
     with pytest.raises(ValueError, match="active_probe_seconds"):
         settings("http://127.0.0.1:1/v1", 1)
+
+
+async def _until(condition: Any) -> None:
+    with anyio.fail_after(10):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_the_served_app_probes_for_free_by_default(
+    app: FastAPI, provider: tuple[OpenAIServer, str]
+) -> None:
+    fake, _ = provider
+    async with app.router.lifespan_context(app):
+        await _until(lambda: fake.model_list_calls >= 1)
+    assert completions(fake) == 0
+
+
+async def test_the_served_app_runs_an_opted_in_probe(
+    settings: Settings, runtime: Runtime, provider: tuple[OpenAIServer, str]
+) -> None:
+    fake, base = provider
+    llm = llm_settings(base)
+    llm["models"]["gpt-fake"]["deployments"][0]["active_probe_seconds"] = INTERVAL
+    application = create_app(settings.model_copy(update={"llm": LLMSettings(**llm)}), runtime)
+
+    def recorded() -> int:
+        with runtime.store.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(model_usage)).scalar_one())
+
+    async with application.router.lifespan_context(application):
+        await _until(lambda: recorded() >= 1)
+        health = application.state.rh.gateway.registry.describe("gpt-fake")["deployments"][0]
+    assert completions(fake) == 1 and fake.requests[0]["max_tokens"] == 1
+    assert health["active_probe_seconds"] == INTERVAL
+    assert health["health"]["active_probe"]["ok"] is True

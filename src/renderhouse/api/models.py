@@ -204,15 +204,23 @@ def install(app: FastAPI, state: ApiState) -> None:
 
 @asynccontextmanager
 async def probing(state: ApiState) -> AsyncIterator[None]:
-    """While the app runs: each deployment's free probe every ``probe_seconds``."""
+    """While the app runs: each deployment's free probe every ``probe_seconds``, and the
+    opt-in active probe of those that set ``active_probe_seconds`` (one per cluster)."""
+    from renderhouse.models.probe_active import ActiveProbes
+
     gateway = state.gateway
-    task = asyncio.create_task(gateway.registry.probe_forever())
+    active = ActiveProbes(gateway.registry, state.runtime.store)
+    tasks = [
+        asyncio.create_task(gateway.registry.probe_forever()),
+        asyncio.create_task(active.run_forever()),
+    ]
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await gateway.registry.aclose()
         if state.chat is not None:
             await asyncio.to_thread(state.chat.writes.close)
