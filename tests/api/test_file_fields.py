@@ -22,11 +22,19 @@ class Nested(BaseModel):
     extra: Annotated[str, UploadedFile("model/gltf-binary")]
 
 
+class Plain(BaseModel):
+    extra: str = ""
+    """Same name as ``Nested.extra``, but no file: a field is known by its whole path."""
+    pdf: str = ""
+
+
 class PickyInput(BaseModel):
     pdf: Annotated[str, UploadedFile("application/pdf", max_mb=1)] | None = None
+    inline_pdf: Annotated[str, UploadedFile("application/pdf", inline=True)] | None = None
     models: list[Annotated[str, UploadedFile("model/gltf-binary")]] = []
     small: Annotated[str, UploadedFile(max_mb=0.00001)] | None = None
     nested: Nested | None = None
+    plain: Plain | None = None
     note: str = ""
 
 
@@ -47,7 +55,7 @@ def runtime(runtime):
 
 def test_fields_are_found_in_lists_optionals_and_nested_models() -> None:
     found = file_fields(PickyInput)
-    assert sorted(found) == ["models", "nested.extra", "pdf", "small"]
+    assert sorted(found) == ["inline_pdf", "models", "nested.extra", "pdf", "small"]
     assert found["pdf"].content_types == ("application/pdf",) and found["pdf"].max_mb == 1
     schema = PickyInput.model_json_schema()
     assert "x-renderhouse-file" in str(schema)  # the declaration is in the published schema
@@ -101,3 +109,24 @@ async def test_another_users_upload_is_unknown(
     up = (await upload(bob, "m.glb", glb())).json()
     r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"models": [up["ref"]]}})
     assert_error(r, 404)
+
+
+async def test_fields_are_matched_by_their_whole_path(alice: httpx.AsyncClient) -> None:
+    """``plain.extra`` and ``plain.pdf`` share a last name with declared upload fields, yet
+    are not file fields: no path check, no type check (a PDF field's type is not theirs)."""
+    up = (await upload(alice, "m.glb", glb())).json()
+    plain = {"extra": "notes/today.txt", "pdf": up["ref"]}
+    r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"plain": plain}})
+    assert r.status_code == 201, r.text
+    r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"pdf": up["ref"]}})
+    assert_error(r, 422, "wrong_file_type")
+
+
+async def test_an_inline_field_takes_a_data_url_but_no_path(alice: httpx.AsyncClient) -> None:
+    inline = "data:application/pdf;base64,JVBERi0xLjcK"
+    r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"inline_pdf": inline}})
+    assert r.status_code == 201, r.text
+    r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"pdf": inline}})
+    assert_error(r, 422)  # a field that is not inline takes no data URL (it looks like a path)
+    r = await alice.post("/v1/jobs", json={"kind": "picky", "input": {"inline_pdf": "/a.pdf"}})
+    assert_error(r, 422)

@@ -1,6 +1,6 @@
 """Customers' own pictures: PNG, JPEG and WebP uploads judged by their bytes (damaged files
 and decompression bombs refused with a code), usable as ``upload:<id>`` in a
-``render_check`` job's ``image_file``, which only takes pictures."""
+``render_check`` job's ``image``, which only takes pictures (or one inline)."""
 
 from __future__ import annotations
 
@@ -60,20 +60,18 @@ async def test_bad_pictures_are_refused_with_a_code(alice: httpx.AsyncClient) ->
         assert err["code"] == "image_too_large" and "40 megapixels" in err["message"]
 
 
-async def test_image_file_takes_only_pictures(alice: httpx.AsyncClient) -> None:
+async def test_image_takes_only_pictures(alice: httpx.AsyncClient) -> None:
     from tests.canons.conftest import small_canon
 
     model = (await upload(alice, "m.glb", MODEL.read_bytes())).json()["ref"]
-    body = {"kind": "render_check", "input": {"canon": small_canon(), "image_file": model}}
+    body = {"kind": "render_check", "input": {"canon": small_canon(), "image": model}}
     err = assert_error(await alice.post("/v1/jobs", json=body), 422, "wrong_file_type")
     assert err["details"]["accepted"] == ["image/png", "image/jpeg", "image/webp"]
     photo = (await upload(alice, "p.webp", picture("WEBP"))).json()["ref"]
-    body["input"]["image_file"] = photo
+    body["input"]["image"] = photo
     r = await alice.post("/v1/jobs", json=body)
     assert r.status_code == 201, r.text
-    assert r.json()["input"]["image_file"] == photo
-    body["input"]["image"] = "data:image/png;base64,AAAA"
-    assert_error(await alice.post("/v1/jobs", json=body), 422, "invalid_image")  # not both
-    body["input"]["image_file"] = "/etc/passwd"
-    del body["input"]["image"]
-    assert_error(await alice.post("/v1/jobs", json=body), 422)
+    assert r.json()["input"]["image"] == photo
+    body["input"]["image"] = "/etc/passwd"
+    err = assert_error(await alice.post("/v1/jobs", json=body), 422)
+    assert "server paths are not accepted" in err["message"]

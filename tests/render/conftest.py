@@ -17,6 +17,7 @@ from tests.api.conftest import (  # noqa: F401  (the API fixtures)
     alice,
     anyio_backend,
     app,
+    bob,
     live_server,
     runtime,
     settings,

@@ -109,15 +109,19 @@ def test_logo_from_a_data_url_and_a_file_inlined(tmp_path: Path) -> None:
     assert to_data_url(tmp_path / "logo.png", "logo") == url
 
 
-def test_a_canon_never_names_a_server_file(canon_data: dict[str, Any]) -> None:
-    for field, value in (("logo", "/etc/passwd"), ("logo", "logo.png")):
-        canon_data[field] = {**canon_data[field], "image": value}
+def test_a_canon_image_is_inline_an_upload_or_a_staged_file(canon_data: dict[str, Any]) -> None:
+    """Over HTTP an absolute path is refused by the API (a declared upload field, see
+    test_render_api); the model takes it because the worker stages uploads to files."""
+    for value in ("logo.png", "../logo.png", "upload:", "http://example.com/logo.png"):
+        canon_data["logo"] = {**canon_data["logo"], "image": value}
         with pytest.raises(InvalidInput) as err:
             parse(canon_data)
         assert err.value.code == "invalid_logo"
-        assert "data URL" in err.value.message
-    canon_data = {**canon_data, "logo": {**canon_data["logo"], "image": "data:image/png;base64,"}}
-    canon_data["background"] = {"kind": "image", "image": "/srv/secret.png"}
+        assert "data URL" in err.value.message and "upload:<id>" in err.value.message
+    for value in ("upload:up_123", "/var/cache/renderhouse/uploads/up_123/logo.png"):
+        canon_data["logo"] = {**canon_data["logo"], "image": value}
+        assert parse(canon_data).canon.logo.image == value
+    canon_data["background"] = {"kind": "image", "image": "secret.png"}
     with pytest.raises(InvalidInput) as err:
         parse(canon_data)
     assert err.value.code == "invalid_background"
@@ -146,7 +150,7 @@ def _url(content: bytes) -> str:
 @pytest.mark.parametrize(
     ("content", "code", "words"),
     [
-        (b"%PDF-1.7 not an image", "invalid_logo", "not a PNG or JPEG"),
+        (b"%PDF-1.7 not an image", "invalid_logo", "not a PNG, JPEG, WebP or SVG"),
         (
             b"<svg xmlns='http://www.w3.org/2000/svg' width='1' height='100'/>",
             "invalid_logo",
@@ -181,7 +185,8 @@ def test_a_logo_that_is_not_a_bounded_image_is_refused(
 
 def test_bad_references_are_refused(tmp_path: Path) -> None:
     for ref, words in (
-        (str(tmp_path / "logo.png"), "data URL"),
+        (str(tmp_path / "logo.png"), "cannot be read"),  # a staged file that is gone
+        ("upload:up_1", "upload references are resolved by the platform's worker"),
         ("data:image/png,rawbytes", "data URL"),
         ("data:image/png;base64,@@@", "not valid base64"),
         ("data:image/png;base64," + "A" * 12_000_000, "larger than 8 MB"),

@@ -118,7 +118,9 @@ async def test_bad_canons_are_refused_at_submit(alice: httpx.AsyncClient) -> Non
     r = await alice.post(
         "/v1/jobs", json={"kind": "render", "input": {"brief": "b", "model": ref, "canon": canon}}
     )
-    assert_error(r, 422, "invalid_logo")
+    err = assert_error(r, 422)
+    assert err["details"]["field"] == "input.canon.logo.image"
+    assert "server paths are not accepted" in err["message"]
     r = await alice.post(
         "/v1/jobs",
         json={
@@ -144,5 +146,5 @@ async def test_a_logo_that_is_not_an_image_fails_the_job_for_good(
     await asyncio.to_thread(run_jobs, runtime, tmp_path / "uploads", [job["id"]])
     failed = runtime.queue.get(job["id"])
     assert (failed.state, failed.error_code, failed.attempts_spent) == ("failed", "invalid_logo", 1)
-    assert "not a PNG or JPEG" in (failed.error_message or "")
+    assert "not a PNG, JPEG, WebP or SVG" in (failed.error_message or "")
     assert await balance(alice) == before  # nothing delivered, nothing charged

@@ -15,7 +15,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from renderhouse.accounts import User
-from renderhouse.api import submission
+from renderhouse.api import canon_uploads, submission
 from renderhouse.api.auth import current_user
 from renderhouse.api.schemas import ERRORS, ErrorOut, JobCreate, JobOut, Timestamp
 from renderhouse.api.state import ApiState, InputReferences, api_state
@@ -102,7 +102,7 @@ def _out(r: CanonRecord) -> CanonOut:
 def create_canon(body: CanonBody, user: Caller, state: State) -> CanonOut:
     """Store a canon (422 with the canon's code: ``invalid_colour``, ``invalid_logo``,
     ``invalid_background``, ``invalid_framing``, ``invalid_canon``…). It is version 1."""
-    canon = content.validated(body)
+    canon = content.validated(canon_uploads.inlined(state.runtime, user.id, body))
     with state.runtime.store.begin() as conn:
         return _out(canon_rows.create(conn, user.id, canon))
 
@@ -136,7 +136,7 @@ def get_canon(canon_id: CanonId, user: Caller, state: State, version: Version = 
 def replace_canon(canon_id: CanonId, body: CanonBody, user: Caller, state: State) -> CanonOut:
     """Replace the canon: a new version becomes current (jobs already submitted keep the
     version they named; the old versions stay readable)."""
-    canon = content.validated(body)
+    canon = content.validated(canon_uploads.inlined(state.runtime, user.id, body))
     with state.runtime.store.begin() as conn:
         return _out(canon_rows.replace(conn, user.id, canon_id, canon))
 
@@ -161,7 +161,7 @@ def check_picture(canon_id: CanonId, body: CheckCreate, user: Caller, state: Sta
     ref = f"canon:{canon_id}" + (f"@{body.version}" if body.version is not None else "")
     job = JobCreate(
         kind="render_check",
-        input={"canon": ref, "image_file": body.image},
+        input={"canon": ref, "image": body.image},
         priority=0,
         webhook_url=None,
     )

@@ -23,15 +23,13 @@ from renderhouse.store.database import Store
 from renderhouse.uploads import UPLOAD_REF, stored_type
 
 FileFields = dict[str, UploadedFile]
-"""Top-level field name → declaration (a nested or listed field goes by its last name)."""
+"""Dotted field path (``canon.logo.image``) → declaration; a list's items and a dict's
+values share their field's path."""
 
 
 def file_fields(generator: Generator) -> FileFields:
     """The upload fields ``generator``'s input model declares."""
-    return {
-        path.rsplit(".", 1)[-1]: spec
-        for path, spec in declared_file_fields(generator.Input).items()
-    }
+    return declared_file_fields(generator.Input)
 
 
 _PATHLIKE = re.compile(r"[/\\]|^~|\.[A-Za-z0-9]{2,5}$")
@@ -41,10 +39,13 @@ def resolve(
     store: Store, owner: str, data: Any, files: FileFields | None = None, field: str = ""
 ) -> Any:
     """``data`` with every upload reference checked against ``owner``'s uploads and the
-    field's declaration (the database is read only when there is a reference)."""
+    declaration at its field's dotted path (the database is read only when there is a
+    reference)."""
     files = files or {}
     if isinstance(data, dict):
-        return {k: resolve(store, owner, v, files, k) for k, v in data.items()}
+        return {
+            k: resolve(store, owner, v, files, _child(field, k, files)) for k, v in data.items()
+        }
     if isinstance(data, list):
         return [resolve(store, owner, v, files, field) for v in data]
     if not isinstance(data, str):
@@ -55,13 +56,21 @@ def resolve(
         with store.read() as conn:
             _check(conn, owner, match.group(1), field, spec)
         return data
-    if spec is not None and data not in spec.presets and _PATHLIKE.search(data):
+    if spec is not None and not spec.takes_as_is(data) and _PATHLIKE.search(data):
         raise InvalidInput(
             f"input.{field}: server paths are not accepted over HTTP; upload the file with "
             "POST /v1/uploads and pass 'upload:<id>'",
             details={"field": f"input.{field}"},
         )
     return data
+
+
+def _child(field: str, key: str, files: FileFields) -> str:
+    """The dotted path of ``field``'s member ``key`` (a declared field's own dict values
+    share its path, as ``file_fields`` names them)."""
+    if field in files:
+        return field
+    return f"{field}.{key}" if field else key
 
 
 def has_upload_refs(data: Any) -> bool:

@@ -8,8 +8,10 @@ A generator marks each such field in its pydantic input model with ``UploadedFil
 
 Over HTTP the field holds ``upload:<id>`` (the caller's own upload, checked by the API and
 stored as that reference in the job row); on the CLI it holds a local path. Either way the
-generator's ``run`` receives a local path: the worker fetches the file first. The platform
-finds the fields from this declaration alone (``file_fields``), so a new kind needs no edit
+generator's ``run`` receives a local path: the worker fetches the file first. A field
+declared ``inline=True`` also takes the bytes themselves as a ``data:`` URL (a canon's logo),
+which the generator decodes and checks. The platform finds the fields from this declaration
+alone (``file_fields``, by dotted path: ``canon.logo.image``), so a new kind needs no edit
 outside its own package."""
 
 from __future__ import annotations
@@ -26,8 +28,9 @@ from pydantic_core import CoreSchema
 class UploadedFile:
     """What an upload field accepts: content types as the upload check names them (none:
     any), a size limit in MB (None: the deployment's upload limit), for zipped uploads the
-    member suffixes that must be present (e.g. ``".gltf"``), and ``presets``: plain names
-    the field takes instead of a file (e.g. a lighting preset)."""
+    member suffixes that must be present (e.g. ``".gltf"``), ``presets``: plain names
+    the field takes instead of a file (e.g. a lighting preset), and ``inline``: whether it
+    also takes the file's bytes as a ``data:`` URL."""
 
     def __init__(
         self,
@@ -35,11 +38,17 @@ class UploadedFile:
         max_mb: float | None = None,
         zip_members: tuple[str, ...] = (),
         presets: tuple[str, ...] = (),
+        inline: bool = False,
     ) -> None:
         self.content_types = tuple(content_types)
         self.max_mb = max_mb
         self.zip_members = tuple(zip_members)
         self.presets = tuple(presets)
+        self.inline = inline
+
+    def takes_as_is(self, value: str) -> bool:
+        """Whether ``value`` is no file at all: a preset name, or inline bytes."""
+        return value in self.presets or (self.inline and value.startswith("data:"))
 
     def accepts(self, content_type: str) -> bool:
         return not self.content_types or content_type in self.content_types
@@ -56,13 +65,15 @@ class UploadedFile:
             "max_mb": self.max_mb,
             "zip_members": list(self.zip_members),
             "presets": list(self.presets),
+            "inline": self.inline,
         }
         return schema
 
 
 def file_fields(model: type[BaseModel], prefix: str = "") -> dict[str, UploadedFile]:
     """Dotted field path → declaration for every upload field of ``model``, including those
-    inside lists, optionals and nested models (a list's items share their field's path)."""
+    inside lists, optionals and nested models (a list's items, and a dict's values, share
+    their field's path)."""
     found: dict[str, UploadedFile] = {}
     for name, info in model.model_fields.items():
         path = f"{prefix}{name}"
@@ -86,8 +97,3 @@ def _walk(annotation: Any, path: str, found: dict[str, UploadedFile]) -> None:
             _walk(arg, path, found)
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
         found.update(file_fields(annotation, f"{path}."))
-
-
-def top_level(fields: dict[str, UploadedFile]) -> frozenset[str]:
-    """The field names (last path component) the API checks for raw server paths."""
-    return frozenset(path.rsplit(".", 1)[-1] for path in fields)

@@ -10,10 +10,13 @@ Invalid canons fail validation with a stable code in the error's ``type`` (pydan
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
+
+from renderhouse.generators.fields import UploadedFile
 
 HEX = re.compile(r"^#[0-9a-fA-F]{6}$")
 Role = Literal["primary", "accent", "background", "forbidden", "neutral"]
@@ -29,15 +32,31 @@ def hex_colour(value: str) -> str:
     return value.strip().lower()
 
 
+LOGO_FILE = UploadedFile("image/png", "image/svg+xml", max_mb=8, inline=True)
+"""A canon's logo: inline (``data:image/...``) or an uploaded PNG or SVG (``upload:<id>``)."""
+BACKGROUND_FILE = UploadedFile("image/png", "image/jpeg", "image/webp", max_mb=8, inline=True)
+UPLOAD = re.compile(r"^upload:[A-Za-z0-9_-]{1,64}$")
+
+
 def inline_image(value: str, what: str) -> str:
+    """A picture given inline as a data URL (a ``render_check`` picture may be a file too)."""
     if not isinstance(value, str) or not value.startswith("data:image/"):
         raise PydanticCustomError(
             f"invalid_{what}",
-            "give the image inline as a data URL (data:image/png;base64,...); a canon never "
-            "names a file on the server (the CLI inlines the paths in a canon file)",
+            "give the image inline as a data URL (data:image/png;base64,...) or as an "
+            "uploaded file (upload:<id>)",
             {},
         )
     return value
+
+
+def image_reference(value: str, what: str) -> str:
+    """A canon picture: inline (a data URL), an upload (``upload:<id>``, checked by the API
+    against the field's declaration), or the local file the worker staged it to. A path is
+    never taken over HTTP: the API refuses paths in declared upload fields."""
+    if isinstance(value, str) and (UPLOAD.match(value) or Path(value).is_absolute()):
+        return value
+    return inline_image(value, what)
 
 
 class Model(BaseModel):
@@ -64,8 +83,8 @@ class Background(Model):
     """solid: the colour; gradient: the top colour."""
     bottom: str | None = None
     """gradient: the bottom colour."""
-    image: str | None = Field(default=None, max_length=12_000_000)
-    """image: a PNG/JPEG as a data URL."""
+    image: Annotated[str | None, BACKGROUND_FILE] = Field(default=None, max_length=12_000_000)
+    """image: a PNG/JPEG as a data URL, or an uploaded PNG/JPEG/WebP (``upload:<id>``)."""
 
     @field_validator("colour", "bottom", mode="before")
     @classmethod
@@ -75,7 +94,7 @@ class Background(Model):
     @field_validator("image")
     @classmethod
     def _image(cls, v: str | None) -> str | None:
-        return None if v is None else inline_image(v, "background")
+        return None if v is None else image_reference(v, "background")
 
     @model_validator(mode="after")
     def _complete(self) -> Background:
@@ -112,8 +131,8 @@ Anchor = Literal["top-left", "top-right", "bottom-left", "bottom-right"]
 
 
 class Logo(Model):
-    image: str = Field(max_length=12_000_000)
-    """A PNG (or JPEG) with transparency, as a data URL."""
+    image: Annotated[str, LOGO_FILE] = Field(max_length=12_000_000)
+    """A PNG (or JPEG, SVG) with transparency, as a data URL, or an uploaded PNG or SVG."""
     placement: Anchor = "top-left"
     width: float = Field(default=0.18, gt=0.0, le=0.8)
     """The logo's width as a fraction of the image width."""
@@ -129,7 +148,7 @@ class Logo(Model):
     @field_validator("image")
     @classmethod
     def _image(cls, v: str) -> str:
-        return inline_image(v, "logo")
+        return image_reference(v, "logo")
 
     @model_validator(mode="after")
     def _sizes(self) -> Logo:

@@ -1,7 +1,8 @@
 """The canon's pictures (logo, background image), inline as ``data:image/png;base64,...``
-URLs, refused with a code when they are not a bounded image. A canon never names a file on
-the machine that runs it (over HTTP that would read the server's files): the CLI turns the
-paths in a canon file into data URLs first (``to_data_url``).
+URLs or as the local file an upload was staged to, refused with a code when they are not a
+bounded image. Over HTTP a canon names no file on the server (the API refuses paths in
+upload fields; an upload is ``upload:<id>``, which the worker stages to a file); the CLI
+turns the paths in a canon file into data URLs (``to_data_url``).
 
 Checks run before decoding: size on disk, the format's magic bytes, and the pixel count
 from the header, so a decompression bomb is refused before any pixel is allocated."""
@@ -46,13 +47,15 @@ def to_data_url(path: Path, what: str) -> str:
 
 
 def read_reference(ref: str, what: str) -> bytes:
-    """The bytes of a canon image's data URL."""
+    """The bytes of a canon image: its data URL's, or its staged file's."""
     head, _, payload = ref.partition(",")
-    if not head.startswith("data:") or ";base64" not in head:
+    if not head.startswith("data:"):
+        return _read_file(ref, what)
+    if ";base64" not in head:
         raise _bad(
             f"invalid_{what}",
-            f"give the {what} inline as a data URL (data:image/png;base64,...); the CLI "
-            "turns a file path in a canon file into one",
+            f"give the {what} inline as a base64 data URL (data:image/png;base64,...) or as "
+            "an uploaded file (upload:<id>)",
             what,
         )
     if len(payload) > MAX_BYTES * 4 // 3 + 4:
@@ -62,6 +65,25 @@ def read_reference(ref: str, what: str) -> bytes:
     except (binascii.Error, ValueError):
         message = f"the {what} data URL is not valid base64"
         raise _bad(f"invalid_{what}", message, what) from None
+
+
+def _read_file(ref: str, what: str) -> bytes:
+    if ref.startswith("upload:"):
+        raise _bad(
+            f"invalid_{what}",
+            f"the {what} {ref} was not fetched: upload references are resolved by the "
+            "platform's worker; run locally with a file path or a data URL",
+            what,
+        )
+    path = Path(ref)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            message = f"the {what} is larger than {MAX_BYTES // 2**20} MB"
+            raise _bad(f"invalid_{what}", message, what)
+        return path.read_bytes()
+    except OSError:
+        raise _bad(f"invalid_{what}", f"the {what} file cannot be read", what) from None
 
 
 def _refuse_fetch(url: str, resource_type: str | None = None) -> dict:
@@ -116,28 +138,15 @@ def _svg_aspect(data: bytes, what: str) -> float:
 
 
 def load_rgba(ref: str, what: str) -> np.ndarray:
-    """A PNG, JPEG or SVG as (H, W, 4) uint8 straight-alpha RGBA."""
+    """A PNG, JPEG, WebP or SVG (a data URL or a staged file) as (H, W, 4) uint8
+    straight-alpha RGBA."""
     data = read_reference(ref, what)
     head = data.lstrip()[:256]
     if head.startswith((b"<?xml", b"<svg", b"<!DOCTYPE svg")) or b"<svg" in head:
         data = svg_to_png(data, what)
-    if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC)):
-        raise _bad(f"invalid_{what}", f"the {what} is not a PNG or JPEG image", what)
-    return decode_rgba(data, what)
-
-
-def load_rgba_file(path: Path, what: str) -> np.ndarray:
-    """A PNG, JPEG or WebP file (an uploaded picture, staged by the worker) as RGBA."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        raise _bad(f"invalid_{what}", f"the {what} file cannot be read", what) from None
-    if size > MAX_BYTES:
-        raise _bad(f"invalid_{what}", f"the {what} is larger than {MAX_BYTES // 2**20} MB", what)
-    data = path.read_bytes()
     webp = data[:4] == b"RIFF" and data[8:12] == b"WEBP"
     if not (data.startswith(PNG_MAGIC) or data.startswith(JPEG_MAGIC) or webp):
-        raise _bad(f"invalid_{what}", f"the {what} is not a PNG, JPEG or WebP image", what)
+        raise _bad(f"invalid_{what}", f"the {what} is not a PNG, JPEG, WebP or SVG image", what)
     return decode_rgba(data, what)
 
 
