@@ -272,6 +272,8 @@ def test_a_fallback_is_reported_on_the_job(canon_data: dict[str, Any], tmp_path:
     assert result["planning"]["used"] == "rules" and result["planning"]["requested"] == "llm"
     assert result["planning"]["fallback"]["code"] == "llm_unavailable"
     assert result["llm_cost_credits"] == 0
+    page = (tmp_path / "report.html").read_text()
+    assert "LLM plan not used: the language model could not answer: no language model" in page
 
 
 @pytest.mark.parametrize(

@@ -209,7 +209,10 @@ class LLMPlanner:
             try:
                 reply = self._ask(asked, canon)
             except LanguageModelError as exc:
-                why = Fallback(code=exc.code, message=f"no LLM plan: {exc.message}"[:2000])
+                why = Fallback(
+                    code=exc.code,
+                    message=f"the language model could not answer: {exc.message}"[:2000],
+                )
                 return Planned(neutral.model_copy(update={"fallback": why}), replies, False)
             replies.append(reply)
             try:

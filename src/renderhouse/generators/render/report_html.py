@@ -98,6 +98,10 @@ def report_page(
         f"{plan.elevation:g}° · lighting {escape(plan.lighting)} · "
         f"exposure {plan.exposure:g} · fill {plan.fill:g}"
     )
+    if plan.fallback is not None:
+        plan_line += (
+            f" · LLM plan not used: {escape(plan.fallback.message)} [{escape(plan.fallback.code)}]"
+        )
     meta = escape(title) if title else plan_line
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
