@@ -8,6 +8,7 @@ result names the LLM plan and its cost; the usage row names the job (``job:rende
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import httpx
@@ -52,7 +53,8 @@ async def test_an_llm_planned_render_job_is_charged_and_recorded(
     body = {
         "kind": "render",
         "input": {
-            "brief": "a calm front shot",
+            # the plan cache lives in the renderer's cache directory, shared between runs
+            "brief": f"a calm front shot, take {uuid.uuid4().hex[:8]}",
             "model": ref,
             "canon": small_canon(),
             "planner": "llm",
@@ -70,7 +72,8 @@ async def test_an_llm_planned_render_job_is_charged_and_recorded(
     result = job["result"]
     planning = result["planning"]
     assert planning["used"] == "llm" and planning["planner"] == "llm-1:planner"
-    assert planning["fallback"] is None and planning["llm_calls"] == 1
+    assert planning["fallback"] is None and planning["cache_hit"] is False
+    assert planning["llm_calls"] == 1
     tokens = planning["prompt_tokens"] + planning["completion_tokens"]
     assert result["llm_cost_credits"] == planning["cost_credits"] == tokens > 0
     assert result["passed"] is True
