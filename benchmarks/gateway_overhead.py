@@ -16,7 +16,8 @@ project's), e.g. ``python3 -m venv /tmp/litellm-venv && /tmp/litellm-venv/bin/pi
 'litellm[proxy]==1.80.0'`` (a release from before the March 2026 compromise of 1.82.7/8);
 its proxy then runs in the same alternation, as many processes as ours, no database.
 ``--baseline SRC`` runs another checkout's API too (``git archive HEAD src | tar -x -C
-/tmp/before``), for before/after ratios from one run; ``--workers N`` runs N API processes
+/tmp/before``; its own code migrates its database), for before/after ratios from one run;
+``--free`` adds a free model's side (no credits held: one write, after the call); ``--workers N`` runs N API processes
 (``uvicorn --workers``; on SQLite they share one file, so production runs them on
 PostgreSQL: ``--postgres ADMIN_URL`` makes a fresh database and drops it after)."""
 
@@ -47,6 +48,24 @@ from tests.models.openai_server import OpenAIServer
 uvicorn.run(OpenAIServer(latency={latency}).app, host="127.0.0.1", port={port},
             log_level="warning", access_log=False)
 """
+
+
+PREPARE = """
+from renderhouse import accounts, ledger
+from renderhouse.runtime import Runtime
+from renderhouse.settings import load_settings
+from renderhouse.store.migrate import upgrade
+
+rt = Runtime(load_settings())
+upgrade(rt.store)
+with rt.store.begin() as conn:
+    user = accounts.create_user(conn, "bench")
+    key = accounts.create_key(conn, user)
+    ledger.grant(conn, user.id, 10**12, "benchmark")
+rt.close()
+print(key)
+"""
+"""Migrate the API's database and make the benchmark's user and key (printed)."""
 
 
 def free_port() -> int:
@@ -101,11 +120,6 @@ def start_gateway(
 ) -> tuple[subprocess.Popen[bytes], str, str]:
     """The API on ``provider_base``; ``source``: another checkout's ``src`` to run instead
     of this one (``--baseline``)."""
-    from renderhouse import accounts, ledger
-    from renderhouse.runtime import Runtime
-    from renderhouse.settings import Settings
-    from renderhouse.store.migrate import upgrade
-
     llm = {
         "offline_model": False,
         "probe_seconds": 3600,
@@ -140,19 +154,15 @@ def start_gateway(
         "RENDERHOUSE_LLM": json.dumps(llm),
         **({"PYTHONPATH": source} if source else {}),
     }
-    settings = Settings(
-        database_url=env["RENDERHOUSE_DATABASE_URL"],
-        data_dir=data,
-        secret_key=env["RENDERHOUSE_SECRET_KEY"],
-        llm=llm,
-    )
-    rt = Runtime(settings)
-    upgrade(rt.store)
-    with rt.store.begin() as conn:
-        user = accounts.create_user(conn, "bench")
-        key = accounts.create_key(conn, user)
-        ledger.grant(conn, user.id, 10**12, "benchmark")
-    rt.close()
+    # The database at the schema of the code that serves it (a --baseline checkout may be
+    # migrations behind this one): prepared by that code, in a process of its own.
+    key = subprocess.run(
+        [str(PYTHON), "-c", PREPARE],
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
     port = free_port()
     proc = subprocess.Popen(
         [
@@ -311,6 +321,7 @@ async def overhead(
     workers: int = 1,
     baseline: str | None = None,
     pause: float = 3.0,
+    free: bool = False,
 ) -> None:
     provider, pbase = start_provider(latency)
     gateway, gbase, key = start_gateway(data, pbase, database_url, workers)
@@ -322,6 +333,7 @@ async def overhead(
     lite = start_litellm(litellm, pbase, data / "litellm", workers) if litellm else None
     lite_ms: list[float] = []
     old_ms: list[float] = []
+    free_ms: list[float] = []
     try:
         if lite:
             await phase(lite[1], lite[2], "bench", 20, 1)
@@ -340,6 +352,8 @@ async def overhead(
                 ("direct", pbase, None, "gpt-fake", direct),
                 ("through Renderhouse", gbase, key, "bench", through),
             ]
+            if free:
+                sides.append(("through Renderhouse, free", gbase, key, "bench-free", free_ms))
             if old:
                 sides.append(("through Renderhouse before", old[1], old[2], "bench", old_ms))
             if lite:
@@ -364,6 +378,15 @@ async def overhead(
             f"  added latency: p50 {st['p50'] - sd['p50']:+.2f} ms, p95 {st['p95'] - sd['p95']:+.2f} ms, "
             f"p99 {st['p99'] - sd['p99']:+.2f} ms"
         )
+        if free_ms:
+            sf = summary(
+                "through Renderhouse, free",
+                {"ok": len(free_ms), "errors": 0, "achieved_rate": rate, "ms": free_ms},
+            )
+            print(
+                f"  free model (no hold, one write): added p50 {sf['p50'] - sd['p50']:+.2f} ms, "
+                f"p99 {sf['p99'] - sd['p99']:+.2f} ms"
+            )
         if old and old_ms:
             so = summary(
                 "through Renderhouse before",
@@ -465,6 +488,11 @@ def main() -> None:
     ap.add_argument(
         "--workers", type=int, default=1, help="API processes (uvicorn --workers; LiteLLM too)"
     )
+    ap.add_argument(
+        "--free",
+        action="store_true",
+        help="also a free model through Renderhouse (no credits held: one write, after the call)",
+    )
     ap.add_argument("--pause", type=float, default=3.0, help="idle seconds before each phase")
     ap.add_argument(
         "--baseline",
@@ -501,6 +529,7 @@ def main() -> None:
                     args.workers,
                     args.baseline,
                     args.pause,
+                    args.free,
                 )
             )
             if not args.skip_gate:

@@ -48,12 +48,9 @@ def offline_model() -> LlamaCppProvider:
 
 
 @pytest.fixture
-def provider() -> Iterator[tuple[OpenAIServer, str]]:
-    from tests.threaded_server import serving
-
-    fake = OpenAIServer()
-    with serving(fake.app) as url:
-        yield fake, f"{url}/v1"
+def provider(openai_server: tuple[OpenAIServer, str]) -> tuple[OpenAIServer, str]:
+    """The OpenAI-protocol server the API's ``gpt-fake`` model is deployed on."""
+    return openai_server
 
 
 @pytest.fixture

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -15,30 +13,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.models.fault_plan import FaultPlan
 
-class GeminiServer:
+
+class GeminiServer(FaultPlan):
     def __init__(self, *, models: tuple[str, ...] = ("gemini-fake",)) -> None:
         self.models = models
-        self.steps: deque[str] = deque()
-        self.hang_seconds = 1.5
-        """How long ``hang`` and ``stall`` wait (longer than the tests' timeouts)."""
-        self.requests: list[dict[str, Any]] = []
+        super().__init__()
         self.keys: list[str | None] = []
-        self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
                 Route("/v1beta/models", self.list_models, methods=["GET"]),
                 Route("/v1beta/models/{target}", self.generate, methods=["POST"]),
             ]
         )
-
-    def plan(self, *steps: str) -> None:
-        with self._lock:
-            self.steps.extend(steps)
-
-    def _next(self) -> str:
-        with self._lock:
-            return self.steps.popleft() if self.steps else "ok"
 
     async def list_models(self, request: Request) -> Response:
         return JSONResponse({"models": [{"name": f"models/{m}"} for m in self.models]})

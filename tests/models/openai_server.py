@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,31 +18,21 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from tests.models.fault_plan import FaultPlan
 
-class OpenAIServer:
+
+class OpenAIServer(FaultPlan):
     def __init__(self, *, latency: float = 0.0, models: tuple[str, ...] = ("gpt-fake",)) -> None:
         self.latency = latency
         self.models = models
-        self.steps: deque[str] = deque()
-        self.hang_seconds = 1.5
-        """How long ``hang`` and ``stall`` wait (longer than the tests' timeouts)."""
-        self.requests: list[dict[str, Any]] = []
+        super().__init__()
         self.model_list_calls = 0
-        self._lock = threading.Lock()
         self.app = Starlette(
             routes=[
                 Route("/v1/chat/completions", self.chat, methods=["POST"]),
                 Route("/v1/models", self.list_models, methods=["GET"]),
             ]
         )
-
-    def plan(self, *steps: str) -> None:
-        with self._lock:
-            self.steps.extend(steps)
-
-    def _next(self) -> str:
-        with self._lock:
-            return self.steps.popleft() if self.steps else "ok"
 
     async def list_models(self, request: Request) -> Response:
         self.model_list_calls += 1
