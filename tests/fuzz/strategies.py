@@ -249,3 +249,38 @@ def zip_files(draw: st.DrawFn) -> bytes:
     elif edit == "cut":
         data = data[: draw(st.integers(4, len(data) - 1))]
     return bytes(data)
+
+
+SVG_LOGO = (
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 120 40" width="120" height="40">'
+    b'<rect width="120" height="40" fill="#0a3d62"/><circle cx="20" cy="20" r="12" '
+    b'fill="#f6b93b"/></svg>'
+)
+SVG_HOSTILE = [
+    # entity expansion ("billion laughs"), an external entity, outside files and URLs
+    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">'
+    b']><svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><text>&b;</text></svg>',
+    b'<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY x SYSTEM "file:///etc/passwd">]>'
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9"><text>&x;</text></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" '
+    b'viewBox="0 0 9 9"><image xlink:href="file:///etc/passwd" width="9" height="9"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 9 9">'
+    b'<image href="http://127.0.0.1:9/x.png" width="9" height="9"/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 1 100000"><rect/></svg>',
+    b'<svg xmlns="http://www.w3.org/2000/svg" width="99999999" height="99999999"></svg>',
+]
+
+
+@st.composite
+def svg_files(draw: st.DrawFn) -> bytes:
+    """An SVG logo: valid, hostile (entities, outside files and URLs, absurd sizes),
+    damaged byte-wise or cut."""
+    data = draw(st.sampled_from([SVG_LOGO, *SVG_HOSTILE]))
+    edit = draw(st.sampled_from(["none", "none", "bytes", "cut"]))
+    if edit == "bytes":
+        for _ in range(draw(st.integers(1, 6))):
+            i = draw(st.integers(0, len(data) - 1))
+            data = data[:i] + bytes([draw(st.integers(0, 255))]) + data[i + 1 :]
+    elif edit == "cut":
+        data = data[: draw(st.integers(1, len(data) - 1))]
+    return data

@@ -121,6 +121,16 @@ register("zip", strategies.zip_files(), run_zip)
 register("image", strategies.image_files(), run_image)
 
 
+def run_svg(data: bytes) -> str:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "logo.svg"
+        path.write_bytes(data)
+        return upload_check(path)
+
+
+register("svg", strategies.svg_files(), run_svg)
+
+
 def _register_pdf() -> None:
     """The schedule generator's PDF reader (its CI fuzz test is tests/schedule's own)."""
     from tests.schedule.fuzz_pdf import pdf_files, run_pdf

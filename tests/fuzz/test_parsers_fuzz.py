@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from tests.fuzz.targets import PARSERS
 
 #: Cases per parser in CI, about 25 s in all on the shared 2-core machine.
-CI_CASES = {"glb": 150, "gltf-json": 100, "zip": 100, "image": 300}
+CI_CASES = {"glb": 150, "gltf-json": 100, "zip": 100, "image": 300, "svg": 120}
 
 
 @pytest.mark.parametrize("name", sorted(n for n, p in PARSERS.items() if p.in_ci))

@@ -1,7 +1,8 @@
 """What an uploaded file really is, judged by its bytes, never by its name or the client's
 Content-Type: a GLB, a glTF JSON file, a zip holding one glTF and its files (guarded against
 zip-slip paths, links, encryption, unknown compression, damaged data and zip bombs), a
-PDF, or a PNG, JPEG or WebP picture (decoded under a pixel limit). A model is refused at
+PDF, a PNG, JPEG or WebP picture (decoded under a pixel limit), or an SVG logo (parsed
+without entities and drawn once, loading nothing from outside). A model is refused at
 upload for anything the renderer would refuse (``renderhouse.scene.gltf_validate``), so a
 job never starts on a model that cannot load;
 every refusal is a 4xx with a code and a sentence, whatever the bytes."""
@@ -228,6 +229,26 @@ def check_image(path: Path) -> Detected:
     return Detected(content_type, extension)
 
 
+def _is_svg(head: bytes) -> bool:
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    return head.startswith((b"<?xml", b"<svg", b"<!DOCTYPE svg")) and b"<svg" in head
+
+
+def check_svg(path: Path) -> Detected:
+    """An SVG (a brand logo): drawn once here the way the render generator draws it (no XML
+    entities, no external files, a bounded size and aspect), so a job never meets an SVG
+    it cannot draw."""
+    from renderhouse.generators.render.canon_images import MAX_SVG_BYTES, svg_to_png
+
+    if path.stat().st_size > MAX_SVG_BYTES:
+        raise _bad("invalid_svg", f"an SVG is at most {MAX_SVG_BYTES >> 20} MB")
+    try:
+        svg_to_png(path.read_bytes(), "svg")
+    except InvalidInput as exc:
+        raise _bad("invalid_svg", exc.message) from None
+    return Detected("image/svg+xml", ".svg")
+
+
 def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
     """The type of the upload at ``path``; a zip is extracted under ``workdir``."""
     size = path.stat().st_size
@@ -235,6 +256,8 @@ def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
         raise _bad("empty_file", "the uploaded file is empty (0 bytes); choose the file again")
     with path.open("rb") as fh:
         head = fh.read(16)
+        fh.seek(0)
+        start = fh.read(1024)
         fh.seek(max(0, size - 1024))
         tail = fh.read()
     if head.startswith(GLB_MAGIC):
@@ -255,8 +278,10 @@ def detect(path: Path, max_zip_total: int, workdir: Path) -> Detected:
         return Detected("model/gltf+json", ".gltf", warnings=check_gltf_json(path))
     if head.startswith(PNG_MAGIC) or head.startswith(b"\xff\xd8\xff") or _is_webp(head):
         return check_image(path)
+    if _is_svg(start):
+        return check_svg(path)
     raise UnsupportedMedia(
         "unsupported file type: upload a GLB, a glTF (.gltf or a zip of it and its buffers), "
-        "a PDF or a PNG, JPEG or WebP picture",
+        "a PDF, a PNG, JPEG or WebP picture, or an SVG logo",
         details={"field": "file"},
     )

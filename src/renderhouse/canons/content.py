@@ -35,7 +35,16 @@ def validated(data: Any) -> dict[str, Any]:
             code=validation_code(exc.errors()),  # type: ignore[arg-type]
             details={"errors": errors},
         ) from None
-    load_rgba(canon.logo.image, "logo")
-    if canon.background.image is not None:
-        load_rgba(canon.background.image, "background")
+    pictures = {"logo": canon.logo.image, "background": canon.background.image}
+    for part, picture in pictures.items():
+        if picture is None:
+            continue
+        if not picture.startswith("data:"):  # a second guard: nothing stored names a file
+            raise InvalidInput(
+                f"{part}.image: a stored canon holds its pictures inline (a data URL, or "
+                "upload:<id>, which is copied in)",
+                code=f"invalid_{part}",
+                details={"field": f"{part}.image"},
+            )
+        load_rgba(picture, part)
     return canon.model_dump(mode="json", exclude={"source"})
