@@ -82,6 +82,10 @@ class LlamaCppProvider:
             params.cpuparams_batch.n_threads = self.threads
             # Its built-in HTTP listener stays on loopback; we call it in-process only.
             params.hostnames = ["127.0.0.1"]
+            # llama.cpp's own log lines (load, slots, timings) would fill a user's terminal
+            # and the worker's log; only its warnings and errors are kept (level 1: errors
+            # and warnings in llama.cpp's scale, 3 being its chatty default).
+            params.verbosity = 1
             self._server = xllamacpp.Server(params)
             return self._server
 
