@@ -1,7 +1,9 @@
 """``AsyncEnqueuer.enqueue_keyed``: jobs with an idempotency key from the event loop. A key
 that exists answers with its job and writes nothing; a key that turns up meanwhile (same
 batch, or another writer committing) leaves exactly one job, which every caller gets back.
-PostgreSQL only, every check reads the rows back."""
+The route's keyed enqueue (``JobQueue.enqueue``) makes the same replay check with the same
+statements, so each path answers the other's keys (the last tests). PostgreSQL unless a
+test says otherwise; every check reads the rows back."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import asyncio
 import contextlib
 import json
 import logging
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 
 import pytest
@@ -18,6 +22,7 @@ from sqlalchemy import Connection, select, text
 from renderhouse import ledger
 from renderhouse.api.fastpath.async_enqueue import AsyncEnqueuer
 from renderhouse.ledger import InsufficientCredits
+from renderhouse.queue import enqueue
 from renderhouse.queue.clock import FakeClock
 from renderhouse.queue.enqueue import FAIR_QUANTUM_MS, NewJob
 from renderhouse.queue.jobs import Job
@@ -477,3 +482,92 @@ async def test_a_replay_of_a_finished_job_returns_it_as_it_is_now(
     assert (lane(store, "alice"), xmins(store)) == (lane_before, xmin_before)
     assert set(job_rows(store)) == {job.id}
     reconciled(store)
+
+
+# -- the route's keyed enqueue: the same replay check, one job at a time ----------------------
+
+
+@on_postgres
+@pytest.mark.anyio
+async def test_the_route_and_the_lanes_answer_each_others_keys(
+    store: Store, queue: JobQueue, enqueuer: AsyncEnqueuer
+) -> None:
+    fund(store, "alice", 100)
+    by_route, made = queue.enqueue(keyed_paid("alice", "r", 30))
+    assert made
+    by_lane, made = await keyed_alone(enqueuer, keyed_paid("alice", "l", 30))
+    assert made
+    assert await keyed_alone(enqueuer, keyed_paid("alice", "r", 30)) == (by_route, False)
+    assert queue.enqueue(keyed_paid("alice", "l", 30)) == (by_lane, False)
+    assert set(job_rows(store)) == {by_route.id, by_lane.id}
+    assert balance(store, "alice") == (40, 60)
+    assert [kind for kind, _, _ in entries(store, "alice")] == ["grant", "reserve", "reserve"]
+    with store.read() as conn:
+        found = enqueue.by_keys(conn, [("alice", "r"), ("alice", "l"), ("bob", "r")])
+    assert found == {("alice", "r"): by_route, ("alice", "l"): by_lane}
+
+
+@on_postgres  # SQLite has one writer at a time: no key can turn up meanwhile
+@pytest.mark.parametrize("outcome", ["commit", "rollback"])
+def test_a_key_that_turns_up_during_the_routes_enqueue_leaves_one_job_and_one_reservation(
+    store: Store, queue: JobQueue, outcome: str
+) -> None:
+    fund(store, "alice", 100)
+    queue.enqueue(free("alice"))  # alice has a lane, so a bump (or not) shows
+    lane_before = lane(store, "alice")
+    assert lane_before is not None
+    theirs, mine = keyed_paid("alice", "race", 30), keyed_paid("alice", "race", 30)
+    started = threading.Event()
+
+    def route() -> tuple[Job, bool]:
+        started.set()
+        return queue.enqueue(mine)
+
+    with ThreadPoolExecutor(1) as pool:
+        with contextlib.suppress(_RollBack), store.begin() as conn:
+            their_job, made = queue.enqueue(theirs, conn)
+            assert made
+            pid = conn.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            result = pool.submit(route)
+            assert started.wait(WAIT)
+            assert asyncio.run(_blocked_by(store, pid))  # mine found nothing, waits on the key
+            if outcome == "rollback":
+                raise _RollBack
+        job, created = result.result(WAIT)
+
+    rows = job_rows(store)
+    assert lane(store, "alice") == lane_before + FAIR_QUANTUM_MS  # one job's bump only
+    assert balance(store, "alice") == (70, 30)
+    assert [e for e in entries(store, "alice") if e[0] == "reserve"] == [("reserve", job.id, 30)]
+    if outcome == "commit":
+        assert (job, created) == (their_job, False)
+        assert mine.id not in rows
+    else:
+        assert (job.id, created) == (mine.id, True)
+        assert theirs.id not in rows
+    assert job == queue.get(job.id)
+    assert set(queued_events(store)) <= set(rows)
+
+
+def test_an_unaffordable_keyed_job_on_the_route_leaves_nothing_and_keeps_its_key_free(
+    store: Store, queue: JobQueue
+) -> None:
+    fund(store, "bob", 10)
+    queue.enqueue(free("bob"))
+    lane_before = lane(store, "bob")
+    rows_before = set(job_rows(store))
+    refused = keyed_paid("bob", "b1", 50)
+    with pytest.raises(InsufficientCredits) as caught:
+        queue.enqueue(refused)
+    assert caught.value.details == {"account": "bob", "needed": 50, "available": 10}
+    assert set(job_rows(store)) == rows_before
+    assert lane(store, "bob") == lane_before
+    assert balance(store, "bob") == (10, 0)
+    assert refused.id not in queued_events(store)
+
+    fund(store, "bob", 40)
+    retry = keyed_paid("bob", "b1", 50)
+    job, created = queue.enqueue(retry)
+    assert created and job.id == retry.id
+    assert balance(store, "bob") == (0, 50)
+    assert queue.enqueue(keyed_paid("bob", "b1", 50)) == (job, False)

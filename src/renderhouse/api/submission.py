@@ -93,11 +93,14 @@ class _Replay(Exception):
 
 
 def enqueue_keyed(state: ApiState, user: User, nj: NewJob) -> tuple[Job, bool]:
-    """A keyed submission in a transaction of its own: (job, created). A concurrent request
-    with the same key that wins makes this one roll back its hooks' work and answer with
-    the winner's job."""
+    """A keyed submission in a transaction of its own: (job, created). A key that exists
+    answers before any hook runs (a replay is never refused nor priced); a concurrent
+    request with the same key that wins makes this one roll back its hooks' work and
+    answer with the winner's job. The lookup and the insert are the statements the lanes'
+    batches run (``enqueue.by_keys``, ``enqueue.insert_jobs``)."""
+    key = (user.id, str(nj.idempotency_key))
     with state.runtime.store.read() as conn:
-        found = enqueue.by_key(conn, user.id, str(nj.idempotency_key))
+        found = enqueue.by_keys(conn, [key]).get(key)
     if found is not None:
         return found, False
     try:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
-from sqlalchemy import Connection, TextClause, select, text
+from sqlalchemy import Connection, Row, TextClause, select, text, tuple_
 
 from renderhouse.errors import InvalidInput
 from renderhouse.queue import events
@@ -101,9 +101,12 @@ def insert_jobs(
     """Insert jobs (all the same owner or not); returns (job, created) in order. A job whose
     (owner, idempotency key) already exists is returned as it is, never inserted twice.
     ``gate_for`` gives the gate each created job must pass (see ``Gate``)."""
-    if len(new_jobs) == 1 and new_jobs[0].idempotency_key is None and dialect.name == "postgresql":
+    if len(new_jobs) == 1 and dialect.name == "postgresql":
         nj = new_jobs[0]
-        job = _insert_one_postgres(conn, nj, now, gate_for(nj) if gate_for else None)
+        gate = gate_for(nj) if gate_for else None
+        if nj.idempotency_key is not None:
+            return [_insert_keyed_postgres(conn, dialect, nj, now, gate)]
+        job = _insert_one_postgres(conn, nj, now, gate)
         dialect.notify(conn, nj.kind)
         return [(job, True)]
     out = _insert_many(conn, dialect, new_jobs, now)
@@ -119,12 +122,12 @@ def _insert_many(
 ) -> list[tuple[Job, bool]]:
     results: list[tuple[Job, bool] | None] = [None] * len(new_jobs)
     pending: list[tuple[int, NewJob]] = []
+    replays = by_keys(conn, [k for k in map(key_of, new_jobs) if k is not None])
     for i, nj in enumerate(new_jobs):
-        if nj.idempotency_key is not None:
-            existing = by_key(conn, nj.owner, nj.idempotency_key)
-            if existing is not None:
-                results[i] = (existing, False)
-                continue
+        key = key_of(nj)
+        if key is not None and key in replays:
+            results[i] = (replays[key], False)
+            continue
         pending.append((i, nj))
     by_owner: dict[str, list[tuple[int, NewJob]]] = {}
     for item in pending:
@@ -255,6 +258,38 @@ def _insert_one_postgres(conn: Connection, nj: NewJob, now: float, gate: Gate | 
     return planned_job(nj, now, fair_key)
 
 
+class _NotWritten(Exception):
+    """The single statement wrote no job: roll its savepoint back."""
+
+
+def _insert_keyed_postgres(
+    conn: Connection, dialect: Dialect, nj: NewJob, now: float, gate: Gate | None
+) -> tuple[Job, bool]:
+    """A job with an idempotency key, by the statements the API's asynchronous enqueue
+    batches (``BY_KEYS``, then ``postgres_plan``): an existing key answers with its job;
+    else the single statement, which writes nothing when the key came in meanwhile (a
+    savepoint then undoes its owner's fair key and its gate's reservation) and the lookup
+    finds the winner's job. (job, created)."""
+    key = (nj.owner, str(nj.idempotency_key))
+    existing = by_keys(conn, [key]).get(key)
+    if existing is not None:
+        return existing, False
+    stmt, params = postgres_plan(nj, now, gate)
+    try:
+        with conn.begin_nested():
+            fair_key = conn.execute(stmt, params).scalar()
+            if fair_key is None:
+                raise _NotWritten
+    except _NotWritten:
+        winner = by_keys(conn, [key]).get(key)
+        if winner is not None:
+            return winner, False
+        assert gate is not None  # only a refusing gate or a taken key leaves no row
+        raise gate.refused(conn) from None
+    dialect.notify(conn, nj.kind)
+    return planned_job(nj, now, fair_key), True
+
+
 def _row(nj: NewJob, fair_key: int, now: float) -> dict[str, Any]:
     return {
         "id": nj.id,
@@ -295,9 +330,50 @@ def job_from_mapping(row: dict[str, Any]) -> Job:
     return Job.from_row(SimpleNamespace(_mapping=row))
 
 
+KeyRef = tuple[str, str]
+"""(owner, idempotency key): a submission with the same pair as a job is its replay."""
+
+
+def key_of(nj: NewJob) -> KeyRef | None:
+    return None if nj.idempotency_key is None else (nj.owner, nj.idempotency_key)
+
+
+BY_KEYS = text(
+    """
+    SELECT jobs.* FROM jobs
+    JOIN unnest(CAST(:owners AS text[]), CAST(:keys AS text[])) AS wanted(owner, key)
+      ON jobs.owner = wanted.owner AND jobs.idempotency_key = wanted.key
+    """
+)
+"""PostgreSQL: the jobs of any number of (owner, key) pairs, one statement of fixed text
+(``by_keys`` runs it; the API's asynchronous enqueue sends it ahead of a batch's inserts)."""
+
+
+def by_keys_params(keys: Sequence[KeyRef]) -> dict[str, list[str]]:
+    """``BY_KEYS``'s parameters."""
+    return {"owners": [owner for owner, _ in keys], "keys": [key for _, key in keys]}
+
+
+def jobs_by_key(rows: Sequence[Any]) -> dict[KeyRef, Job]:
+    """Jobs read by ``BY_KEYS`` (SQLAlchemy rows or plain mappings), by (owner, key)."""
+    found: dict[KeyRef, Job] = {}
+    for row in rows:
+        job = Job.from_row(row) if isinstance(row, Row) else job_from_mapping(row)
+        found[(job.owner, str(job.idempotency_key))] = job
+    return found
+
+
+def by_keys(conn: Connection, keys: Sequence[KeyRef]) -> dict[KeyRef, Job]:
+    """The jobs that already hold any of these (owner, idempotency key) pairs: the replay
+    check every enqueue path makes (``insert_jobs``, the API's route and its lanes)."""
+    if not keys:
+        return {}
+    if conn.dialect.name == "postgresql":
+        return jobs_by_key(conn.execute(BY_KEYS, by_keys_params(keys)).all())
+    pairs = tuple_(jobs.c.owner, jobs.c.idempotency_key).in_(list(keys))
+    return jobs_by_key(conn.execute(select(jobs).where(pairs)).all())
+
+
 def by_key(conn: Connection, owner: str, key: str) -> Job | None:
     """The owner's job with this idempotency key, if any."""
-    row = conn.execute(
-        select(jobs).where(jobs.c.owner == owner, jobs.c.idempotency_key == key)
-    ).first()
-    return Job.from_row(row) if row is not None else None
+    return by_keys(conn, [(owner, key)]).get((owner, key))

@@ -16,11 +16,13 @@ the batch rolls back and every job runs again alone, so a refusal raises for tha
 only and leaves nothing behind. Jobs in a batch are ordered by owner, so concurrent
 batches from several API processes lock rows in the same order.
 
-Jobs with an idempotency key are looked up in the batch's transaction, one query for all of
-them sent ahead of the inserts: a key that exists answers with its job, and the batch is
-written again without it, so a replay leaves nothing behind. The insert itself does nothing
-on a key conflict (a concurrent request with the same key committed after the lookup),
-which rolls the batch back like a refusal; run alone, the job then finds the winner's."""
+Jobs with an idempotency key are looked up in the batch's transaction by the statement
+every enqueue path uses (``enqueue.BY_KEYS``), one for all of them sent ahead of the
+inserts: a key that exists answers with its job, and the batch is written again without it,
+so a replay leaves nothing behind. The insert itself does nothing on a key conflict (a
+concurrent request with the same key committed after the lookup), which rolls the batch
+back like a refusal; run alone, the job then finds the winner's. The route's keyed
+enqueue (``enqueue.insert_jobs``) runs the same two statements, one job at a time."""
 
 from __future__ import annotations
 
@@ -37,7 +39,7 @@ from sqlalchemy import TextClause
 from renderhouse.api.fastpath.loop_connection import LoopConnection
 from renderhouse.errors import StoreError
 from renderhouse.queue import enqueue
-from renderhouse.queue.enqueue import Gate, NewJob
+from renderhouse.queue.enqueue import Gate, KeyRef, NewJob
 from renderhouse.queue.jobs import Job
 from renderhouse.queue.queue import JobQueue
 from renderhouse.store.dialect import NOTIFY_CHANNEL
@@ -57,9 +59,8 @@ class _Pending:
     future: asyncio.Future[tuple[Job, bool]]
 
     @property
-    def key(self) -> tuple[str, str] | None:
-        key = self.job.idempotency_key
-        return None if key is None else (self.job.owner, key)
+    def key(self) -> KeyRef | None:
+        return enqueue.key_of(self.job)
 
 
 def _owner(p: _Pending) -> str:
@@ -74,15 +75,10 @@ class _Refused(Exception):
 class _Replays(Exception):
     """Keys in the batch exist already: roll back, answer those, write the others."""
 
-    def __init__(self, found: dict[tuple[str, str] | None, Job]) -> None:
+    def __init__(self, found: dict[KeyRef, Job]) -> None:
         self.found = found
 
 
-_BY_KEYS = """
-    SELECT jobs.* FROM jobs
-    JOIN unnest(%(owners)s::text[], %(keys)s::text[]) AS wanted(owner, key)
-      ON jobs.owner = wanted.owner AND jobs.idempotency_key = wanted.key
-    """
 _Outcome = tuple[int, None] | tuple[None, Job]
 """A job's fate in a batch: (fair key of the inserted row, None) or (None, existing job)."""
 
@@ -211,7 +207,7 @@ class AsyncEnqueuer:
         owner's fair key and maybe reserved credits), and the others go again without it.
         Raise _Refused if a gate said no or a key came in after the lookup."""
         conn = await self.connection.get()
-        found: dict[tuple[str, str] | None, Job] = {}
+        found: dict[KeyRef | None, Job] = {}
         todo = batch
         try:
             while todo:
@@ -219,7 +215,7 @@ class AsyncEnqueuer:
                     rows = await self._try_write(conn, todo)
                     break
                 except _Replays as replays:
-                    found.update(replays.found)
+                    found.update(replays.found.items())
                     todo = [p for p in todo if p.key not in found]
             else:
                 rows = []
@@ -246,24 +242,19 @@ class AsyncEnqueuer:
                 raise _Refused
         return [int(row[0]) for row in rows if row is not None]
 
-    @staticmethod
     async def _look_up(
-        conn: psycopg.AsyncConnection[Any], keys: list[tuple[str, str]]
+        self, conn: psycopg.AsyncConnection[Any], keys: list[KeyRef]
     ) -> psycopg.AsyncCursor[dict[str, Any]]:
-        owners, idempotency_keys = [list(column) for column in zip(*keys, strict=True)]
         cur = conn.cursor(row_factory=dict_row)
         # Planned afresh each time: a plan cached while the table was small (a fresh
         # database) scans the whole table; planning costs less than one such scan.
-        await cur.execute(_BY_KEYS, {"owners": owners, "keys": idempotency_keys}, prepare=False)
+        sql = self._compiled(enqueue.BY_KEYS)
+        await cur.execute(sql, enqueue.by_keys_params(keys), prepare=False)
         return cur
 
     @staticmethod
-    async def _found(cur: psycopg.AsyncCursor[dict[str, Any]]) -> dict[tuple[str, str] | None, Job]:
-        found: dict[tuple[str, str] | None, Job] = {}
-        for row in await cur.fetchall():
-            job = enqueue.job_from_mapping(row)
-            found[(job.owner, str(job.idempotency_key))] = job
-        return found
+    async def _found(cur: psycopg.AsyncCursor[dict[str, Any]]) -> dict[KeyRef, Job]:
+        return enqueue.jobs_by_key(await cur.fetchall())
 
     def _done(self, batch: list[_Pending], outcomes: list[_Outcome]) -> None:
         self.batches += 1
