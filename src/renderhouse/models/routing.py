@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from renderhouse.models.deployments import Deployment
 from renderhouse.models.registry import ModelRegistry
@@ -25,6 +26,10 @@ from renderhouse.providers.errors import (
 from renderhouse.worker.breaker import HALF_OPEN
 
 BACKOFF = 0.05
+
+T = TypeVar("T")
+Call = Callable[[Deployment, ChatRequest, float], Awaitable[T]]
+"""One attempt on one deployment: (deployment, its request, timeout) → the answer, or raise."""
 
 
 @dataclass
@@ -80,6 +85,27 @@ class Router:
 
     async def complete(self, model: str, request: ChatRequest, *, deadline: float) -> Routed:
         """``deadline`` is on ``time.monotonic()``."""
+        done, deployment, spent, attempts = await self._first_success(
+            model, request, deadline, _complete
+        )
+        deployment.health.record(spent, True)
+        deployment.breaker.on_success()
+        return Routed(done, deployment, attempts)
+
+    async def stream(self, model: str, request: ChatRequest, *, deadline: float) -> RoutedStream:
+        """A stream whose first event has arrived (so every failure before it could still
+        go to another deployment). Its deployment's health and breaker learn how it went
+        when the stream ends (``RoutedStream``)."""
+        (first, events), deployment, ttft, attempts = await self._first_success(
+            model, request, deadline, _first_event
+        )
+        return RoutedStream(deployment, first, events, ttft, attempts)
+
+    async def _first_success(
+        self, model: str, request: ChatRequest, deadline: float, call: Call[T]
+    ) -> tuple[T, Deployment, float, list[Attempt]]:
+        """The attempt loop both ways of calling share: ``call`` on each deployment in
+        turn until one answers: (its answer, the deployment, seconds it took, attempts)."""
         attempts: list[Attempt] = []
         last: ProviderError | None = None
         skipped = 0
@@ -95,9 +121,7 @@ class Router:
                 t0 = time.monotonic()
                 timeout = min(remaining, deployment.settings.timeout_seconds)
                 try:
-                    done = await deployment.provider.complete(
-                        _request_for(deployment, request), timeout=timeout
-                    )
+                    answer = await call(deployment, _request_for(deployment, request), timeout)
                 except ProviderError as exc:
                     spent = time.monotonic() - t0
                     attempts.append(Attempt(deployment.id, exc.code, spent))
@@ -116,62 +140,29 @@ class Router:
                     _release(deployment)
                     raise
                 spent = time.monotonic() - t0
-                deployment.health.record(spent, True)
-                deployment.breaker.on_success()
                 attempts.append(Attempt(deployment.id, None, spent))
-                return Routed(done, deployment, attempts)
+                return answer, deployment, spent, attempts
         raise self._give_up(model, last, skipped)
 
-    async def stream(self, model: str, request: ChatRequest, *, deadline: float) -> RoutedStream:
-        """A stream whose first event has arrived (so every failure before it could still
-        go to another deployment)."""
-        attempts: list[Attempt] = []
-        last: ProviderError | None = None
-        skipped = 0
-        for deployment, tries in self._plan(model):
-            for n in range(tries):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise last or ProviderTimeout(f"{model!r} found no answer before the deadline")
-                if deployment.breaker.allow() == 0:
-                    skipped += 1
-                    break
-                deployment.breaker.on_claimed()
-                t0 = time.monotonic()
-                timeout = min(remaining, deployment.settings.timeout_seconds)
-                events = deployment.provider.stream(
-                    _request_for(deployment, request), timeout=timeout
-                ).__aiter__()
-                try:
-                    first = await events.__anext__()
-                except (ProviderError, StopAsyncIteration) as raw:
-                    await _close(events)
-                    exc = (
-                        raw
-                        if isinstance(raw, ProviderError)
-                        else ProviderUnavailable("the provider sent an empty stream")
-                    )
-                    spent = time.monotonic() - t0
-                    attempts.append(Attempt(deployment.id, exc.code, spent))
-                    if not exc.counts:
-                        _release(deployment)
-                        raise exc from None
-                    deployment.health.record(spent, False)
-                    deployment.breaker.on_failure()
-                    last = exc
-                    if isinstance(exc, ProviderRateLimited):
-                        break
-                    if n + 1 < tries:
-                        await asyncio.sleep(min(BACKOFF * 2**n, max(0.0, remaining - spent)))
-                    continue
-                except BaseException:
-                    await _close(events)
-                    _release(deployment)
-                    raise
-                ttft = time.monotonic() - t0
-                attempts.append(Attempt(deployment.id, None, ttft))
-                return RoutedStream(deployment, first, events, ttft, attempts)
-        raise self._give_up(model, last, skipped)
+
+async def _complete(deployment: Deployment, request: ChatRequest, timeout: float) -> Completion:
+    return await deployment.provider.complete(request, timeout=timeout)
+
+
+async def _first_event(
+    deployment: Deployment, request: ChatRequest, timeout: float
+) -> tuple[StreamEvent, AsyncIterator[StreamEvent]]:
+    """A stream's first event and the rest; a stream that fails or ends before its first
+    event is closed and counts as a failed attempt."""
+    events = deployment.provider.stream(request, timeout=timeout).__aiter__()
+    try:
+        return await events.__anext__(), events
+    except StopAsyncIteration:
+        await _close(events)
+        raise ProviderUnavailable("the provider sent an empty stream") from None
+    except BaseException:
+        await _close(events)
+        raise
 
 
 async def _close(events: AsyncIterator[StreamEvent]) -> None:
