@@ -11,7 +11,9 @@ import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, Self
+
+import httpx
 
 from renderhouse.errors import InvalidInput, JobFailed
 
@@ -79,3 +81,70 @@ def env(name: str) -> str | None:
     only when a job asks for that provider."""
     value = os.environ.get(name)
     return value or None
+
+
+class HttpImageClient:
+    """What the image clients share: an HTTP client on the provider's base URL with its
+    key in the provider's header, built from the provider's own SDK environment variables
+    if asked, and a POST whose transient failures (no answer, 429, 5xx) raise
+    ``ProviderFailed``. A protocol module says only what differs."""
+
+    name: str
+    default_base_url: str
+    default_model: str
+    environment: tuple[str, str]
+    """The provider SDK's variables for (base URL, API key)."""
+
+    def __init__(
+        self,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        *,
+        model: str | None = None,
+        timeout: float = 180.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.model = model or self.default_model
+        self.client = httpx.Client(
+            base_url=(base_url or self.default_base_url).rstrip("/"),
+            headers=self.key_header(api_key) if api_key else {},
+            timeout=timeout,
+            transport=transport,
+        )
+
+    @classmethod
+    def from_environment(cls, model: str | None = None) -> Self:
+        base_url, api_key = cls.environment
+        return cls(env(base_url), env(api_key), model=model)
+
+    @staticmethod
+    def key_header(api_key: str) -> dict[str, str]:
+        """The header that carries the API key."""
+        raise NotImplementedError
+
+    def close(self) -> None:
+        self.client.close()
+
+    def post(self, path: str, **request: Any) -> tuple[httpx.Response, dict[str, Any]]:
+        """The answer and its JSON object (empty if it is none), or ``ProviderFailed``
+        when it may pass on a retry."""
+        try:
+            r = self.client.post(path, **request)
+        except httpx.TimeoutException:
+            raise ProviderFailed(
+                f"{self.name} did not answer in time; the job will retry"
+            ) from None
+        except httpx.HTTPError as exc:
+            raise ProviderFailed(f"{self.name} could not be reached: {exc}") from None
+        try:
+            body = obj(r.json())
+        except ValueError:
+            body = {}
+        if r.status_code >= 500 or r.status_code == 429:
+            raise ProviderFailed(f"{self.name} answered {r.status_code}; the job will retry")
+        return r, body
+
+
+def integer_usage(usage: dict[str, Any]) -> dict[str, int]:
+    """The integer counts of a provider's usage report."""
+    return {k: int(v) for k, v in usage.items() if isinstance(v, int)}

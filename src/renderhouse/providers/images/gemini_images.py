@@ -12,15 +12,14 @@ import binascii
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from renderhouse.providers.images.base import (
+    HttpImageClient,
     ImageResult,
     ProviderFailed,
     ProviderRefused,
     count,
-    env,
     final_error,
+    integer_usage,
     micro_dollars,
     obj,
 )
@@ -39,33 +38,15 @@ REFUSALS = {
 }
 
 
-class GeminiImages:
+class GeminiImages(HttpImageClient):
     name = "gemini"
+    default_base_url = "https://generativelanguage.googleapis.com"
+    default_model = "gemini-2.5-flash-image"
+    environment = ("GEMINI_BASE_URL", "GEMINI_API_KEY")
 
-    def __init__(
-        self,
-        base_url: str = "https://generativelanguage.googleapis.com",
-        api_key: str | None = None,
-        *,
-        model: str = "gemini-2.5-flash-image",
-        timeout: float = 180.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.model = model
-        self.client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"x-goog-api-key": api_key} if api_key else {},
-            timeout=timeout,
-            transport=transport,
-        )
-
-    @classmethod
-    def from_environment(cls, model: str | None = None) -> GeminiImages:
-        base = env("GEMINI_BASE_URL") or "https://generativelanguage.googleapis.com"
-        return cls(base, env("GEMINI_API_KEY"), model=model or "gemini-2.5-flash-image")
-
-    def close(self) -> None:
-        self.client.close()
+    @staticmethod
+    def key_header(api_key: str) -> dict[str, str]:
+        return {"x-goog-api-key": api_key}
 
     def estimate(self, width: int, height: int, images: int = 1) -> int:
         extra = IMAGE_TOKENS * (max(1, images) - 1)
@@ -99,19 +80,7 @@ class GeminiImages:
             ],
             "generationConfig": {"responseModalities": ["IMAGE"]},
         }
-        try:
-            r = self.client.post(f"/v1beta/models/{self.model}:generateContent", json=body)
-        except httpx.TimeoutException:
-            raise ProviderFailed("gemini did not answer in time; the job will retry") from None
-        except httpx.HTTPError as exc:
-            raise ProviderFailed(f"gemini could not be reached: {exc}") from None
-        try:
-            answer = r.json()
-        except ValueError:
-            answer = {}
-        answer = obj(answer)
-        if r.status_code >= 500 or r.status_code == 429:
-            raise ProviderFailed(f"gemini answered {r.status_code}; the job will retry")
+        r, answer = self.post(f"/v1beta/models/{self.model}:generateContent", json=body)
         if r.status_code != 200:
             err = obj(answer.get("error"))
             raise final_error("gemini", r.status_code, str(err.get("message", r.text)))
@@ -143,9 +112,5 @@ class GeminiImages:
                     image = base64.b64decode(inline["data"], validate=True)
                 except (KeyError, TypeError, binascii.Error, ValueError):
                     break
-                return ImageResult(image, self.cost(usage), _ints(usage))
+                return ImageResult(image, self.cost(usage), integer_usage(usage))
         raise ProviderFailed(f"gemini answered without an image (finish reason {reason})")
-
-
-def _ints(usage: dict[str, Any]) -> dict[str, int]:
-    return {k: int(v) for k, v in usage.items() if isinstance(v, int)}

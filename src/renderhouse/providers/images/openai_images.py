@@ -11,15 +11,14 @@ import binascii
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
-
 from renderhouse.providers.images.base import (
+    HttpImageClient,
     ImageResult,
     ProviderFailed,
     ProviderRefused,
     count,
-    env,
     final_error,
+    integer_usage,
     micro_dollars,
     obj,
 )
@@ -36,33 +35,15 @@ def size_for(width: int, height: int) -> str:
     return min(SIZES, key=lambda s: abs(SIZES[s][0] / SIZES[s][1] - aspect))
 
 
-class OpenAIImages:
+class OpenAIImages(HttpImageClient):
     name = "openai"
+    default_base_url = "https://api.openai.com/v1"
+    default_model = "gpt-image-1"
+    environment = ("OPENAI_BASE_URL", "OPENAI_API_KEY")
 
-    def __init__(
-        self,
-        base_url: str = "https://api.openai.com/v1",
-        api_key: str | None = None,
-        *,
-        model: str = "gpt-image-1",
-        timeout: float = 180.0,
-        transport: httpx.BaseTransport | None = None,
-    ) -> None:
-        self.model = model
-        self.client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
-            timeout=timeout,
-            transport=transport,
-        )
-
-    @classmethod
-    def from_environment(cls, model: str | None = None) -> OpenAIImages:
-        base = env("OPENAI_BASE_URL") or "https://api.openai.com/v1"
-        return cls(base, env("OPENAI_API_KEY"), model=model or "gpt-image-1")
-
-    def close(self) -> None:
-        self.client.close()
+    @staticmethod
+    def key_header(api_key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {api_key}"}
 
     def estimate(self, width: int, height: int, images: int = 1) -> int:
         size = size_for(width, height)
@@ -96,15 +77,7 @@ class OpenAIImages:
             "quality": "high",
             "output_format": "png",
         }
-        try:
-            r = self.client.post("/images/edits", data=data, files=_images(png, references))
-        except httpx.TimeoutException:
-            raise ProviderFailed("openai did not answer in time; the job will retry") from None
-        except httpx.HTTPError as exc:
-            raise ProviderFailed(f"openai could not be reached: {exc}") from None
-        body = _json(r)
-        if r.status_code >= 500 or r.status_code == 429:
-            raise ProviderFailed(f"openai answered {r.status_code}; the job will retry")
+        r, body = self.post("/images/edits", data=data, files=_images(png, references))
         if r.status_code != 200:
             err = obj(body.get("error"))
             if str(err.get("code")) in SAFETY_CODES:
@@ -118,19 +91,7 @@ class OpenAIImages:
         except (KeyError, IndexError, TypeError, binascii.Error, ValueError):
             raise ProviderFailed("openai answered without a base64 image") from None
         usage = obj(body.get("usage"))
-        return ImageResult(image, self.cost(usage), _ints(usage))
-
-
-def _json(r: httpx.Response) -> dict[str, Any]:
-    try:
-        body = r.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}
-
-
-def _ints(usage: dict[str, Any]) -> dict[str, int]:
-    return {k: int(v) for k, v in usage.items() if isinstance(v, int)}
+        return ImageResult(image, self.cost(usage), integer_usage(usage))
 
 
 def _images(png: bytes, references: Sequence[bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
