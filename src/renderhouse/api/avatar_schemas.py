@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from renderhouse.api.paging import Page
 from renderhouse.api.schemas import Timestamp
 from renderhouse.avatars.avatar_rows import AVATAR_ID
 from renderhouse.avatars.own_poses import POSE_NAME
@@ -58,10 +59,8 @@ class AvatarOut(BaseModel):
     updated_at: Timestamp
 
 
-class AvatarPage(BaseModel):
-    data: list[AvatarOut]
-    total: int
-    next_offset: int | None
+class AvatarPage(Page[AvatarOut]):
+    pass
 
 
 class Use(BaseModel):
@@ -75,11 +74,8 @@ class Use(BaseModel):
     finished_at: Timestamp | None
 
 
-class UsagePage(BaseModel):
+class UsagePage(Page[Use]):
     avatar_id: str
-    data: list[Use]
-    total: int
-    next_offset: int | None
 
 
 class ProjectCreate(BaseModel):

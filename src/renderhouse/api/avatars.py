@@ -27,6 +27,7 @@ from renderhouse.api.avatar_schemas import (
     UsagePage,
     Use,
 )
+from renderhouse.api.paging import Limit, Offset, next_offset
 from renderhouse.api.schemas import ERRORS
 from renderhouse.api.state import ApiState, InputReferences, api_state
 from renderhouse.avatars import avatar_rows, inspection, job_input, projects, usage
@@ -39,7 +40,6 @@ ProjectId = Annotated[str, PathParam(pattern=PROJECT_ID)]
 PresetId = Annotated[str, PathParam(pattern=PRESET_ID)]
 Caller = Annotated[User, Depends(current_user)]
 State = Annotated[ApiState, Depends(api_state)]
-MAX_PAGE = 200
 
 
 def install(app: FastAPI, state: ApiState) -> None:
@@ -106,17 +106,16 @@ def list_avatars(
     user: Caller,
     state: State,
     project_id: Annotated[str | None, Query(pattern=PROJECT_ID)] = None,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> AvatarPage:
     """Your avatars, newest first (``offset``/``limit`` pages; ``project_id`` filters)."""
     with state.runtime.store.read() as conn:
         rows, total = avatar_rows.page(
             conn, user.id, project_id=project_id, offset=offset, limit=limit
         )
-    more = offset + len(rows) < total
     return AvatarPage(
-        data=[_out(r) for r in rows], total=total, next_offset=offset + len(rows) if more else None
+        data=[_out(r) for r in rows], total=total, next_offset=next_offset(offset, len(rows), total)
     )
 
 
@@ -160,8 +159,8 @@ def avatar_usage(
     avatar_id: AvatarId,
     user: Caller,
     state: State,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> UsagePage:
     """The pose jobs run with this avatar's file, newest first, with the credits the ledger
     reserved, posted and voided for each."""
@@ -181,9 +180,8 @@ def avatar_usage(
         )
         for u in rows
     ]
-    more = offset + limit < total
     return UsagePage(
-        avatar_id=avatar_id, data=data, total=total, next_offset=offset + limit if more else None
+        avatar_id=avatar_id, data=data, total=total, next_offset=next_offset(offset, limit, total)
     )
 
 

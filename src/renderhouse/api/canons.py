@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from renderhouse.accounts import User
 from renderhouse.api import canon_uploads, submission
 from renderhouse.api.auth import current_user
+from renderhouse.api.paging import Limit, Offset, Page, next_offset
 from renderhouse.api.schemas import ERRORS, ErrorOut, JobCreate, JobOut, Timestamp
 from renderhouse.api.state import ApiState, InputReferences, api_state
 from renderhouse.canons import canon_rows, content, job_input
@@ -31,7 +32,6 @@ CanonBody = Annotated[
     dict[str, Any],
     Body(description="a brand canon (docs/render.md): palette, background, logo, framing, …"),
 ]
-MAX_PAGE = 200
 
 
 def install(app: FastAPI, state: ApiState) -> None:
@@ -57,10 +57,8 @@ class CanonOut(CanonSummary):
     canon: dict[str, Any] = Field(description="the canon as validated")
 
 
-class CanonPage(BaseModel):
-    data: list[CanonSummary]
-    total: int
-    next_offset: int | None
+class CanonPage(Page[CanonSummary]):
+    pass
 
 
 class CheckCreate(BaseModel):
@@ -111,17 +109,16 @@ def create_canon(body: CanonBody, user: Caller, state: State) -> CanonOut:
 def list_canons(
     user: Caller,
     state: State,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+    offset: Offset = 0,
+    limit: Limit = 50,
 ) -> CanonPage:
     """Your canons, newest first, without their content (``offset``/``limit`` pages)."""
     with state.runtime.store.read() as conn:
         rows, total = canon_rows.page(conn, user.id, offset=offset, limit=limit)
-    more = offset + len(rows) < total
     return CanonPage(
         data=[_summary(r) for r in rows],
         total=total,
-        next_offset=offset + len(rows) if more else None,
+        next_offset=next_offset(offset, len(rows), total),
     )
 
 
