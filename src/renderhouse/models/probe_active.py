@@ -54,7 +54,10 @@ class ActiveProbes:
         if not targets:
             return 0
         won = await asyncio.to_thread(self._claim, targets)
-        await asyncio.gather(*(self._probe(d, at) for d, at in won))
+        done = await asyncio.gather(*(self._probe(d, at) for d, at in won), return_exceptions=True)
+        for (d, _), outcome in zip(won, done, strict=True):
+            if isinstance(outcome, Exception):  # its answer is in its health; the row missed it
+                log.warning("active probe of %s not recorded: %r", d.id, outcome)
         await self._apply(targets)
         return len(won)
 
