@@ -183,9 +183,11 @@ def install(app: FastAPI, state: ApiState) -> None:
     from renderhouse.models.registry import ModelRegistry
     from renderhouse.models.token_limits import TokenLimits
 
-    # Holds and settlements of concurrent requests share transactions: one durable COMMIT
-    # per batch instead of two per request (docs/benchmarks.md, LLM gateway).
-    writes = GroupCommit(state.runtime.store, name="chat")
+    # Holds and settlements of concurrent requests share transactions: one COMMIT per batch
+    # instead of two per request, not waiting for the disk (docs/benchmarks.md, LLM gateway):
+    # a power loss can only roll back the last of them, which leaves a request uncharged or
+    # its hold to the expiry duty (settled at the estimate, as after a crash mid-call).
+    writes = GroupCommit(state.runtime.store, name="chat", flushed=False)
     gateway = Gateway(
         ModelRegistry(state.settings.llm),
         state.runtime.store,

@@ -76,11 +76,20 @@ class Store:
         return self.engine.dialect.name == "sqlite"
 
     @contextmanager
-    def begin(self) -> Iterator[Connection]:
+    def begin(self, *, flushed: bool = True) -> Iterator[Connection]:
         """A write transaction (``BEGIN IMMEDIATE`` on SQLite: no lock upgrades, no deadlock).
-        Callbacks given to ``after_commit`` run once it has committed."""
+        Callbacks given to ``after_commit`` run once it has committed.
+
+        ``flushed=False``: the COMMIT returns once the database has it (a killed process
+        loses nothing) but before it is flushed to disk, so an OS crash or power loss may
+        roll back this transaction and the ones after it (never those before: the log is
+        replayed in order). Only for writes whose loss on power failure costs the user
+        nothing: a chat request's hold and settlement (lost, the user is simply not
+        charged). Every other write is flushed before COMMIT returns."""
         try:
-            with self.engine.begin() as conn, _scoped(conn) as scope:
+            with self._connection(flushed) as conn, conn.begin(), _scoped(conn) as scope:
+                if not flushed and not self.is_sqlite:
+                    conn.execute(text("SET LOCAL synchronous_commit = off"))
                 yield conn
         except DATABASE_FAULTS as exc:
             raise StoreError(
@@ -88,6 +97,25 @@ class Store:
                 details={"url": self.engine.url.render_as_string(hide_password=True)},
             ) from exc
         _run(scope.callbacks)
+
+    @contextmanager
+    def _connection(self, flushed: bool) -> Iterator[Connection]:
+        """A pooled connection; on SQLite, one not ``flushed`` commits at NORMAL (the level
+        can only change outside a transaction, so it is set before BEGIN and put back)."""
+        with self.engine.connect() as conn:
+            if flushed or not self.is_sqlite:
+                yield conn
+                return
+            raw = conn.connection.dbapi_connection
+            assert raw is not None
+            raw.execute("PRAGMA synchronous=NORMAL")
+            try:
+                yield conn
+            finally:
+                try:
+                    raw.execute("PRAGMA synchronous=FULL")
+                except Exception:  # never hand a NORMAL connection back to the pool
+                    conn.invalidate()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -171,14 +199,9 @@ def _configure_sqlite(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
-        # NORMAL under WAL: a COMMIT is in the WAL (the OS's page cache) when it returns, so
-        # a killed process loses nothing and the file is always consistent; the WAL is
-        # flushed at each checkpoint, so an OS crash or power loss may roll back the last
-        # transactions since then. FULL flushed every COMMIT: 0.25 ms idle, 4 ms p50 and
-        # 100+ ms stalls on this VM's shared disk, the largest part of a chat request's
-        # added latency (docs/benchmarks.md, LLM gateway). Deployments that need every
-        # acknowledged write to survive power loss run on PostgreSQL.
-        cur.execute("PRAGMA synchronous=NORMAL")
+        # Every COMMIT is flushed to disk before it returns (``begin(flushed=False)`` is the
+        # one exception, for writes whose loss costs the user nothing).
+        cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.close()
 

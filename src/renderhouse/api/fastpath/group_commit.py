@@ -47,8 +47,17 @@ class _Unit:
 class GroupCommit:
     """A writer thread that commits queued units of work together (see the module doc)."""
 
-    def __init__(self, store: Store, *, max_batch: int = MAX_BATCH, name: str = "enqueue") -> None:
-        self.store = store
+    def __init__(
+        self,
+        store: Store,
+        *,
+        max_batch: int = MAX_BATCH,
+        name: str = "enqueue",
+        flushed: bool = True,
+    ) -> None:
+        """``flushed=False`` commits without waiting for the disk (``Store.begin`` says
+        when that is safe)."""
+        self.store, self.flushed = store, flushed
         self.max_batch = max_batch
         self.name = name
         self._queue: queue.SimpleQueue[_Unit | None] = queue.SimpleQueue()
@@ -115,7 +124,7 @@ class GroupCommit:
         if len(batch) > 1:
             try:
                 results = []
-                with self.store.begin() as conn:
+                with self.store.begin(flushed=self.flushed) as conn:
                     for unit in batch:
                         results.append(unit.work(conn))
             except BaseException:  # every unit runs again alone, below
@@ -131,7 +140,7 @@ class GroupCommit:
 
     def _alone(self, unit: _Unit) -> None:
         try:
-            with self.store.begin() as conn:
+            with self.store.begin(flushed=self.flushed) as conn:
                 result = unit.work(conn)
         except BaseException as exc:  # the caller's to re-raise; its future must resolve
             unit.future.set_exception(exc)
