@@ -17,11 +17,13 @@ can never spend past a budget."""
 from __future__ import annotations
 
 import secrets
+import sqlite3
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection, select, text
+from sqlalchemy.exc import DBAPIError
 
 from renderhouse.ledger import accounts, budgets
 from renderhouse.ledger.errors import BudgetExhausted
@@ -29,36 +31,56 @@ from renderhouse.ledger.metering import budget_keys
 from renderhouse.models import usage
 from renderhouse.store.schema_ledger import budgets as budget_limits
 
-# Every chat request runs these, so each is one prebuilt text: building SQLAlchemy Core
-# statements per request cost ~1.6 ms of CPU per request in the writer thread, more than
-# the SQL (docs/benchmarks.md, LLM gateway). The ledger rows are those ``ledger.accounts``
-# writes (``hold``: a guarded debit into held plus a ``reserve`` entry).
-_DEBIT_INTO_HELD = text(
+# Every chat request runs these, so each is one prebuilt SQL string: building SQLAlchemy
+# Core statements per request cost ~1.6 ms of CPU per request in the writer thread, more
+# than the SQL (docs/benchmarks.md, LLM gateway). The ledger rows are those
+# ``ledger.accounts`` writes (``hold``: a guarded debit into held plus a ``reserve`` entry).
+# On SQLite they run on the driver's own connection (``_sqlite``), in the transaction
+# ``Store.begin`` opened.
+_DEBIT_INTO_HELD = (
     "UPDATE credit_accounts SET available = available - :amount, held = held + :amount, "
     "updated_at = :now WHERE account = :account AND available >= :amount"
 )
-_RESERVE_ENTRY = text(
+_RESERVE_ENTRY = (
     "INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at, round) "
     "VALUES (:account, :job_id, 'reserve', :amount, :reason, :now, 0)"
 )
-_CAPPED = text(
+_CAPPED = (
     "SELECT key, period FROM budgets WHERE key = :owner OR key LIKE 'provider:%' "
     "OR key = (SELECT 'org:' || org FROM users WHERE id = :owner)"
 )
 """Budget limits that may apply (provider keys are filtered to those the request may use)."""
-_POST_ONCE = text(
+_POST_ONCE = (
     "INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at, round) "
     "VALUES (:account, :job_id, 'post', :amount, :reason, :now, 0) "
     "ON CONFLICT (job_id, kind, round) DO NOTHING RETURNING id"
 )
-_VOID = text(
+_VOID = (
     "INSERT INTO ledger_entries (account, job_id, kind, amount, reason, created_at, round) "
     "VALUES (:account, :job_id, 'void', :amount, 'unused reservation', :now, 0)"
 )
-_RELEASE = text(
+_RELEASE = (
     "UPDATE credit_accounts SET held = held - :held, available = available + :back, "
     "updated_at = :now WHERE account = :account"
 )
+
+
+def _sqlite(conn: Connection, sql: str, params: dict[str, Any]) -> list[Any]:
+    """Run ``sql`` on SQLite's own connection, inside ``conn``'s transaction, and return
+    its rows (``[rowcount]`` for a statement with none). SQLAlchemy's execution path
+    (execution context, events, result object) cost about four times the SQL itself, on
+    the writer thread that shares the GIL with the event loop (docs/benchmarks.md, LLM
+    gateway). Driver errors are raised as SQLAlchemy's, as ``conn.execute`` would, so
+    ``Store.begin`` still turns a locked or broken database into a ``StoreError``."""
+    raw = conn.connection.driver_connection
+    try:
+        cursor = raw.execute(sql, params)  # type: ignore[union-attr]
+        rows = cursor.fetchall() if cursor.description else [cursor.rowcount]
+        cursor.close()
+        return rows
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, sqlite3.Error) from exc
+
 
 # PostgreSQL answers each statement over the network, and one writer thread runs the holds
 # and settlements of all requests in turn: one round trip each for the hold (with the caps
@@ -115,16 +137,14 @@ def reserve(conn: Connection, charge: Charge, accounts_used: set[str]) -> None:
         ).all()
         if rows[0].held is None:
             raise accounts.shortfall(conn, charge.owner, charge.amount)
-        found = [r for r in rows if r.key is not None]
+        found = [(r.key, r.period) for r in rows if r.key is not None]
     else:
-        if conn.execute(_DEBIT_INTO_HELD, params).rowcount != 1:
+        if _sqlite(conn, _DEBIT_INTO_HELD, params) != [1]:
             raise accounts.shortfall(conn, charge.owner, charge.amount)
-        conn.execute(_RESERVE_ENTRY, {**params, "job_id": charge.request_id, "reason": reason})
-        found = list(conn.execute(_CAPPED, {"owner": charge.owner}))
+        _sqlite(conn, _RESERVE_ENTRY, {**params, "job_id": charge.request_id, "reason": reason})
+        found = [(key, period) for key, period in _sqlite(conn, _CAPPED, {"owner": charge.owner})]
     providers = {f"provider:{a}" for a in accounts_used}
-    capped = {
-        (r.key, r.period) for r in found if not r.key.startswith("provider:") or r.key in providers
-    }
+    capped = {(k, p) for k, p in found if not k.startswith("provider:") or k in providers}
     if not capped:
         return  # spend without a cap is tracked in model_usage, not held
     keys = budget_keys(conn, charge.owner, tuple(sorted(accounts_used)))
@@ -177,8 +197,8 @@ def settle(
         extra = {"reason": f"chat {charge.model}", "back": charge.amount - posted}
         if not conn.execute(_SETTLE_POSTGRES, {**values, **extra}).scalar_one():
             return 0
-    elif not usage.record(conn, **values):
-        return 0
+    elif not _sqlite(conn, usage.RECORD_ONCE_SQL, values):
+        return 0  # recorded already: settled once before
     elif charge.amount > 0:
         _settle_credits(conn, charge, posted, now)
     if charge.amount > 0:
@@ -192,11 +212,11 @@ def settle(
 def _settle_credits(conn: Connection, charge: Charge, posted: int, now: float) -> None:
     entry = {"account": charge.owner, "job_id": charge.request_id, "now": now}
     reason = f"chat {charge.model}"
-    if conn.execute(_POST_ONCE, {**entry, "amount": posted, "reason": reason}).first() is None:
+    if not _sqlite(conn, _POST_ONCE, {**entry, "amount": posted, "reason": reason}):
         return
     back = charge.amount - posted
     if back > 0:
-        conn.execute(_VOID, {**entry, "amount": back})
-    conn.execute(
-        _RELEASE, {"account": charge.owner, "held": charge.amount, "back": back, "now": now}
+        _sqlite(conn, _VOID, {**entry, "amount": back})
+    _sqlite(
+        conn, _RELEASE, {"account": charge.owner, "held": charge.amount, "back": back, "now": now}
     )
