@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import os
 import re
-import uuid
+import threading
 from typing import Any
 
 from fastapi.responses import JSONResponse
@@ -20,6 +21,47 @@ log = logging.getLogger(__name__)
 request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
 _VALID_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 _factory_installed = False
+
+
+class RequestIds:
+    """Random request ids, 32 hex digits like ``uuid4().hex``, cut from one ``os.urandom``
+    call per 256 ids: ``uuid4`` per request (a ``getrandom`` system call, which also lets
+    other threads take the GIL from the event loop) was ~5% of the event loop's time on the
+    chat route (docs/benchmarks.md, LLM gateway). Same randomness, fewer calls; a forked
+    child draws afresh, so it never repeats its parent's ids."""
+
+    BATCH = 256
+
+    def __init__(self) -> None:
+        self._pool = ""
+        self._at = 0
+        self._lock = threading.Lock()  # apps on several threads (tests) share the pool
+        os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self) -> None:
+        self._pool, self._at = "", 0
+
+    def next(self) -> str:
+        with self._lock:
+            at = self._at
+            if at >= len(self._pool):
+                self._pool, at = os.urandom(16 * self.BATCH).hex(), 0
+            self._at = at + 32
+            return self._pool[at : at + 32]
+
+
+_ids = RequestIds()
+
+
+def _incoming_id(headers: Any) -> str:
+    """The caller's ``X-Request-ID`` (the last one, if repeated) if it is one we accept,
+    else "", found without building a dict of every header."""
+    raw = b""
+    for name, value in headers or ():
+        if name == b"x-request-id":
+            raw = value
+    incoming = raw.decode("latin-1")
+    return incoming if _VALID_ID.match(incoming) else ""
 
 
 def install_log_request_ids() -> None:
@@ -46,8 +88,7 @@ class RequestContext:
         if scope["type"] not in ("http", "websocket"):
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope.get("headers") or []).get(b"x-request-id", b"").decode("latin-1")
-        rid = incoming if _VALID_ID.match(incoming) else uuid.uuid4().hex
+        rid = _incoming_id(scope.get("headers")) or _ids.next()
         state = scope.setdefault("state", {})
         state["request_id"] = rid
         token = request_id_var.set(rid)
