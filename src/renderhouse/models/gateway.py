@@ -5,6 +5,7 @@ reported, recorded and counted. The HTTP routes are a thin layer over this."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Future
@@ -70,6 +71,14 @@ def plan_request(registry: ModelRegistry, request: ChatRequest) -> Plan:
     chain = registry.chain(request.model)
     max_cost = max(d.cost(prompt, max_tokens) for d in chain)
     return Plan(request.model, replace(request, max_tokens=max_tokens), prompt, chain, max_cost)
+
+
+@functools.lru_cache(maxsize=4096)
+def _series(metric: Any, *labels: str) -> Any:
+    """``metric.labels(*labels)``, looked up once: prometheus_client validates and locks on
+    every ``labels`` call, and a settled request makes seven or more of them on the event
+    loop. Labels are model, outcome and deployment names: a bounded set."""
+    return metric.labels(*labels)
 
 
 Work = Callable[[Connection], Any]
@@ -166,18 +175,19 @@ class Gateway:
             limits = self.limits
             await self._limit(lambda: limits.count(user, prompt + completion))
         m = plan.model
-        instruments.REQUESTS.labels(m, "ok" if error is None else error).inc()
-        instruments.LATENCY.labels(m).observe(latency)
+        _series(instruments.REQUESTS, m, "ok" if error is None else error).inc()
+        _series(instruments.LATENCY, m).observe(latency)
         if usage:
-            instruments.TOKENS.labels(m, "prompt").inc(prompt)
-            instruments.TOKENS.labels(m, "completion").inc(completion)
+            _series(instruments.TOKENS, m, "prompt").inc(prompt)
+            _series(instruments.TOKENS, m, "completion").inc(completion)
         if charged:
-            instruments.COST.labels(m).inc(charged)
+            _series(instruments.COST, m).inc(charged)
         if ttft is not None:
-            instruments.TTFT.labels(m).observe(ttft)
+            _series(instruments.TTFT, m).observe(ttft)
         if deployment is not None and plan.chain and deployment is not plan.chain[0]:
-            instruments.FALLBACKS.labels(m).inc()
-        instruments.observe_breakers(plan.chain)
+            _series(instruments.FALLBACKS, m).inc()
+        for d in plan.chain:  # instruments.observe_breakers, with the series looked up once
+            _series(instruments.BREAKER, d.id).set(instruments.STATE_VALUE.get(d.breaker.state, 0))
 
     def _deadline(self, at_most: float | None = None) -> float:
         own = time.monotonic() + self.registry.settings.deadline_seconds
