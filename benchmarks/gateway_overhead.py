@@ -227,6 +227,16 @@ def start_litellm(
     return proc, f"http://127.0.0.1:{port}/v1", "sk-bench"
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """CPU time (user + system) of process ``pid`` so far, from /proc (Linux; else None)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.5) - 1))]
@@ -344,6 +354,10 @@ async def overhead(
             await phase(old[1], old[2], "bench", 20, 1)
         direct: list[float] = []
         through: list[float] = []
+        # CPU of each API process per answered request, by side: what the gateway costs
+        # the machine, which the latency figures only show through queueing.
+        cpu_ms: dict[str, list[float]] = {}
+        procs = {gbase: gateway, **({old[1]: old[0]} if old else {})}
         for n in range(rounds):
             print(
                 f"round {n + 1}: non-streaming at {rate:g} req/s, provider latency {latency * 1000:g} ms"
@@ -363,10 +377,21 @@ async def overhead(
                 # A saturated side keeps its process busy after its last answer (LiteLLM's
                 # background work): let the machine settle so the next side starts even.
                 await asyncio.sleep(pause)
+                proc = procs.get(base)
+                before = cpu_seconds(proc.pid) if proc else None
                 r = await phase(base, auth, model, rate, seconds)
+                after = cpu_seconds(proc.pid) if proc else None
                 summary(name, r)
                 into += r["ms"]
+                if before is not None and after is not None and r["ok"]:
+                    cpu_ms.setdefault(name, []).append((after - before) * 1000 / r["ok"])
         print("all rounds:")
+        for name, values in cpu_ms.items():
+            print(
+                f"  API process CPU per request, {name}: "
+                + ", ".join(f"{v:.2f}" for v in values)
+                + f" ms (mean {sum(values) / len(values):.2f})"
+            )
         sd = summary(
             "direct", {"ok": len(direct), "errors": 0, "achieved_rate": rate, "ms": direct}
         )
