@@ -129,7 +129,7 @@ def _assert_spins(frame: Any, page: Any) -> None:
 
 
 def test_served_viewer_loads_its_frames(server: tuple[str, str], tmp_path: Path) -> None:
-    from playwright.sync_api import Response, sync_playwright
+    from playwright.sync_api import Response, Route, sync_playwright
 
     url, key = server
     job_id, viewer_url = _render(url, key)
@@ -153,12 +153,39 @@ def test_served_viewer_loads_its_frames(server: tuple[str, str], tmp_path: Path)
         page.fill("#api-key", key)
         page.click("#login-form button")
         page.wait_for_selector("#overview:not([hidden])")
+        # The page lists the artifacts again as the job's events replay, each listing with
+        # freshly signed URLs. Hold every listing after the first until the viewer is up,
+        # then let them through a second later (new signatures): the viewer must stay the
+        # page it is, not reload under the user's hands (it did, detaching the stage).
+        held: list[Route] = []
+        listings = 0
+
+        def hold_later_listings(route: Route) -> None:
+            nonlocal listings
+            listings += 1
+            if listings == 1:
+                route.continue_()
+            else:
+                held.append(route)
+
+        page.route(f"**/v1/jobs/{job_id}/artifacts", hold_later_listings)
         page.goto(f"{url}/#/jobs/{job_id}")
         page.wait_for_selector("#viewer-panel:not([hidden])")
         page.locator("#viewer").scroll_into_view_if_needed()
         viewer = page.frame_locator("#viewer").locator(".rh-stage")
         viewer.wait_for()
         frame = next(f for f in page.frames if "/v1/shares/" in f.url)
+        frame.evaluate("() => { window.keptAcrossListings = true; }")
+        page.wait_for_timeout(1100)  # a second later: the next listing signs anew
+        for _ in range(100):  # the sync API runs the route handler while it waits
+            if held:
+                break
+            page.wait_for_timeout(50)
+        assert held, "the replayed events listed the artifacts only once"
+        for route in held:
+            route.continue_()
+        page.wait_for_timeout(500)
+        assert frame.evaluate("() => window.keptAcrossListings === true")
         _assert_spins(frame, page)
         page.screenshot(path=str(tmp_path / "dashboard-viewer.png"), full_page=True)
         browser.close()

@@ -258,7 +258,12 @@ async function loadArtifacts(id) {
   }), "no artifacts");
   const viewer = list.find((a) => a.name.endsWith("viewer.html"));
   $("viewer-panel").hidden = !viewer;
-  if (viewer && $("viewer").getAttribute("src") !== viewer.url) $("viewer").src = viewer.url;
+  // Each listing signs its URLs afresh: reload the frame only for another job's viewer,
+  // never under the hands of someone turning this one.
+  if (viewer && $("viewer").dataset.job !== id) {
+    $("viewer").dataset.job = id;
+    $("viewer").src = viewer.url;
+  }
 }
 
 function scheduleArtifacts(id) {
@@ -284,6 +289,7 @@ async function openJob(id) {
   $("events").replaceChildren();
   $("viewer-panel").hidden = true;
   $("viewer").removeAttribute("src");
+  delete $("viewer").dataset.job;
   renderJob(await api(`/v1/jobs/${id}`));
   if (location.hash !== `#/jobs/${id}`) return; // left while it loaded: follow nothing
   loadArtifacts(id).catch(() => {});
