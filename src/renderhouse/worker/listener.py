@@ -44,6 +44,8 @@ class Listener:
                     while not self._stop.is_set():
                         for note in conn.notifies(timeout=1.0):
                             for payload in note.payload.split(","):  # see notify_sender
+                                if self._stop.is_set():
+                                    return  # the worker stopped: its loop may be closed
                                 self.on_notify(payload)
             except psycopg.Error as exc:
                 if self.connected.is_set():

@@ -167,9 +167,14 @@ class Worker:
         unwake = self.queue.on_enqueue(lambda _kind: loop.call_soon_threadsafe(self._wake.set))
         listener = None
         if self.config.listen_url:
-            listener = Listener(
-                self.config.listen_url, lambda p: loop.call_soon_threadsafe(self._notified, p)
-            )
+
+            def notified(payload: str) -> None:
+                try:
+                    loop.call_soon_threadsafe(self._notified, payload)
+                except RuntimeError:  # the loop closed between stop() and the thread's end
+                    pass
+
+            listener = Listener(self.config.listen_url, notified)
             listener.start()
         if self.isolated:
             generators = [(k, _path(self.registry.cls(k))) for k in self.isolated]
