@@ -15,14 +15,18 @@ from __future__ import annotations
 import base64
 import io
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from PIL import Image, ImageFilter
+
+from tests.threaded_server import serving
 
 
 @dataclass
@@ -200,3 +204,17 @@ def fake_image_app(script: Script) -> FastAPI:
         )
 
     return app
+
+
+@pytest.fixture
+def script() -> Script:
+    """What the fake image server will do next (each test's own)."""
+    return Script()
+
+
+@pytest.fixture
+def server(script: Script) -> Iterator[str]:
+    """The fake image server's URL, serving ``script``: a test module takes both fixtures
+    with ``from tests.image_providers.fake_server import script, server``."""
+    with serving(fake_image_app(script)) as url:
+        yield url

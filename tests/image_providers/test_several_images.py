@@ -5,7 +5,6 @@ parts), and our clients send them the same way, the first picture first."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 
 import numpy as np
 import pytest
@@ -13,19 +12,7 @@ from PIL import Image
 
 from renderhouse.providers.images.gemini_images import GeminiImages
 from renderhouse.providers.images.openai_images import OpenAIImages
-from tests.image_providers.fake_server import Script, fake_image_app
-from tests.threaded_server import serving
-
-
-@pytest.fixture
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture
-def server(script: Script) -> Iterator[str]:
-    with serving(fake_image_app(script)) as url:
-        yield url
+from tests.image_providers.fake_server import Script
 
 
 def picture(w: int, h: int, colour: tuple[int, int, int]) -> bytes:

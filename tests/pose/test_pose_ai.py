@@ -6,7 +6,6 @@ one paid call each, refusals final and free, a resumed job never pays twice."""
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +22,11 @@ from renderhouse.generators.pose.mannequin import MannequinOptions, build_manneq
 from renderhouse.providers.images.base import ImageProvider, ProviderFailed
 from renderhouse.providers.images.gemini_images import GeminiImages
 from renderhouse.providers.images.openai_images import OpenAIImages
-from tests.image_providers.fake_server import Script, fake_image_app
-from tests.threaded_server import serving
+from tests.image_providers.fake_server import Script
 
 # what the fake reports per call, priced by our clients (micro-dollars)
 OPENAI_CALL = 320 + 1940 + 166_400
 GEMINI_CALL = 393 + 38_700
-
-
-@pytest.fixture
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture
-def server(script: Script) -> Iterator[str]:
-    with serving(fake_image_app(script)) as url:
-        yield url
 
 
 @pytest.fixture(autouse=True)

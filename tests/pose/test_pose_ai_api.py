@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import io
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,27 +23,19 @@ from renderhouse.ledger.budgets import budget_status
 from renderhouse.queue.jobs import TERMINAL
 from renderhouse.worker.worker import Worker, WorkerConfig
 from tests.api.conftest import Users
-from tests.image_providers.fake_server import Script, fake_image_app
+from tests.image_providers.fake_server import Script
 from tests.pose.test_pose_ai import OPENAI_CALL
-from tests.threaded_server import serving
 
 pytestmark = pytest.mark.anyio
 
 
 @pytest.fixture
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture
-def provider(script: Script, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+def provider(server: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """OpenAI configured as its SDK reads it, pointing at the fake (the pool child is spawned
     after this, so it inherits the environment)."""
-    with serving(fake_image_app(script)) as url:
-        monkeypatch.setenv("OPENAI_BASE_URL", f"{url}/v1")
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("RENDERHOUSE_CACHE_DIR", str(tmp_path / "cache"))
-        yield
+    monkeypatch.setenv("OPENAI_BASE_URL", f"{server}/v1")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+    monkeypatch.setenv("RENDERHOUSE_CACHE_DIR", str(tmp_path / "cache"))
 
 
 def _run_worker(runtime: Any, job_id: str) -> None:

@@ -23,6 +23,10 @@ from tests.api.conftest import (  # noqa: F401  (the API fixtures)
     settings,
     users,
 )
+from tests.image_providers.fake_server import (  # noqa: F401  (the fake image provider)
+    script,
+    server,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "render"

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import io
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,20 +23,8 @@ from renderhouse.generators.render.plan_cache import PlanCache
 from renderhouse.providers.images.base import ProviderFailed, ProviderRefused
 from renderhouse.providers.images.gemini_images import GeminiImages
 from renderhouse.providers.images.openai_images import OpenAIImages, size_for
-from tests.image_providers.fake_server import Script, fake_image_app
+from tests.image_providers.fake_server import Script
 from tests.render.conftest import MODEL
-from tests.threaded_server import serving
-
-
-@pytest.fixture
-def script() -> Script:
-    return Script()
-
-
-@pytest.fixture
-def server(script: Script) -> Iterator[str]:
-    with serving(fake_image_app(script)) as url:
-        yield url
 
 
 def png(w: int = 64, h: int = 64) -> bytes:
