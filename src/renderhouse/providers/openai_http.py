@@ -90,18 +90,23 @@ class OpenAIProvider:
         body = await r.content.read(http_errors.MAX_ERROR_BODY)
         return http_errors.from_status(self.label, r.status, body, r.headers.get("retry-after"))
 
-    async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
+    async def _fetch(self, method: str, path: str, timeout: float, **kwargs: Any) -> bytes:
+        """A whole (non-streamed) answer's body; any status but 200 and any transport
+        failure raised as the provider error it is."""
         try:
-            async with self._client().post(
-                self.base + "chat/completions",
-                json=self._body(request, False),
-                timeout=aiohttp.ClientTimeout(total=timeout),
+            async with self._client().request(
+                method, self.base + path, timeout=aiohttp.ClientTimeout(total=timeout), **kwargs
             ) as r:
                 if r.status != 200:
                     raise await self._error(r)
-                content = await self._read(r)
+                return await self._read(r)
         except TransportError as exc:
             raise http_errors.from_aiohttp(self.label, exc) from None
+
+    async def complete(self, request: ChatRequest, *, timeout: float) -> Completion:
+        content = await self._fetch(
+            "POST", "chat/completions", timeout, json=self._body(request, False)
+        )
         return parse_completion(self.label, content)
 
     async def stream(self, request: ChatRequest, *, timeout: float) -> AsyncIterator[StreamEvent]:
@@ -153,15 +158,7 @@ class OpenAIProvider:
             r.release()
 
     async def list_models(self, *, timeout: float) -> list[str]:
-        try:
-            async with self._client().get(
-                self.base + "models", timeout=aiohttp.ClientTimeout(total=timeout)
-            ) as r:
-                if r.status != 200:
-                    raise await self._error(r)
-                content = await self._read(r)
-        except TransportError as exc:
-            raise http_errors.from_aiohttp(self.label, exc) from None
+        content = await self._fetch("GET", "models", timeout)
         data = _json(self.label, content).get("data")
         if not isinstance(data, list):
             raise ProviderProtocolError(f"{self.label}'s model list has no data array")
