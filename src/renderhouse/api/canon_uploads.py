@@ -29,13 +29,11 @@ def inlined(rt: Runtime, owner: str, body: Any) -> Any:
     if not isinstance(body, dict):
         return body
     try:
-        checked = dict(resolve(rt.store, owner, body, fields()))
-    except InvalidInput as exc:  # named as in the canon body, not as in a job's input
-        field = str(exc.details.get("field", "")).removeprefix("input.")
+        checked = dict(resolve(rt.store, owner, body, fields(), root=""))
+    except InvalidInput as exc:
         if exc.code != InvalidInput.code:
-            message = exc.message.removeprefix("input.")
-            details = {**exc.details, "field": field}
-            raise InvalidInput(message, code=exc.code, details=details) from None
+            raise  # a wrong type or size: its own code
+        field = str(exc.details.get("field", ""))
         part = field.split(".")[0]  # a server path: the canon's own code, as for any picture
         raise InvalidInput(
             f"{field}: give the picture inline (a data URL) or as upload:<id> (POST "

@@ -36,31 +36,40 @@ _PATHLIKE = re.compile(r"[/\\]|^~|\.[A-Za-z0-9]{2,5}$")
 
 
 def resolve(
-    store: Store, owner: str, data: Any, files: FileFields | None = None, field: str = ""
+    store: Store,
+    owner: str,
+    data: Any,
+    files: FileFields | None = None,
+    field: str = "",
+    *,
+    root: str = "input",
 ) -> Any:
     """``data`` with every upload reference checked against ``owner``'s uploads and the
     declaration at its field's dotted path (the database is read only when there is a
-    reference)."""
+    reference). ``root`` is where ``data`` sits in the request, for the field names errors
+    give (a job's ``input``; none for a body that is the data itself, a canon)."""
     files = files or {}
     if isinstance(data, dict):
         return {
-            k: resolve(store, owner, v, files, _child(field, k, files)) for k, v in data.items()
+            k: resolve(store, owner, v, files, _child(field, k, files), root=root)
+            for k, v in data.items()
         }
     if isinstance(data, list):
-        return [resolve(store, owner, v, files, field) for v in data]
+        return [resolve(store, owner, v, files, field, root=root) for v in data]
     if not isinstance(data, str):
         return data
     spec = files.get(field)
+    named = f"{root}.{field}" if root else field
     match = UPLOAD_REF.match(data)
     if match:
         with store.read() as conn:
-            _check(conn, owner, match.group(1), field, spec)
+            _check(conn, owner, match.group(1), named, spec)
         return data
     if spec is not None and not spec.takes_as_is(data) and _PATHLIKE.search(data):
         raise InvalidInput(
-            f"input.{field}: server paths are not accepted over HTTP; upload the file with "
+            f"{named}: server paths are not accepted over HTTP; upload the file with "
             "POST /v1/uploads and pass 'upload:<id>'",
-            details={"field": f"input.{field}"},
+            details={"field": named},
         )
     return data
 
@@ -91,19 +100,19 @@ def _check(
         return
     if not spec.accepts(content_type):
         raise InvalidInput(
-            f"input.{field}: upload {upload_id} is {content_type}; this field takes "
+            f"{field}: upload {upload_id} is {content_type}; this field takes "
             f"{', '.join(spec.content_types)}",
             code="wrong_file_type",
             details={
-                "field": f"input.{field}",
+                "field": field,
                 "content_type": content_type,
                 "accepted": list(spec.content_types),
             },
         )
     if spec.max_mb is not None and size > spec.max_mb * 1024 * 1024:
         raise InvalidInput(
-            f"input.{field}: upload {upload_id} is {size / 1048576:.1f} MB; this field "
+            f"{field}: upload {upload_id} is {size / 1048576:.1f} MB; this field "
             f"takes at most {spec.max_mb:g} MB",
             code="file_too_large",
-            details={"field": f"input.{field}", "size": size, "max_mb": spec.max_mb},
+            details={"field": field, "size": size, "max_mb": spec.max_mb},
         )
